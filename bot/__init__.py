@@ -1,0 +1,1 @@
+"""ishc-bot: the chat service of Vietnam's Intergenerational Self-Help Clubs."""

@@ -1,0 +1,94 @@
+"""Command line: ``ishc-bot run`` and the operator's ``ishc-bot club create|list``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+
+from bot.app import run
+from bot.clubs import create_club, deep_link, list_clubs
+from bot.config import Settings
+from bot.service import utcnow
+from storage.sqlite import SQLiteStorage
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ishc-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start the service (local terminal chat without a token)")
+    club = commands.add_parser("club", help="manage clubs").add_subparsers(
+        dest="action", required=True
+    )
+    create = club.add_parser("create", help="create a club and its invite codes")
+    create.add_argument("--name", required=True)
+    create.add_argument("--commune", default="")
+    create.add_argument("--district", default="")
+    create.add_argument("--province", default="")
+    create.add_argument("--meeting-day", type=int, required=True)
+    create.add_argument("--json", action="store_true", help="print JSON")
+    listing = club.add_parser("list", help="list clubs with member counts")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+async def _club(args: argparse.Namespace, settings: Settings) -> object:
+    storage = SQLiteStorage(settings.db)
+    await storage.open()
+    try:
+        if args.action == "list":
+            return await list_clubs(storage)
+        async with storage.transaction() as tx:
+            club = await create_club(
+                tx,
+                name=args.name,
+                commune=args.commune,
+                district=args.district,
+                province=args.province,
+                meeting_day=args.meeting_day,
+                now=utcnow(),
+            )
+        club["board_link"] = deep_link(settings.telegram_bot_username, club["board_code"])
+        club["member_link"] = deep_link(settings.telegram_bot_username, club["member_code"])
+        return club
+    finally:
+        await storage.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The process exit code.
+    """
+    args = _parser().parse_args(argv)
+    level = logging.INFO if os.environ.get("TELEGRAM_BOT_TOKEN") else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    if args.command == "run":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(settings))
+        return 0
+    try:
+        result = asyncio.run(_club(args, settings))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif args.action == "list":
+        for club in result:  # type: ignore[union-attr]
+            print(f"{club['club_id']}\t{club['members']}\t{club['name']}")
+    else:
+        for key, value in result.items():  # type: ignore[union-attr]
+            print(f"{key}: {value}")
+    return 0

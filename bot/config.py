@@ -1,0 +1,95 @@
+"""Settings from the environment (and an optional ``.env`` file). Tokens are never printed."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+
+def load_dotenv(path: str | Path = ".env") -> None:
+    """Read ``KEY=value`` lines from ``path`` into the environment (existing values win).
+
+    Args:
+        path: The file to read; missing files are ignored.
+    """
+    file = Path(path)
+    if not file.is_file():
+        return
+    for line in file.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service needs to start.
+
+    Attributes:
+        db: SQLite database file.
+        telegram_token: Bot token; with none set, ``run`` starts the local terminal chat.
+        telegram_api_url: Bot API base URL (tests point it at a fake server on loopback).
+        telegram_webhook_url: Public HTTPS URL; webhook mode when set, polling otherwise.
+        telegram_webhook_secret: Secret Telegram sends back in a header (1-256 of A-Z a-z 0-9 _ -).
+        telegram_bot_username: Used to print ``t.me`` deep links for invite codes.
+        listen: ``host:port`` of the service's web server (webhook and health check).
+        tz: Time zone of the clubs, for showing times and dates.
+        flow_timeout: How long an unanswered question waits before the conversation ends.
+        telegram_rate: Messages per second to Telegram overall.
+        telegram_chat_rate: Messages per second to one chat (short bursts of 3 allowed).
+    """
+
+    db: str = "./data/ishc.sqlite3"
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    telegram_bot_username: str | None = None
+    listen: str = "127.0.0.1:8080"
+    tz: str = "Asia/Ho_Chi_Minh"
+    flow_timeout: timedelta = timedelta(hours=2)
+    telegram_rate: float = 30.0
+    telegram_chat_rate: float = 1.0
+
+    @property
+    def host(self) -> str:
+        """The web server's host."""
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        """The web server's port."""
+        return int(self.listen.rsplit(":", 1)[1])
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: the process environment after ``.env``)."""
+        if env is None:
+            load_dotenv()
+            env = dict(os.environ)
+        defaults = cls()
+        secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
+        webhook = env.get("TELEGRAM_WEBHOOK_URL") or None
+        if webhook and not secret:
+            raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET")
+        return cls(
+            db=env.get("ISHC_DB", defaults.db),
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_api_url=env.get("TELEGRAM_API_URL", defaults.telegram_api_url),
+            telegram_webhook_url=webhook,
+            telegram_webhook_secret=secret,
+            telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME") or None,
+            listen=env.get("ISHC_LISTEN", defaults.listen),
+            tz=env.get("ISHC_TZ", defaults.tz),
+            flow_timeout=timedelta(
+                minutes=float(env.get("ISHC_FLOW_TIMEOUT_MINUTES", "120"))
+            ),
+            telegram_rate=float(env.get("ISHC_TELEGRAM_RATE", defaults.telegram_rate)),
+            telegram_chat_rate=float(
+                env.get("ISHC_TELEGRAM_CHAT_RATE", defaults.telegram_chat_rate)
+            ),
+        )

@@ -1,0 +1,47 @@
+"""Invite code (``/mamoi``): the board creates a new member invite code to share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.conversations.common import BOARD
+from bot.engine import Ctx, Done, Flow
+from bot.i18n import N_, format_day
+from bot.invites import MEMBER_CODE_DAYS, hash_code, new_code
+from bot.messages import Reply, T
+from storage.base import Transaction
+
+
+async def begin(ctx: Ctx, args: str) -> Done:
+    """Ask the service to create a code (random, so it is made when applied)."""
+    return Done(effects=[NewInvite()])
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    """Effect: store a new member invite code for the writer's club and show it once."""
+
+    async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
+        """Create the code; only its hash is kept."""
+        actor = ctx.member
+        if actor is None or not (ctx.roles & BOARD) or not ctx.active:
+            return [Reply((T(N_("Sorry, you cannot use this.")),))]
+        code = new_code()
+        expires = ctx.now + timedelta(days=MEMBER_CODE_DAYS)
+        await tx.create_invite(actor.club_id, hash_code(code), "member", expires, None, ctx.now)
+        text = N_(
+            "New member invite code: {code}\nValid until {until}. Share it with people who "
+            "want to join: they send /start {code} to this bot (or just type the code)."
+        )
+        return [Reply((T(text, code=code, until=format_day(expires.date())),))]
+
+
+INVITE_CODE = Flow(
+    id="invite_code",
+    command="mamoi",
+    title=N_("New invite code"),
+    roles=BOARD,
+    begin=begin,
+    aliases=("ma moi",),
+)

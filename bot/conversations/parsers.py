@@ -1,0 +1,425 @@
+"""Forgiving parsers for what club members type: money, dates, birth years, phones, answers.
+
+Members are mostly over 60: they skip accents, add spaces, and write money the way they say it
+(``1tr5``, ``500 nghìn``, ``1 triệu rưỡi``). Every parser here is pure (the caller passes
+``today``) and raises :class:`ParseError` with a polite message that shows an example.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+
+from bot.i18n import DEFAULT_LOCALE, N_, gettext
+from bot.text import fold, nfc
+
+MAX_AMOUNT = 10_000_000_000  # 10 tỷ đồng
+_MAX_INPUT = 100  # longer input is never one of our answers
+
+MSG_AMOUNT = N_("Please type the amount like 500k, 1tr5 or 1.500.000.")
+MSG_AMOUNT_UNIT = N_("Please add the unit, like {number}k or {number} nghìn.")
+MSG_AMOUNT_DECIMAL = N_("Please add the unit, like {number} triệu or {number} nghìn.")
+MSG_AMOUNT_ZERO = N_("The amount must be more than 0, for example 500k.")
+MSG_AMOUNT_TOO_BIG = N_("The amount cannot be more than 10 tỷ. Please check it, for example 1tr5.")
+MSG_DATE = N_("Please type the date like 15/12 or hôm nay.")
+MSG_DATE_INVALID = N_("That day does not exist. Please type the date like 15/12 or hôm nay.")
+MSG_BIRTH = N_("Please type the year of birth like 1958, or the date of birth like 15/03/1958.")
+MSG_BIRTH_INVALID = N_("That day does not exist. Please type the date of birth like 15/03/1958.")
+MSG_BIRTH_FUTURE = N_(
+    "That date of birth is in the future. Please type it like 1958 or 15/03/1958."
+)
+MSG_BIRTH_TOO_OLD = N_("That would be over 120 years old. Please check the year, like 1958.")
+MSG_PHONE = N_("Please type the phone number like 0912 345 678.")
+MSG_YES_NO = N_("Please answer có or không, or 1 / 2.")
+MSG_CHOICE = N_("Please reply with a number from 1 to {count}, or type the answer.")
+MSG_NAME = N_("Please type the full name in letters only, like Nguyễn Văn An.")
+MSG_NAME_TOO_LONG = N_(
+    "The name is too long. Please use at most {max_len} characters, like Nguyễn Văn An."
+)
+MSG_TEXT_TOO_SHORT = N_("Please type at least {min_len} characters, for example Thôn Trung.")
+MSG_TEXT_TOO_LONG = N_("Please type at most {max_len} characters, for example Thôn Trung.")
+
+
+class ParseError(ValueError):
+    """Input not understood.
+
+    Attributes:
+        message: An English msgid marked with ``N_()``, translated when shown.
+        params: Values for the message's ``{named}`` placeholders.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+    def text(self, locale: str = DEFAULT_LOCALE) -> str:
+        """Return the message translated into ``locale`` with its placeholders filled.
+
+        Args:
+            locale: The reader's language.
+
+        Returns:
+            The text to show to the person.
+        """
+        return gettext(self.message, locale, **self.params)
+
+
+def _clean(text: str) -> str:
+    """Fold ``text`` and drop punctuation and spaces around it (``" Có! "`` -> ``"co"``)."""
+    return re.sub(r"^[\W_]+|[\W_]+$", "", fold(text))
+
+
+# --- money -------------------------------------------------------------------------------------
+
+_UNITS = {
+    "k": 1_000, "ng": 1_000, "nghin": 1_000, "ngan": 1_000,
+    "tr": 1_000_000, "trieu": 1_000_000, "cu": 1_000_000,
+    "ty": 1_000_000_000, "ti": 1_000_000_000,
+}  # fmt: skip
+_HALF = {"ruoi", "nua"}  # "1 triệu rưỡi" = 1.500.000
+_CURRENCY = re.compile(r"\s*(?:vnd|dong|d|₫)$")
+_GROUPED = re.compile(r"[0-9]{1,3}(?:([., ])[0-9]{3})(?:\1[0-9]{3})*")
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+[.,][0-9]+")
+_PIECE = re.compile(r"([0-9]+(?:[.,][0-9]+)*)\s*([a-z]+)\s*")  # "1tr", "500 nghin "
+
+
+def _number(token: str) -> Decimal:
+    """Read ``2.500`` (grouped thousands), ``1,5``/``1.5`` (decimal) or ``15``."""
+    if _GROUPED.fullmatch(token):
+        return Decimal(re.sub(r"[., ]", "", token))
+    if _DIGITS.fullmatch(token) or _DECIMAL.fullmatch(token):
+        return Decimal(token.replace(",", "."))
+    raise ParseError(MSG_AMOUNT)
+
+
+def _spoken_amount(text: str) -> Decimal:
+    """Add up ``<number> <unit>`` pieces, then an optional tail: ``1tr5``, ``1 triệu rưỡi``."""
+    total, unit, position = Decimal(0), 0, 0
+    while (piece := _PIECE.match(text, position)) and piece[2] in _UNITS:
+        if unit and _UNITS[piece[2]] >= unit:  # "500 nghìn 2 triệu" is not a number
+            raise ParseError(MSG_AMOUNT)
+        unit = _UNITS[piece[2]]
+        total += _number(piece[1]) * unit
+        position = piece.end()
+    tail = text[position:]
+    if not unit:
+        raise ParseError(MSG_AMOUNT)
+    if tail in _HALF:
+        return total + Decimal(unit) / 2
+    if _DIGITS.fullmatch(tail) and len(tail) <= 3:  # "1tr5" = 1.5 tr, "1tr250" = 1.25 tr
+        return total + Decimal("0." + tail) * unit
+    if tail:
+        raise ParseError(MSG_AMOUNT)
+    return total
+
+
+def parse_amount(text: str) -> int:
+    """Read an amount of Vietnamese đồng.
+
+    Accepts ``500k``, ``500 nghìn``, ``1tr5``, ``1,5 triệu``, ``1 triệu rưỡi``,
+    ``2 triệu 500 nghìn``, ``1.500.000``, ``1 500 000``, ``500.000đ``, ``1 tỷ`` and similar.
+
+    Args:
+        text: What the person typed.
+
+    Returns:
+        The amount in whole đồng, from 1 to 10 tỷ.
+
+    Raises:
+        ParseError: If the text is not an amount, is 0, above 10 tỷ, or a bare number
+            below 1000 / a bare decimal such as ``1.5`` (the unit is unclear).
+    """
+    if len(text) > _MAX_INPUT:
+        raise ParseError(MSG_AMOUNT)
+    folded = fold(text).strip(" .,!?;:")
+    folded = _CURRENCY.sub("", folded).strip()
+    if not folded:
+        raise ParseError(MSG_AMOUNT)
+    if _DIGITS.fullmatch(folded) or _GROUPED.fullmatch(folded):
+        amount = _number(folded)
+        if 0 < amount < 1000:
+            raise ParseError(MSG_AMOUNT_UNIT, number=folded)
+    elif _DECIMAL.fullmatch(folded):
+        raise ParseError(MSG_AMOUNT_DECIMAL, number=folded)
+    else:
+        amount = _spoken_amount(folded)
+    if amount != amount.to_integral_value():
+        raise ParseError(MSG_AMOUNT)
+    if amount <= 0:
+        raise ParseError(MSG_AMOUNT_ZERO)
+    if amount > MAX_AMOUNT:
+        raise ParseError(MSG_AMOUNT_TOO_BIG)
+    return int(amount)
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+_DAYS_AGO = {"nay": 0, "homnay": 0, "buanay": 0, "homqua": 1, "buaqua": 1, "homkia": 2}
+_SEP = r"(?:\s*(?:[/.\-]|thang|nam)\s*|\s+)"
+_DMY = re.compile(rf"([0-9]{{1,2}}){_SEP}([0-9]{{1,2}})(?:{_SEP}([0-9]{{4}}|[0-9]{{2}}))?")
+
+
+def _split_date(folded: str) -> tuple[int, int, str | None] | None:
+    """Return ``(day, month, year or None)`` for ``15/12``, ``15-12-26``, ``15 thang 12``."""
+    match = _DMY.fullmatch(folded)
+    if not match:
+        return None
+    return int(match[1]), int(match[2]), match[3]
+
+
+def parse_date(text: str, today: date) -> date:
+    """Read a day such as ``hôm nay``, ``hôm qua``, ``15/12``, ``15-12-2026`` or ``ngày 15/12``.
+
+    Args:
+        text: What the person typed.
+        today: The current day in the club's time zone.
+
+    Returns:
+        The day. Without a year, the year of ``today``; a two-digit year means 20xx.
+
+    Raises:
+        ParseError: If the text is not a date or the day does not exist (``31/02``).
+    """
+    folded = _clean(text)
+    if folded.replace(" ", "") in _DAYS_AGO:
+        return today - timedelta(days=_DAYS_AGO[folded.replace(" ", "")])
+    parts = _split_date(re.sub(r"^ngay\s*", "", folded))
+    if parts is None:
+        raise ParseError(MSG_DATE)
+    day, month, year = parts
+    full_year = today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
+    try:
+        return date(full_year, month, day)
+    except ValueError:
+        raise ParseError(MSG_DATE_INVALID) from None
+
+
+def _age(born: date, today: date) -> int:
+    """Return the age in whole years on ``today``."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def parse_birth(text: str, today: date) -> tuple[int, date | None]:
+    """Read a year of birth (``1958``, ``58``, ``sinh năm 58``) or a date (``15/3/1958``).
+
+    A two-digit year means 19xx when that gives an age of 0..120 not in the future, else 20xx
+    (in 2026, ``58`` is 1958 and ``05`` is 2005).
+
+    Args:
+        text: What the person typed.
+        today: The current day in the club's time zone.
+
+    Returns:
+        ``(year, date of birth)``; the date is ``None`` when only the year was given.
+
+    Raises:
+        ParseError: If the text is not a birth year/date, the day does not exist, it is in
+            the future, or the age would be over 120.
+    """
+    folded = re.sub(r"^(?:(?:ngay|nam|sinh)\s*:?\s*)+", "", _clean(text))
+    parts = _split_date(folded)
+    if parts is not None and parts[2] is not None:
+        day, month, year = parts
+        day_month: tuple[int, int] | None = (day, month)
+    elif re.fullmatch(r"[0-9]{2}|[0-9]{4}", folded):
+        year, day_month = folded, None
+    else:
+        raise ParseError(MSG_BIRTH)
+    error = MSG_BIRTH
+    for century in (1900, 2000) if len(year) == 2 else (0,):
+        full_year = century + int(year)
+        if day_month is None:
+            born, future, age = None, full_year > today.year, today.year - full_year
+        else:
+            try:
+                born = date(full_year, day_month[1], day_month[0])
+            except ValueError:  # 29/02/00 is fine in 2000 but not in 1900
+                error = MSG_BIRTH_INVALID
+                continue
+            future, age = born > today, _age(born, today)
+        if future:
+            error = MSG_BIRTH_FUTURE
+        elif age > 120:
+            error = MSG_BIRTH_TOO_OLD
+        else:
+            return full_year, born
+    raise ParseError(error)
+
+
+# --- phone -------------------------------------------------------------------------------------
+
+_PHONE_CHARS = re.compile(r"[0-9 .\-()+]+")
+_NATIONAL = re.compile(r"0[35789][0-9]{8}|02[0-9]{9}")
+
+
+def parse_phone(text: str) -> str:
+    """Read a Vietnamese phone number such as ``0912 345 678`` or ``+84 912 345 678``.
+
+    Mobiles have 10 digits starting 03, 05, 07, 08 or 09; landlines 11 digits starting 02.
+
+    Args:
+        text: What the person typed.
+
+    Returns:
+        The number in E.164 form, e.g. ``+84912345678``.
+
+    Raises:
+        ParseError: If the text is not a Vietnamese phone number.
+    """
+    cleaned = nfc(text[:_MAX_INPUT]).strip(" .")
+    if (
+        len(text) > _MAX_INPUT
+        or not _PHONE_CHARS.fullmatch(cleaned)
+        or cleaned.count("+") > 1
+        or "+" in cleaned[2:]
+    ):
+        raise ParseError(MSG_PHONE)
+    digits = re.sub(r"[^0-9]", "", cleaned)
+    international = (
+        "+" in cleaned
+        or digits.startswith("00")
+        or (digits.startswith("84") and len(digits) in (11, 12))
+    )
+    if international:
+        digits = digits.removeprefix("00")
+        if not digits.startswith("84"):
+            raise ParseError(MSG_PHONE)
+        digits = "0" + digits[2:].removeprefix("0")  # "+84 0912..." happens too
+    if not _NATIONAL.fullmatch(digits):
+        raise ParseError(MSG_PHONE)
+    return "+84" + digits[1:]
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+YES_WORDS = frozenset(fold(word) for word in (
+    "có", "ừ", "ừm", "uh", "uk", "đồng ý", "đúng", "đúng rồi", "vâng", "dạ", "được", "đc",
+    "ok", "oke", "okay", "oki", "yes", "y", "1", "rồi", "phải", "chính xác",
+))  # fmt: skip
+"""Folded answers meaning "yes"."""
+NO_WORDS = frozenset(fold(word) for word in (
+    "không", "ko", "k", "kg", "kh", "khg", "hông", "hok", "không đồng ý", "không phải",
+    "không đúng", "không có", "sai", "sai rồi", "no", "n", "2", "thôi", "chưa",
+))  # fmt: skip
+"""Folded answers meaning "no"."""
+_POLITE = re.compile(r"^(?:da|thua)\s+(?=\S)|\s+(?:a|nhe|nha|nhen|ah|ha)$")  # "dạ có ạ"
+_NEGATED = re.compile(r"(?:khong|ko|k|kg|kh|khg|hong|hok|chua)\s+(.+)")  # "ko đồng ý"
+
+
+def parse_yes_no(text: str) -> bool:
+    """Read a yes/no answer: ``có``, ``ừ``, ``đồng ý``, ``ok``, ``1`` / ``không``, ``ko``, ``2``.
+
+    Case, accents, punctuation around the word and polite particles (``dạ có ạ``) are ignored.
+
+    Args:
+        text: What the person typed.
+
+    Returns:
+        ``True`` for yes, ``False`` for no.
+
+    Raises:
+        ParseError: If the answer is neither.
+    """
+    answer = re.sub(r"[^\w\s]", " ", _clean(text))
+    answer = " ".join(answer.split())
+    previous = None
+    while answer != previous and answer not in YES_WORDS | NO_WORDS:
+        previous, answer = answer, _POLITE.sub("", answer)
+    negated = _NEGATED.fullmatch(answer)
+    if answer in YES_WORDS:
+        return True
+    if answer in NO_WORDS or (negated and negated[1] in YES_WORDS):
+        return False
+    raise ParseError(MSG_YES_NO)
+
+
+def parse_choice(text: str, options: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """Read the choice among numbered ``options``.
+
+    Args:
+        text: What the person typed: the option's number (``2``, ``số 2``, ``2.``), one of its
+            labels with or without accents, its key, or a unique prefix (3+ letters) of a label.
+        options: ``(key, labels)`` pairs in the order shown, labels already translated.
+
+    Returns:
+        The key of the chosen option.
+
+    Raises:
+        ParseError: With ``count`` (the number of options) if nothing matches.
+    """
+    answer = _clean(text)
+    if not answer:
+        raise ParseError(MSG_CHOICE, count=len(options))
+    number = re.fullmatch(r"(?:so\s*)?([0-9]{1,3})", answer)
+    if number:
+        if 1 <= int(number[1]) <= len(options):
+            return options[int(number[1]) - 1][0]
+        raise ParseError(MSG_CHOICE, count=len(options))
+    exact = nfc(text).casefold().strip(" .,!?;:")
+    for matches in (  # from strictest to loosest; the first tier with one answer wins
+        lambda word: nfc(word).casefold() == exact,  # "Cô" and "Có" are different words
+        lambda word: _clean(word) == answer,  # "nu" is "Nữ"
+        lambda word: len(answer) >= 3 and _clean(word).startswith(answer),  # "fem"
+    ):
+        keys = {key for key, words in options if any(matches(w) for w in (key, *words))}
+        if len(keys) == 1:
+            return keys.pop()
+    raise ParseError(MSG_CHOICE, count=len(options))
+
+
+# --- names and free text -----------------------------------------------------------------------
+
+
+def _is_letter(char: str) -> bool:
+    """Return whether ``char`` is a Latin letter (Vietnamese letters included)."""
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN")
+
+
+def parse_name(text: str) -> str:
+    """Read a person's full name and capitalise each word (``nguyễn văn an`` -> ``Nguyễn Văn An``).
+
+    Args:
+        text: What the person typed: letters, spaces, apostrophes and hyphens (``H'Hen Niê``).
+
+    Returns:
+        The name in NFC with single spaces and each word (and part after ``-``/``'``)
+        capitalised.
+
+    Raises:
+        ParseError: If the name has digits or symbols, or is shorter than 2 or longer than 80
+            characters.
+    """
+    name = nfc(text).replace("’", "'")
+    if len(name) > 80:
+        raise ParseError(MSG_NAME_TOO_LONG, max_len=80)
+    parts = re.split(r"([ '\-])", name)
+    if len(name) < 2 or not all(_is_letter(ch) for part in parts[::2] for ch in part or "-"):
+        raise ParseError(MSG_NAME)
+    return "".join(part[:1].upper() + part[1:].lower() for part in parts)
+
+
+def parse_text(text: str, *, min_len: int = 2, max_len: int = 80) -> str:
+    """Read free text such as a village name: NFC, single spaces, trimmed, length-checked.
+
+    Args:
+        text: What the person typed.
+        min_len: The fewest characters accepted.
+        max_len: The most characters accepted.
+
+    Returns:
+        The cleaned text.
+
+    Raises:
+        ParseError: With ``min_len`` or ``max_len`` if the text is too short or too long.
+    """
+    cleaned = nfc("".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch.isspace()))
+    if len(cleaned) < min_len:
+        raise ParseError(MSG_TEXT_TOO_SHORT, min_len=min_len)
+    if len(cleaned) > max_len:
+        raise ParseError(MSG_TEXT_TOO_LONG, max_len=max_len)
+    return cleaned

@@ -1,0 +1,509 @@
+"""The conversation engine: pure steps from (session, input) to (session, replies, effects).
+
+A flow is Python data (:class:`Flow` of :class:`Step`). The engine never writes and never
+talks to the network: it reads through the read-only context it is given and returns the new
+session, the replies and the effects; :mod:`bot.service` applies them in one transaction.
+
+Global words work at every step: ``/huy`` (cancel), ``/menu`` and ``/trogiup`` (help), also
+typed without the slash or accents. Outside a flow, anything else shows the person's menu.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from bot.conversations.parsers import ParseError, parse_choice
+from bot.i18n import N_, gettext
+from bot.invites import looks_like_code
+from bot.messages import Choice, Inbound, Recipient, Reply, T
+from bot.text import fold
+from storage.base import Club, Identity, Member, Session, Transaction
+
+CONFIRM = "_confirm"
+EDIT = "_edit"
+MENU_FLOW = "_menu"
+END = "_end"
+
+CANCEL_WORDS = frozenset({"huy", "huy bo", "thoat", "cancel"})
+MENU_WORDS = frozenset({"menu"})
+HELP_WORDS = frozenset({"trogiup", "tro giup", "giup", "help", "?"})
+
+
+class Effect(Protocol):
+    """A change a flow asks for; the service applies it inside the update's transaction."""
+
+    async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
+        """Write the change and return any notifications it causes."""
+
+
+@dataclass
+class Ctx:
+    """What a flow may know about the update: who is writing, when, and a read-only view."""
+
+    tx: Transaction
+    inbound: Inbound
+    identity: Identity
+    member: Member | None
+    club: Club | None
+    roles: frozenset[str]
+    now: datetime
+    today: date
+    tz: str
+    locale: str
+    flow_timeout: timedelta
+
+    @property
+    def active(self) -> bool:
+        """Whether the writer is an approved member."""
+        return self.member is not None and self.member.status == "active"
+
+
+@dataclass
+class Done:
+    """The end of a command or flow: replies to send and effects to apply."""
+
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+
+Prompt = str | Callable[[Ctx, dict[str, Any]], T | Awaitable[T]]
+Choices = tuple[Choice, ...] | Callable[[Ctx, dict[str, Any]], Awaitable[tuple[Choice, ...]]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question: a prompt, a parser (or choices) and an optional validator.
+
+    Attributes:
+        id: Stable id, stored in the session; never rename a live step.
+        prompt: A message id, or a function building the question from the data so far.
+        parse: Turns typed text into a JSON value, raising ``ParseError``.
+        choices: Answers to pick from (buttons, or a numbered list on text channels).
+        validate: Checks a parsed value against stored data, raising ``ParseError``; it may
+            return extra facts to remember with the answer.
+        next: The following step id, or a function of the data; default is the next in order.
+        label: Name of the answer in the "what to change?" list; ``None`` = not editable.
+        ask_contact: Offer a "share my phone number" button where the channel has one.
+        skip: Skip the step when this returns true.
+    """
+
+    id: str
+    prompt: Prompt
+    parse: Callable[[str, Ctx], Any] | None = None
+    choices: Choices = ()
+    validate: Callable[[Any, Ctx, dict[str, Any]], Awaitable[dict[str, Any] | None]] | None = None
+    next: str | Callable[[dict[str, Any]], str] | None = None
+    label: str | None = None
+    ask_contact: bool = False
+    skip: Callable[[Ctx, dict[str, Any]], bool] | None = None
+
+
+Begin = Callable[[Ctx, str], Awaitable["dict[str, Any] | Done"]]
+Finish = Callable[[Ctx, dict[str, Any], str], Awaitable[Done]]
+Summary = Callable[[Ctx, dict[str, Any]], T]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A command and, if it has steps, the guided conversation it starts.
+
+    Attributes:
+        id: Stable id, stored in sessions.
+        command: The command word without slash, e.g. ``dangky``.
+        title: Menu label (message id).
+        steps: The questions; empty for a one-shot command.
+        roles: Roles allowed to use it (any of them); empty = everybody.
+        who: ``guest`` (not yet registered), ``anyone``, ``member`` (pending or active) or
+            ``active``.
+        begin: Builds the first data from the command's argument, or answers at once.
+        summary: Shown before saving; the person must confirm it.
+        finish: Called with the confirmed data; returns replies and effects.
+        in_menu: Whether the menu lists it for people allowed to use it.
+    """
+
+    id: str
+    command: str
+    title: str
+    steps: tuple[Step, ...] = ()
+    roles: frozenset[str] = frozenset()
+    who: str = "active"
+    begin: Begin | None = None
+    summary: Summary | None = None
+    finish: Finish | None = None
+    in_menu: bool = True
+    aliases: tuple[str, ...] = ()
+    refusal: str = N_("Sorry, you cannot use this.")
+
+    def step(self, step_id: str) -> Step | None:
+        """Return the step with this id, if any."""
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def allowed(self, ctx: Ctx) -> bool:
+        """Whether the writer may use this flow (checked at start and at every step)."""
+        if self.who == "guest":
+            return ctx.member is None
+        if self.who == "anyone":
+            return not self.roles or bool(self.roles & ctx.roles)
+        if ctx.member is None or ctx.member.status not in ("pending", "active"):
+            return False
+        if self.who == "active" and not ctx.active:
+            return False
+        return not self.roles or bool(self.roles & ctx.roles)
+
+
+@dataclass
+class Outcome:
+    """What the engine returns for one update."""
+
+    session: Session | None
+    replies: list[Reply]
+    effects: list[Effect]
+
+
+async def _maybe(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+class Engine:
+    """Advances flows. Holds only the flow registry; every call is independent.
+
+    Args:
+        flows: Every flow the bot offers, in menu order.
+    """
+
+    def __init__(self, flows: Sequence[Flow]) -> None:
+        self.flows = {flow.id: flow for flow in flows}
+        self.commands: dict[str, Flow] = {}
+        for flow in flows:
+            for word in (flow.command, *flow.aliases):
+                self.commands[fold(word).replace(" ", "")] = flow
+
+    # Entry point
+
+    async def advance(self, session: Session | None, ctx: Ctx) -> Outcome:
+        """Handle one inbound update.
+
+        Args:
+            session: The chat's conversation in progress, if any.
+            ctx: The update and what the service read for it.
+
+        Returns:
+            The new session (``None`` when no conversation continues), replies and effects.
+        """
+        inbound = ctx.inbound
+        if session is not None and session.expires_at <= ctx.now:
+            expired = [Reply((T(N_("The previous conversation timed out; nothing was saved.")),))]
+            outcome = await self._route(None, ctx)
+            outcome.replies[:0] = expired
+            return outcome
+        if not inbound.supported:
+            note = T(N_("Sorry, I can only read typed text. Please type your answer."))
+            return await self._reprompt(session, ctx, note)
+        if inbound.button is not None:
+            return await self._press(session, ctx)
+        return await self._route(session, ctx)
+
+    async def _route(self, session: Session | None, ctx: Ctx) -> Outcome:
+        text = ctx.inbound.text.strip()
+        word = fold(text).lstrip("/").strip(" .!")
+        if word in CANCEL_WORDS:
+            note = N_("Stopped. Nothing was saved.") if session else N_("Nothing to cancel.")
+            return await self.menu(ctx, T(note))
+        if word in MENU_WORDS:
+            note = T(N_("Stopped. Nothing was saved.")) if self._in_flow(session) else None
+            return await self.menu(ctx, note)
+        if word in HELP_WORDS:
+            return await self._help(session, ctx)
+        if text.startswith("/"):
+            name, _, args = text[1:].partition(" ")
+            name = fold(name.split("@")[0])
+            if name == "start" and not args.strip():
+                return await self.menu(ctx)
+            flow = self.commands.get(name)
+            if flow is None:
+                return await self._reprompt(
+                    session, ctx, T(N_("I do not know that command."))
+                )
+            return await self.start(flow, ctx, args.strip(), session)
+        if session is not None:
+            flow = self.flows.get(session.flow_id)
+            if session.flow_id == MENU_FLOW:
+                return await self._menu_answer(session, ctx)
+            if flow is None or (flow.step(session.step_id) is None and session.step_id not in (
+                CONFIRM,
+                EDIT,
+            )):
+                note = T(N_("The bot was updated; let us start this again."))
+                return await self.menu(ctx, note)
+            return await self._answer(flow, session, ctx, text)
+        flow = self.commands.get(word.replace(" ", ""))
+        if flow is not None:
+            return await self.start(flow, ctx, "", None)
+        return await self.fallback(ctx)
+
+    async def fallback(self, ctx: Ctx) -> Outcome:
+        """Outside a flow: a typed invite code starts registration, anything else the menu."""
+        register = self.commands.get("dangky")
+        text = ctx.inbound.text.strip()
+        if ctx.member is None and register is not None and looks_like_code(text):
+            return await self.start(register, ctx, text, None)
+        return await self.menu(ctx)
+
+    # Starting and finishing
+
+    async def start(
+        self,
+        flow: Flow,
+        ctx: Ctx,
+        args: str,
+        previous: Session | None,
+    ) -> Outcome:
+        """Start ``flow`` (ending any other conversation in the chat)."""
+        if not flow.allowed(ctx):
+            return await self.menu(ctx, T(flow.refusal))
+        data: dict[str, Any] | Done = {}
+        if flow.begin is not None:
+            data = await flow.begin(ctx, args)
+        if isinstance(data, Done):
+            return Outcome(None, data.replies, data.effects)
+        prefix: list[T] = []
+        if self._in_flow(previous) and previous.flow_id != flow.id:
+            prefix.append(T(N_("I stopped the previous task; nothing of it was saved.")))
+        session = Session(
+            channel=ctx.inbound.channel,
+            chat_id=ctx.inbound.chat_id,
+            flow_id=flow.id,
+            step_id="",
+            session_id=uuid.uuid4().hex,
+            data=data,
+            expires_at=ctx.now + ctx.flow_timeout,
+        )
+        first = flow.steps[0].id if flow.steps else CONFIRM
+        return await self._goto(flow, session, ctx, first, prefix)
+
+    async def _finish(self, flow: Flow, session: Session, ctx: Ctx) -> Outcome:
+        assert flow.finish is not None, f"flow {flow.id} has no finish"
+        done = await flow.finish(ctx, session.data, session.session_id)
+        return Outcome(None, done.replies, done.effects)
+
+    # Steps
+
+    async def _goto(
+        self, flow: Flow, session: Session, ctx: Ctx, step_id: str, prefix: list[T]
+    ) -> Outcome:
+        while step_id not in (END, CONFIRM, EDIT):
+            step = flow.step(step_id)
+            assert step is not None, f"flow {flow.id} has no step {step_id}"
+            if step.skip is None or not step.skip(ctx, session.data):
+                break
+            step_id = self._following(flow, step, session.data)
+        if step_id == END or (step_id == CONFIRM and flow.summary is None):
+            return await self._finish(flow, session, ctx)
+        session = replace(session, step_id=step_id, expires_at=ctx.now + ctx.flow_timeout)
+        reply = await self.prompt(flow, session, ctx, prefix)
+        return Outcome(session, [reply], [])
+
+    def _following(self, flow: Flow, step: Step, data: dict[str, Any]) -> str:
+        if data.pop("_editing", False):
+            return CONFIRM
+        if callable(step.next):
+            return step.next(data)
+        if step.next:
+            return step.next
+        index = flow.steps.index(step)
+        return flow.steps[index + 1].id if index + 1 < len(flow.steps) else CONFIRM
+
+    async def prompt(
+        self, flow: Flow, session: Session, ctx: Ctx, prefix: Sequence[T] = ()
+    ) -> Reply:
+        """The question for the session's current step, after ``prefix`` notes."""
+        ref = session.session_id[:8]
+        if session.step_id == CONFIRM:
+            assert flow.summary is not None
+            parts = (*prefix, flow.summary(ctx, session.data), T(N_("Is this correct?")))
+            return Reply(parts, _confirm_choices(flow), ref, CONFIRM)
+        if session.step_id == EDIT:
+            parts = (*prefix, T(N_("What do you want to change?")))
+            return Reply(parts, _edit_choices(flow), ref, EDIT)
+        step = flow.step(session.step_id)
+        assert step is not None
+        question = step.prompt if callable(step.prompt) else None
+        text = await _maybe(question(ctx, session.data)) if question else T(step.prompt)
+        choices = await self._choices(step, ctx, session.data)
+        return Reply((*prefix, text), choices, ref, step.id, step.ask_contact)
+
+    async def _choices(self, step: Step, ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
+        if callable(step.choices):
+            return await step.choices(ctx, data)
+        return step.choices
+
+    async def _answer(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
+        if not flow.allowed(ctx):
+            return await self.menu(ctx, T(flow.refusal))
+        if session.step_id == CONFIRM:
+            return await self._confirm(flow, session, ctx, text)
+        if session.step_id == EDIT:
+            return await self._edit(flow, session, ctx, text)
+        step = flow.step(session.step_id)
+        assert step is not None
+        data = dict(session.data)
+        try:
+            value = await self._parse(step, ctx, data, text)
+            extra = await step.validate(value, ctx, data) if step.validate else None
+            data.update(extra or {})
+        except ParseError as error:
+            return await self._reprompt(session, ctx, T(error.message, **error.params))
+        data[step.id] = value
+        session = replace(session, data=data)
+        return await self._goto(flow, session, ctx, self._following(flow, step, data), [])
+
+    async def _parse(self, step: Step, ctx: Ctx, data: dict[str, Any], text: str) -> Any:
+        if step.ask_contact and ctx.inbound.contact_phone:
+            text = ctx.inbound.contact_phone
+        choices = await self._choices(step, ctx, data)
+        if not choices:
+            return step.parse(text, ctx) if step.parse else text
+        try:
+            return parse_choice(text, _options(choices, ctx.locale))
+        except ParseError:
+            if step.parse is None:
+                raise
+        return step.parse(text, ctx)
+
+    async def _confirm(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
+        try:
+            key = parse_choice(text, _options(_confirm_choices(flow), ctx.locale))
+        except ParseError as error:
+            return await self._reprompt(session, ctx, T(error.message, **error.params))
+        if key == "yes":
+            return await self._finish(flow, session, ctx)
+        if key == "no":
+            return await self.menu(ctx, T(N_("Stopped. Nothing was saved.")))
+        session = replace(session, step_id=EDIT, expires_at=ctx.now + ctx.flow_timeout)
+        return Outcome(session, [await self.prompt(flow, session, ctx)], [])
+
+    async def _edit(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
+        try:
+            key = parse_choice(text, _options(_edit_choices(flow), ctx.locale))
+        except ParseError as error:
+            return await self._reprompt(session, ctx, T(error.message, **error.params))
+        if key == CONFIRM:
+            session = replace(session, step_id=CONFIRM)
+            return Outcome(session, [await self.prompt(flow, session, ctx)], [])
+        data = {**session.data, "_editing": True}
+        return await self._goto(flow, replace(session, data=data), ctx, key, [])
+
+    async def _press(self, session: Session | None, ctx: Ctx) -> Outcome:
+        button = ctx.inbound.button
+        assert button is not None
+        if button.ref == "-":
+            return await self._route(session, replace_text(ctx, button.key))
+        live = (
+            session is not None
+            and session.session_id[:8] == button.ref
+            and session.step_id == button.step
+        )
+        if not live:
+            note = T(N_("That button belongs to an earlier question."))
+            return await self._reprompt(session, ctx, note)
+        return await self._route(session, replace_text(ctx, button.key))
+
+    async def _reprompt(self, session: Session | None, ctx: Ctx, note: T) -> Outcome:
+        """Say ``note`` and ask the current question again (or show the menu)."""
+        if session is None or session.flow_id == MENU_FLOW:
+            return await self.menu(ctx, note)
+        flow = self.flows.get(session.flow_id)
+        if flow is None:
+            return await self.menu(ctx, note)
+        session = replace(session, expires_at=ctx.now + ctx.flow_timeout)
+        return Outcome(session, [await self.prompt(flow, session, ctx, [note])], [])
+
+    async def _help(self, session: Session | None, ctx: Ctx) -> Outcome:
+        if self._in_flow(session):
+            note = T(
+                N_(
+                    "Answer the question below. Type /huy to stop without saving, "
+                    "or /menu to see everything you can do."
+                )
+            )
+            return await self._reprompt(session, ctx, note)
+        return await self.menu(ctx, T(N_(
+            "I help your club keep its records. Pick a task below by tapping it or typing "
+            "its number. At any time: /huy stops, /menu shows this list."
+        )))
+
+    # The menu (a one-step pseudo-flow, so a typed number picks an entry)
+
+    def menu_flows(self, ctx: Ctx) -> list[Flow]:
+        """The flows this person may start, in menu order."""
+        return [flow for flow in self.flows.values() if flow.in_menu and flow.allowed(ctx)]
+
+    async def menu(self, ctx: Ctx, note: T | None = None) -> Outcome:
+        """Show the person's menu (after an optional note) and wait for a pick."""
+        flows = self.menu_flows(ctx)
+        choices = tuple(Choice(flow.command, flow.title) for flow in flows)
+        parts = [note] if note else []
+        if ctx.member is None:
+            parts.append(T(N_("Hello! To join your club, type the invite code from the board.")))
+        elif ctx.member.status == "pending":
+            parts.append(T(N_("Your registration is waiting for the board's approval.")))
+        parts.append(T(N_("What would you like to do?")))
+        session = Session(
+            channel=ctx.inbound.channel,
+            chat_id=ctx.inbound.chat_id,
+            flow_id=MENU_FLOW,
+            step_id="pick",
+            session_id=uuid.uuid4().hex,
+            data={},
+            expires_at=ctx.now + ctx.flow_timeout,
+        )
+        reply = Reply(tuple(parts), choices, session.session_id[:8], "pick")
+        return Outcome(session, [reply], [])
+
+    async def _menu_answer(self, session: Session, ctx: Ctx) -> Outcome:
+        flows = self.menu_flows(ctx)
+        options = _options(tuple(Choice(f.command, f.title) for f in flows), ctx.locale)
+        try:
+            key = parse_choice(ctx.inbound.text, options)
+        except ParseError:
+            return await self.fallback(ctx)
+        return await self.start(self.commands[key], ctx, "", None)
+
+    @staticmethod
+    def _in_flow(session: Session | None) -> bool:
+        return session is not None and session.flow_id != MENU_FLOW
+
+
+def replace_text(ctx: Ctx, text: str) -> Ctx:
+    """Return ``ctx`` as if the person had typed ``text`` (used for button presses)."""
+    inbound = replace(ctx.inbound, text=text, button=None)
+    return replace(ctx, inbound=inbound)
+
+
+def _options(choices: Sequence[Choice], locale: str) -> list[tuple[str, list[str]]]:
+    return [
+        (c.key, [gettext(c.label, locale), c.label, *c.aliases]) for c in choices
+    ]
+
+
+def _confirm_choices(flow: Flow) -> tuple[Choice, ...]:
+    choices = [Choice("yes", N_("Correct, save"), ("dung", "co", "ok", "luu"))]
+    if any(step.label for step in flow.steps):
+        choices.append(Choice("edit", N_("Change something"), ("sua",)))
+    choices.append(Choice("no", N_("Cancel"), ("huy", "khong")))
+    return tuple(choices)
+
+
+def _edit_choices(flow: Flow) -> tuple[Choice, ...]:
+    fields = tuple(Choice(step.id, step.label) for step in flow.steps if step.label)
+    return (*fields, Choice(CONFIRM, N_("Nothing, go back")))
+
+
+def notify(member_id: int, *parts: T, choices: tuple[Choice, ...] = ()) -> Reply:
+    """A message to another member, with optional command buttons (keys like ``/duyet``)."""
+    return Reply(parts, choices, "-", "-", to=Recipient(member_id))

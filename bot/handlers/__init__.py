@@ -1,0 +1,1 @@
+"""Channel adapters: all Telegram (and later Zalo) knowledge lives here."""

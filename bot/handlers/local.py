@@ -1,0 +1,104 @@
+"""The local terminal chat: the same engine and database, without any chat platform.
+
+Like ``rasa shell``: type as one of the demo people, switch with ``/as NAME`` (chair,
+treasurer, volunteer, member, new, or any name for another newcomer). Choices are shown as a
+numbered list, as on every text-only channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import uuid
+from collections.abc import Callable
+
+from bot.demo import PERSONAS
+from bot.messages import Inbound, OutMessage
+from bot.render import as_text
+from bot.service import Service
+from bot.text import fold
+
+
+class LocalChannel:
+    """Sender and input for the terminal (channel name ``local``).
+
+    Args:
+        service: The bot service.
+        write: Where bot messages are printed.
+    """
+
+    channel = "local"
+    rate = 1000.0
+    chat_rate = 1000.0
+
+    def __init__(self, service: Service, write: Callable[[str], None] = print) -> None:
+        self.service = service
+        self.write = write
+        self.names = {p.key: p.name for p in PERSONAS}
+        self.persona = "chair"
+        self._ids = itertools.count(1)
+
+    async def send(self, chat_id: str, message: OutMessage) -> None:
+        """Print a message addressed to one of the personas."""
+        who = self.names.get(chat_id, chat_id)
+        body = as_text(message).replace("\n", "\n    ")
+        self.write(f"  [bot -> {who}]\n    {body}\n")
+
+    def switch(self, name: str) -> str:
+        """Become another person; unknown names become new, unregistered people."""
+        wanted = fold(name)
+        for persona in PERSONAS:
+            if wanted in (persona.key, fold(persona.name), *persona.words):
+                self.persona = persona.key
+                return persona.name
+        key = "guest-" + wanted.replace(" ", "-")
+        self.names[key] = name.strip()
+        self.persona = key
+        return name.strip()
+
+    async def say(self, text: str) -> None:
+        """Send ``text`` to the bot as the current persona."""
+        await self.service.handle(
+            Inbound(
+                channel=self.channel,
+                user_id=self.persona,
+                chat_id=self.persona,
+                external_id=uuid.uuid4().hex,
+                text=text,
+                message_id=str(next(self._ids)),
+                display_name=self.names.get(self.persona, self.persona),
+                locale="vi",
+            )
+        )
+
+
+async def repl(channel: LocalChannel, drain: Callable[[], asyncio.Future], banner: str) -> None:
+    """Read lines from the terminal until end of input or ``/quit``."""
+    loop = asyncio.get_running_loop()
+    channel.write(banner)
+    while True:
+        prompt = f"{channel.names.get(channel.persona, channel.persona)}> "
+        try:
+            line = await loop.run_in_executor(None, _read, prompt)
+        except EOFError:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit", "/thoat"):
+            break
+        if line.startswith("/as "):
+            channel.write(f"  (now typing as {channel.switch(line[4:])})\n")
+            continue
+        await channel.say(line)
+        await drain()
+
+
+def _read(prompt: str) -> str:
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line

@@ -1,0 +1,149 @@
+"""Channel-neutral message types: what a person sent, and what the bot answers.
+
+Channel adapters turn platform updates into :class:`Inbound` and render :class:`OutMessage`
+(buttons on Telegram, a numbered list on text-only channels). Flows speak in :class:`T`
+(a message id and its parameters), translated only when a reply is queued for a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+BUTTON_PREFIX = "v1"
+
+
+@dataclass(frozen=True)
+class T:
+    """A translatable message: an English message id and its ``{named}`` parameters.
+
+    Parameter values may themselves be :class:`T` (translated with the message) or plain
+    values (shown as they are).
+    """
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        object.__setattr__(self, "msgid", msgid)
+        object.__setattr__(self, "params", params)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer a person can pick: a stable key and a label (a message id)."""
+
+    key: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button press decoded from a channel: which conversation, step and answer it was for."""
+
+    ref: str
+    step: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One update from a person, in channel-neutral form."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    external_id: str
+    text: str = ""
+    button: Button | None = None
+    contact_phone: str | None = None
+    message_id: str = ""
+    display_name: str = ""
+    locale: str | None = None
+    supported: bool = True
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone other than the sender: a member (reached on the channel they used last)."""
+
+    member_id: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message the bot sends: text parts (joined by a blank line), choices and options."""
+
+    parts: tuple[T, ...]
+    choices: tuple[Choice, ...] = ()
+    ref: str = ""
+    step: str = ""
+    ask_contact: bool = False
+    to: Recipient | None = None
+
+
+@dataclass(frozen=True)
+class OutButton:
+    """A rendered choice: its position, translated label and the data a button carries."""
+
+    number: int
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    """A translated reply ready for a channel to render and send."""
+
+    text: str
+    buttons: tuple[OutButton, ...] = ()
+    ask_contact: str | None = None
+    hint: str | None = None
+    remove_keyboard: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the message as plain JSON for the outbox."""
+        return {
+            "text": self.text,
+            "buttons": [[b.number, b.label, b.data] for b in self.buttons],
+            "ask_contact": self.ask_contact,
+            "hint": self.hint,
+            "remove_keyboard": self.remove_keyboard,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OutMessage:
+        """Rebuild a message stored by :meth:`to_json`."""
+        return cls(
+            text=data["text"],
+            buttons=tuple(OutButton(*b) for b in data.get("buttons", ())),
+            ask_contact=data.get("ask_contact"),
+            hint=data.get("hint"),
+            remove_keyboard=data.get("remove_keyboard", False),
+        )
+
+
+def encode_button(ref: str, step: str, key: str) -> str:
+    """Encode a button press as short ASCII data (at most 64 bytes for Telegram).
+
+    Args:
+        ref: The conversation reference (first characters of the session id), or ``-``.
+        step: The step id the button answers, or ``-``.
+        key: The choice key.
+
+    Returns:
+        A string such as ``v1|3f9a1c2e|sex|female``.
+    """
+    data = f"{BUTTON_PREFIX}|{ref}|{step}|{key}"
+    if len(data.encode()) > 64:
+        raise ValueError(f"button data too long: {data!r}")
+    return data
+
+
+def decode_button(data: str) -> Button | None:
+    """Decode data made by :func:`encode_button`; ``None`` if it is not ours."""
+    parts = data.split("|")
+    if len(parts) != 4 or parts[0] != BUTTON_PREFIX:
+        return None
+    return Button(ref=parts[1], step=parts[2], key=parts[3])

@@ -1,0 +1,83 @@
+"""Turn neutral replies into translated messages, and messages into plain numbered text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import N_, gettext
+from bot.messages import OutButton, OutMessage, Reply, T, encode_button
+
+
+def translate(value: Any, locale: str) -> str:
+    """Translate a :class:`T` (and its nested parameters); other values become text."""
+    if isinstance(value, T):
+        params = {key: translate(param, locale) for key, param in value.params.items()}
+        return gettext(value.msgid, locale, **params)
+    return str(value)
+
+
+def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessage:
+    """Translate a reply for one reader.
+
+    Args:
+        reply: What the flow said.
+        locale: The reader's language.
+        remove_keyboard: Hide a "share phone number" keyboard shown by the previous question.
+
+    Returns:
+        The message with its buttons; button data carries the conversation reference.
+    """
+    text = "\n\n".join(translate(part, locale) for part in reply.parts)
+    buttons = tuple(
+        OutButton(number, translate(T(choice.label), locale),
+                  encode_button(reply.ref or "-", reply.step or "-", choice.key))
+        for number, choice in enumerate(reply.choices, 1)
+    )
+    contact = None
+    if reply.ask_contact and not buttons:
+        contact = gettext(N_("Share my phone number"), locale)
+    hint = numbers_hint(len(buttons), locale) if buttons else None
+    return OutMessage(text, buttons, contact, hint, remove_keyboard and contact is None)
+
+
+def numbers_hint(count: int, locale: str) -> str:
+    """The line under a numbered list, e.g. ``Trả lời 1, 2 hoặc 3``."""
+    if count == 1:
+        return gettext(N_("Reply {numbers}"), locale, numbers="1")
+    numbers = gettext(
+        N_("{first} or {last}"),
+        locale,
+        first=", ".join(str(n) for n in range(1, count)),
+        last=str(count),
+    )
+    return gettext(N_("Reply {numbers}"), locale, numbers=numbers)
+
+
+def as_text(message: OutMessage) -> str:
+    """Render a message for a text-only channel: choices become a numbered list."""
+    if not message.buttons:
+        return message.text
+    lines = [f"{button.number}. {button.label}" for button in message.buttons]
+    return "\n".join([message.text, "", *lines, message.hint or ""]).rstrip()
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split ``text`` into pieces of at most ``limit`` characters, at line breaks if possible."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return pieces

@@ -1,0 +1,236 @@
+"""The service: one transaction per update, replies queued in the outbox, sent after commit.
+
+For each inbound update, under a per-chat lock (chats run concurrently, one chat in order):
+record it in the inbox (a redelivery stops here), run the engine, apply its effects, save
+the conversation, queue the replies, commit. Only then is the update acknowledged to the
+platform, and the outbox sender is woken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.engine import MENU_FLOW, Ctx, Engine
+from bot.i18n import N_
+from bot.messages import Inbound, Reply, T
+from bot.render import render
+from storage.base import Session, Storage, Transaction
+
+log = logging.getLogger(__name__)
+
+INBOX_KEEP = timedelta(days=7)
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (the clock tests replace)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Handled:
+    """The result of handling one update."""
+
+    duplicate: bool
+    queued: int
+
+
+class Service:
+    """Applies updates to the database through the engine.
+
+    Args:
+        storage: An open storage backend.
+        engine: The conversation engine with the bot's flows.
+        tz: The clubs' time zone (for "today").
+        flow_timeout: Inactivity after which a conversation ends.
+        clock: Returns the current UTC time.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        engine: Engine,
+        tz: str = "Asia/Ho_Chi_Minh",
+        flow_timeout: timedelta = timedelta(hours=2),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.storage = storage
+        self.engine = engine
+        self.tz = tz
+        self.flow_timeout = flow_timeout
+        self.clock = clock
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_queued(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each commit that queued replies (wakes the senders)."""
+        self._listeners.append(listener)
+
+    def _wake(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    async def handle(self, inbound: Inbound) -> Handled:
+        """Process one update exactly once; safe to call again with a redelivered update.
+
+        Args:
+            inbound: The update in neutral form.
+
+        Returns:
+            Whether it was a duplicate, and how many replies were queued.
+        """
+        key = (inbound.channel, inbound.chat_id)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                try:
+                    result = await self._handle(inbound)
+                except Exception:
+                    log.exception("update %s/%s failed", inbound.channel, inbound.external_id)
+                    result = await self._apologise(inbound)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+        if result.queued:
+            self._wake()
+        return result
+
+    async def _handle(self, inbound: Inbound) -> Handled:
+        now = self.clock()
+        async with self.storage.transaction() as tx:
+            if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
+                return Handled(duplicate=True, queued=0)
+            ctx = await self.context(tx, inbound, now)
+            session = await tx.get_session(inbound.channel, inbound.chat_id)
+            outcome = await self.engine.advance(session, ctx)
+            replies = list(outcome.replies)
+            for effect in outcome.effects:
+                replies.extend(await effect.apply(tx, ctx))
+            if outcome.session is None:
+                if session is not None:
+                    await tx.delete_session(inbound.channel, inbound.chat_id)
+            else:
+                await tx.save_session(outcome.session)
+            asked_contact = session is not None and self._asked_contact(session)
+            here = (inbound.channel, inbound.chat_id, ctx.locale)
+            queued = await self.queue(tx, here, replies, now, asked_contact)
+        return Handled(duplicate=False, queued=queued)
+
+    def _asked_contact(self, session: Session) -> bool:
+        flow = self.engine.flows.get(session.flow_id)
+        step = flow.step(session.step_id) if flow else None
+        return bool(step and step.ask_contact)
+
+    async def _apologise(self, inbound: Inbound) -> Handled:
+        """After an unexpected error: consume the update and say sorry, so nothing hangs."""
+        now = self.clock()
+        async with self.storage.transaction() as tx:
+            if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
+                return Handled(duplicate=True, queued=0)
+            await tx.delete_session(inbound.channel, inbound.chat_id)
+            note = T(N_("Sorry, something went wrong and nothing was saved. Type /menu to "
+                        "start again."))
+            here = (inbound.channel, inbound.chat_id, inbound.locale or "vi")
+            queued = await self.queue(tx, here, [Reply((note,))], now)
+        return Handled(duplicate=False, queued=queued)
+
+    async def context(self, tx: Transaction, inbound: Inbound, now: datetime) -> Ctx:
+        """Look up who is writing: their chat account, membership, club and roles."""
+        identity = await tx.touch_identity(
+            inbound.channel,
+            inbound.user_id,
+            inbound.chat_id,
+            inbound.display_name,
+            inbound.locale,
+            now,
+        )
+        member = await tx.get_member(identity.member_id) if identity.member_id else None
+        if member is not None and member.status in ("rejected", "erased"):
+            member = None
+        roles = await tx.get_roles(member.id) if member and member.status == "active" else None
+        club = await tx.get_club(member.club_id) if member else None
+        return Ctx(
+            tx=tx,
+            inbound=inbound,
+            identity=identity,
+            member=member,
+            club=club,
+            roles=roles or frozenset(),
+            now=now,
+            today=now.astimezone(ZoneInfo(self.tz)).date(),
+            tz=self.tz,
+            locale=identity.locale,
+            flow_timeout=self.flow_timeout,
+        )
+
+    async def queue(
+        self,
+        tx: Transaction,
+        here: tuple[str, str, str] | None,
+        replies: list[Reply],
+        now: datetime,
+        asked_contact: bool = False,
+    ) -> int:
+        """Translate replies for their readers and put them in the outbox.
+
+        Args:
+            tx: The update's transaction.
+            here: ``(channel, chat_id, locale)`` of the chat being answered, if any.
+            replies: What to say. Replies to a member go to the chat account they used
+                last; members without one (registered on their behalf) are skipped.
+            now: The current time.
+            asked_contact: The previous question showed a "share phone" keyboard.
+
+        Returns:
+            How many messages were queued.
+        """
+        queued = 0
+        for reply in replies:
+            if reply.to is None:
+                assert here is not None, "a reply without recipient needs a chat"
+                channel, chat_id, locale = here
+            else:
+                reachable = [
+                    i for i in await tx.identities_of(reply.to.member_id) if not i.unreachable
+                ]
+                if not reachable:
+                    continue
+                channel, chat_id, locale = (
+                    reachable[0].channel, reachable[0].chat_id, reachable[0].locale
+                )
+            first = queued == 0 and reply.to is None
+            message = render(reply, locale, remove_keyboard=asked_contact and first)
+            await tx.enqueue(channel, chat_id, message.to_json(), now)
+            queued += 1
+        return queued
+
+    async def sweep(self) -> int:
+        """End timed-out conversations and tell people nothing was saved; prune the inbox.
+
+        Returns:
+            How many conversations ended.
+        """
+        now = self.clock()
+        ended = 0
+        async with self.storage.transaction() as tx:
+            for session in await tx.expired_sessions(now):
+                await tx.delete_session(session.channel, session.chat_id)
+                ended += 1
+                if session.flow_id == MENU_FLOW:
+                    continue
+                note = T(N_("You did not answer for a while, so I stopped. Nothing was saved. "
+                            "Type /menu to start again."))
+                here = (session.channel, session.chat_id, "vi")
+                await self.queue(tx, here, [Reply((note,))], now)
+            await tx.prune_inbox(now - INBOX_KEEP)
+        if ended:
+            self._wake()
+        return ended

@@ -1,0 +1,1 @@
+"""Storage: the interface (``storage.base``) and its SQLite backend (``storage.sqlite``)."""

@@ -1,0 +1,309 @@
+"""The storage interface: records and the transaction every backend implements.
+
+A backend (SQLite now, PostgreSQL later) provides :class:`Storage`. All reading and writing
+happens inside ``async with storage.transaction() as tx``; the transaction commits when the
+block ends and rolls back if it raises. ``tests/test_storage_contract.py`` is the contract
+every backend must pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+BOARD_ROLES = frozenset({"chair", "vice_chair"})
+ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
+
+
+@dataclass(frozen=True)
+class Club:
+    """A club (CLB LTHTGN)."""
+
+    id: int
+    name: str
+    commune: str
+    district: str
+    province: str
+    meeting_day: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of one club. ``status`` is pending, active, rejected or erased."""
+
+    id: int
+    club_id: int
+    full_name: str
+    sex: str
+    birth_year: int
+    birth_date: date | None
+    phone: str | None
+    village: str
+    household: str
+    ethnicity: str | None
+    status: str
+    assisted_by: int | None
+    registered_at: datetime
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewMember:
+    """What registration collects; written only after the person confirms."""
+
+    club_id: int
+    full_name: str
+    sex: str
+    birth_year: int
+    birth_date: date | None
+    phone: str | None
+    village: str
+    household: str
+    ethnicity: str | None
+    status: str
+    assisted_by: int | None
+    registration_key: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A chat account on one channel, possibly linked to a member."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    member_id: int | None
+    display_name: str
+    locale: str
+    unreachable: bool
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Invite:
+    """An invite code (stored hashed) that lets a person join a club as board or member."""
+
+    id: int
+    club_id: int
+    role: str
+    expires_at: datetime
+    uses_left: int | None
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Evidence that a member agreed to the data notice of a given version."""
+
+    member_id: int
+    text_version: str
+    given_at: datetime
+    channel: str
+    message_id: str
+    assisted_by: int | None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A conversation in progress in one chat. ``data`` is plain JSON."""
+
+    channel: str
+    chat_id: str
+    flow_id: str
+    step_id: str
+    session_id: str
+    data: dict[str, Any]
+    expires_at: datetime
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A queued reply."""
+
+    id: int
+    channel: str
+    chat_id: str
+    payload: dict[str, Any]
+    attempts: int
+    next_attempt_at: datetime
+    status: str = "pending"
+
+
+class Transaction(Protocol):
+    """Reads and writes inside one transaction."""
+
+    # Inbox, sessions, outbox, settings
+    async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
+        """Remember an update; ``False`` if it was seen before (a redelivery)."""
+
+    async def prune_inbox(self, before: datetime) -> int:
+        """Forget updates received before ``before``; return how many."""
+
+    async def get_session(self, channel: str, chat_id: str) -> Session | None:
+        """Return the conversation in progress in a chat."""
+
+    async def save_session(self, session: Session) -> Session:
+        """Insert or update a session (its version is bumped); return the stored one."""
+
+    async def delete_session(self, channel: str, chat_id: str) -> None:
+        """End the conversation in a chat."""
+
+    async def expired_sessions(self, now: datetime) -> list[Session]:
+        """Sessions whose expiry has passed."""
+
+    async def enqueue(
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        dedupe_key: str | None = None,
+    ) -> int | None:
+        """Queue a reply; ``None`` if ``dedupe_key`` was already queued."""
+
+    async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Pending replies whose time has come, oldest first."""
+
+    async def pending_outbox(self, limit: int) -> list[OutboxItem]:
+        """Pending replies, due or not, oldest first (keeps each chat's order)."""
+
+    async def get_outbox(self, item_id: int) -> OutboxItem | None:
+        """One queued reply, whatever its status."""
+
+    async def mark_sent(self, item_id: int, now: datetime) -> None:
+        """Record that a reply was delivered."""
+
+    async def retry_later(self, item_id: int, when: datetime, error: str) -> None:
+        """Count a failed attempt and try again at ``when``."""
+
+    async def drop(self, item_id: int, error: str) -> None:
+        """Give up on a reply that can never be delivered."""
+
+    async def get_meta(self, key: str) -> str | None:
+        """Read a setting."""
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Write a setting."""
+
+    # Clubs, invites
+    async def create_club(
+        self,
+        name: str,
+        commune: str,
+        district: str,
+        province: str,
+        meeting_day: int,
+        now: datetime,
+    ) -> Club:
+        """Create a club."""
+
+    async def get_club(self, club_id: int) -> Club | None:
+        """Return a club."""
+
+    async def list_clubs(self) -> list[tuple[Club, int]]:
+        """Every club with its number of active members."""
+
+    async def create_invite(
+        self,
+        club_id: int,
+        code_hash: str,
+        role: str,
+        expires_at: datetime,
+        uses: int | None,
+        now: datetime,
+    ) -> Invite:
+        """Store an invite code's hash."""
+
+    async def find_invite(self, code_hash: str, now: datetime) -> Invite | None:
+        """A usable (unexpired, not used up) invite with this hash."""
+
+    async def use_invite(self, invite_id: int) -> bool:
+        """Use an invite once; ``False`` if it had no uses left."""
+
+    # Members, roles, identities
+    async def add_member(self, member: NewMember, now: datetime) -> tuple[int, bool]:
+        """Insert a member; returns ``(id, created)``. Same registration key: the existing id."""
+
+    async def get_member(self, member_id: int) -> Member | None:
+        """Return a member."""
+
+    async def list_members(self, club_id: int, statuses: Iterable[str]) -> list[Member]:
+        """Members of a club with one of the given statuses, by name."""
+
+    async def phone_in_club(self, club_id: int, phone: str) -> bool:
+        """Whether a pending or active member of the club has this phone."""
+
+    async def set_member_status(
+        self, member_id: int, status: str, decided_by: int | None, now: datetime
+    ) -> None:
+        """Approve, reject or mark erased."""
+
+    async def erase_member(self, member_id: int, decided_by: int | None, now: datetime) -> None:
+        """Remove a member's personal details, keeping the row for the financial ledger."""
+
+    async def get_roles(self, member_id: int) -> frozenset[str]:
+        """The member's roles."""
+
+    async def grant_role(
+        self, member_id: int, role: str, granted_by: int | None, now: datetime
+    ) -> bool:
+        """Give a role; ``False`` if the member already had it."""
+
+    async def revoke_role(self, member_id: int, role: str) -> bool:
+        """Take a role away; ``False`` if the member did not have it."""
+
+    async def members_with_roles(self, club_id: int, roles: Iterable[str]) -> list[Member]:
+        """Active members of a club holding any of ``roles``."""
+
+    async def touch_identity(
+        self,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        display_name: str,
+        locale: str | None,
+        now: datetime,
+    ) -> Identity:
+        """Create or refresh a chat account when it writes to the bot."""
+
+    async def link_identity(self, channel: str, user_id: str, member_id: int) -> None:
+        """Attach a chat account to a member."""
+
+    async def identities_of(self, member_id: int) -> list[Identity]:
+        """The member's chat accounts, most recently used first."""
+
+    async def set_unreachable(self, channel: str, chat_id: str, unreachable: bool) -> None:
+        """Mark a chat that blocked the bot (or unblock it)."""
+
+    # Consent and data-subject requests
+    async def add_consent(self, consent: Consent) -> None:
+        """Keep consent evidence."""
+
+    async def consents_of(self, member_id: int) -> list[Consent]:
+        """A member's consent records."""
+
+    async def add_erasure_request(self, member_id: int, now: datetime) -> bool:
+        """Record a request to erase; ``False`` if one is already open."""
+
+    async def open_erasure_requests(self, club_id: int) -> list[tuple[int, Member]]:
+        """Open erasure requests of a club: ``(request id, member)``."""
+
+
+class Storage(Protocol):
+    """A backend: opens, migrates and hands out transactions."""
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+
+    async def close(self) -> None:
+        """Close every connection."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """Begin a write transaction; commit on success, roll back on error."""
+
+

@@ -1,0 +1,663 @@
+"""SQLite backend (aiosqlite): one writer connection, WAL, ``synchronous=FULL``.
+
+Every transaction starts with ``BEGIN IMMEDIATE`` behind an ``asyncio.Lock``, so tasks that
+share the connection never interleave inside one transaction. The schema lives in versioned
+SQL files in ``storage/migrations`` and is applied at start (``PRAGMA user_version``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.base import (
+    Club,
+    Consent,
+    Identity,
+    Invite,
+    Member,
+    NewMember,
+    OutboxItem,
+    Session,
+)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _ts(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into complete SQL statements."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") for part in buffer.strip().splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+    return statements
+
+
+def migrations() -> list[tuple[int, Path]]:
+    """Return the migration files as ``(version, path)``, in order."""
+    found = []
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        found.append((int(path.name.split("_", 1)[0]), path))
+    return found
+
+
+class SQLiteStorage:
+    """The SQLite implementation of :class:`storage.base.Storage`.
+
+    Args:
+        path: Database file (created with its folder if missing), or ``:memory:``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db: aiosqlite.Connection | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def open(self) -> None:
+        """Connect, set the pragmas and apply pending migrations."""
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = asyncio.Lock()
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        self._db.row_factory = aiosqlite.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+        ):
+            await self._db.execute(pragma)
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        assert self._db is not None
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            (current,) = await cursor.fetchone()
+        known = migrations()
+        latest = known[-1][0] if known else 0
+        if current > latest:
+            raise RuntimeError(
+                f"database schema version {current} is newer than this code ({latest})"
+            )
+        for version, path in known:
+            if version <= current:
+                continue
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(path.read_text(encoding="utf-8")):
+                    await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version = {version:d}")
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        """Close the connection (aiosqlite's worker thread would otherwise keep running)."""
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
+        """Run a block in one ``BEGIN IMMEDIATE`` transaction."""
+        assert self._db is not None and self._lock is not None, "storage is not open"
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteTransaction(self._db)
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+
+class SQLiteTransaction:
+    """Reads and writes inside one SQLite transaction."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def _one(self, sql: str, args: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._db.execute(sql, tuple(args)) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._db.execute(sql, tuple(args)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return await self._db.execute(sql, tuple(args))
+
+    # Inbox, sessions, outbox, settings
+
+    async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
+        """Remember an update; ``False`` if it was seen before."""
+        cursor = await self._run(
+            "INSERT INTO inbox (channel, external_id, received_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (channel, external_id, _ts(now)),
+        )
+        return cursor.rowcount == 1
+
+    async def prune_inbox(self, before: datetime) -> int:
+        """Forget updates received before ``before``."""
+        cursor = await self._run("DELETE FROM inbox WHERE received_at < ?", (_ts(before),))
+        return cursor.rowcount
+
+    @staticmethod
+    def _session(row: aiosqlite.Row) -> Session:
+        return Session(
+            channel=row["channel"],
+            chat_id=row["chat_id"],
+            flow_id=row["flow_id"],
+            step_id=row["step_id"],
+            session_id=row["session_id"],
+            data=json.loads(row["data"]),
+            expires_at=_dt(row["expires_at"]),
+            version=row["version"],
+        )
+
+    async def get_session(self, channel: str, chat_id: str) -> Session | None:
+        """Return the conversation in progress in a chat."""
+        row = await self._one(
+            "SELECT * FROM sessions WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+        )
+        return self._session(row) if row else None
+
+    async def save_session(self, session: Session) -> Session:
+        """Insert or update a session and bump its version."""
+        await self._run(
+            "INSERT INTO sessions (channel, chat_id, flow_id, step_id, session_id, data, "
+            "expires_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (channel, chat_id) DO UPDATE SET flow_id = excluded.flow_id, "
+            "step_id = excluded.step_id, session_id = excluded.session_id, "
+            "data = excluded.data, expires_at = excluded.expires_at, "
+            "version = sessions.version + 1",
+            (
+                session.channel,
+                session.chat_id,
+                session.flow_id,
+                session.step_id,
+                session.session_id,
+                json.dumps(session.data, ensure_ascii=False, sort_keys=True),
+                _ts(session.expires_at),
+            ),
+        )
+        stored = await self.get_session(session.channel, session.chat_id)
+        assert stored is not None
+        return stored
+
+    async def delete_session(self, channel: str, chat_id: str) -> None:
+        """End the conversation in a chat."""
+        await self._run(
+            "DELETE FROM sessions WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+        )
+
+    async def expired_sessions(self, now: datetime) -> list[Session]:
+        """Sessions whose expiry has passed."""
+        rows = await self._all(
+            "SELECT * FROM sessions WHERE expires_at <= ? ORDER BY expires_at", (_ts(now),)
+        )
+        return [self._session(row) for row in rows]
+
+    async def enqueue(
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        dedupe_key: str | None = None,
+    ) -> int | None:
+        """Queue a reply; ``None`` if ``dedupe_key`` was already queued."""
+        cursor = await self._run(
+            "INSERT INTO outbox (channel, chat_id, payload, next_attempt_at, dedupe_key, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                channel,
+                chat_id,
+                json.dumps(payload, ensure_ascii=False),
+                _ts(now),
+                dedupe_key,
+                _ts(now),
+            ),
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    @staticmethod
+    def _outbox(row: aiosqlite.Row) -> OutboxItem:
+        return OutboxItem(
+            id=row["id"],
+            channel=row["channel"],
+            chat_id=row["chat_id"],
+            payload=json.loads(row["payload"]),
+            attempts=row["attempts"],
+            next_attempt_at=_dt(row["next_attempt_at"]),
+            status=row["status"],
+        )
+
+    async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Pending replies whose time has come, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY id LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [self._outbox(row) for row in rows]
+
+    async def pending_outbox(self, limit: int) -> list[OutboxItem]:
+        """Pending replies, due or not, oldest first (keeps each chat's order)."""
+        rows = await self._all(
+            "SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+        )
+        return [self._outbox(row) for row in rows]
+
+    async def get_outbox(self, item_id: int) -> OutboxItem | None:
+        """One queued reply, whatever its status."""
+        row = await self._one("SELECT * FROM outbox WHERE id = ?", (item_id,))
+        return self._outbox(row) if row else None
+
+    async def mark_sent(self, item_id: int, now: datetime) -> None:
+        """Record that a reply was delivered."""
+        await self._run(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
+            "WHERE id = ?",
+            (_ts(now), item_id),
+        )
+
+    async def retry_later(self, item_id: int, when: datetime, error: str) -> None:
+        """Count a failed attempt and try again at ``when``."""
+        await self._run(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+            "WHERE id = ?",
+            (_ts(when), error[:500], item_id),
+        )
+
+    async def drop(self, item_id: int, error: str) -> None:
+        """Give up on a reply that can never be delivered."""
+        await self._run(
+            "UPDATE outbox SET status = 'dropped', attempts = attempts + 1, last_error = ? "
+            "WHERE id = ?",
+            (error[:500], item_id),
+        )
+
+    async def get_meta(self, key: str) -> str | None:
+        """Read a setting."""
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Write a setting."""
+        await self._run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # Clubs, invites
+
+    @staticmethod
+    def _club(row: aiosqlite.Row) -> Club:
+        return Club(
+            id=row["id"],
+            name=row["name"],
+            commune=row["commune"],
+            district=row["district"],
+            province=row["province"],
+            meeting_day=row["meeting_day"],
+            created_at=_dt(row["created_at"]),
+        )
+
+    async def create_club(
+        self,
+        name: str,
+        commune: str,
+        district: str,
+        province: str,
+        meeting_day: int,
+        now: datetime,
+    ) -> Club:
+        """Create a club."""
+        cursor = await self._run(
+            "INSERT INTO clubs (name, commune, district, province, meeting_day, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (name, commune, district, province, meeting_day, _ts(now)),
+        )
+        club = await self.get_club(cursor.lastrowid)
+        assert club is not None
+        return club
+
+    async def get_club(self, club_id: int) -> Club | None:
+        """Return a club."""
+        row = await self._one("SELECT * FROM clubs WHERE id = ?", (club_id,))
+        return self._club(row) if row else None
+
+    async def list_clubs(self) -> list[tuple[Club, int]]:
+        """Every club with its number of active members."""
+        rows = await self._all(
+            "SELECT clubs.*, (SELECT COUNT(*) FROM members m WHERE m.club_id = clubs.id "
+            "AND m.status = 'active') AS active_members FROM clubs ORDER BY id"
+        )
+        return [(self._club(row), row["active_members"]) for row in rows]
+
+    @staticmethod
+    def _invite(row: aiosqlite.Row) -> Invite:
+        return Invite(
+            id=row["id"],
+            club_id=row["club_id"],
+            role=row["role"],
+            expires_at=_dt(row["expires_at"]),
+            uses_left=row["uses_left"],
+        )
+
+    async def create_invite(
+        self,
+        club_id: int,
+        code_hash: str,
+        role: str,
+        expires_at: datetime,
+        uses: int | None,
+        now: datetime,
+    ) -> Invite:
+        """Store an invite code's hash."""
+        cursor = await self._run(
+            "INSERT INTO invites (club_id, code_hash, role, expires_at, uses_left, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (club_id, code_hash, role, _ts(expires_at), uses, _ts(now)),
+        )
+        row = await self._one("SELECT * FROM invites WHERE id = ?", (cursor.lastrowid,))
+        return self._invite(row)
+
+    async def find_invite(self, code_hash: str, now: datetime) -> Invite | None:
+        """A usable invite with this hash."""
+        row = await self._one(
+            "SELECT * FROM invites WHERE code_hash = ? AND expires_at > ? "
+            "AND (uses_left IS NULL OR uses_left > 0)",
+            (code_hash, _ts(now)),
+        )
+        return self._invite(row) if row else None
+
+    async def use_invite(self, invite_id: int) -> bool:
+        """Use an invite once; ``False`` if it had no uses left."""
+        cursor = await self._run(
+            "UPDATE invites SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0",
+            (invite_id,),
+        )
+        if cursor.rowcount == 1:
+            return True
+        row = await self._one("SELECT uses_left FROM invites WHERE id = ?", (invite_id,))
+        return row is not None and row["uses_left"] is None
+
+    # Members, roles, identities
+
+    @staticmethod
+    def _member(row: aiosqlite.Row) -> Member:
+        return Member(
+            id=row["id"],
+            club_id=row["club_id"],
+            full_name=row["full_name"],
+            sex=row["sex"],
+            birth_year=row["birth_year"],
+            birth_date=date.fromisoformat(row["birth_date"]) if row["birth_date"] else None,
+            phone=row["phone"],
+            village=row["village"],
+            household=row["household"],
+            ethnicity=row["ethnicity"],
+            status=row["status"],
+            assisted_by=row["assisted_by"],
+            registered_at=_dt(row["registered_at"]),
+            decided_by=row["decided_by"],
+            decided_at=_dt(row["decided_at"]),
+        )
+
+    async def add_member(self, member: NewMember, now: datetime) -> tuple[int, bool]:
+        """Insert a member; the same registration key returns the existing id."""
+        row = await self._one(
+            "SELECT id FROM members WHERE registration_key = ?", (member.registration_key,)
+        )
+        if row:
+            return row["id"], False
+        cursor = await self._run(
+            "INSERT INTO members (club_id, full_name, sex, birth_year, birth_date, phone, "
+            "village, household, ethnicity, status, assisted_by, registered_at, "
+            "registration_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                member.club_id,
+                member.full_name,
+                member.sex,
+                member.birth_year,
+                member.birth_date.isoformat() if member.birth_date else None,
+                member.phone,
+                member.village,
+                member.household,
+                member.ethnicity,
+                member.status,
+                member.assisted_by,
+                _ts(now),
+                member.registration_key,
+            ),
+        )
+        return cursor.lastrowid, True
+
+    async def get_member(self, member_id: int) -> Member | None:
+        """Return a member."""
+        row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
+        return self._member(row) if row else None
+
+    async def list_members(self, club_id: int, statuses: Iterable[str]) -> list[Member]:
+        """Members of a club with one of the given statuses, by name."""
+        wanted = list(statuses)
+        marks = ",".join("?" * len(wanted))
+        rows = await self._all(
+            f"SELECT * FROM members WHERE club_id = ? AND status IN ({marks}) "
+            "ORDER BY full_name COLLATE NOCASE, id",
+            (club_id, *wanted),
+        )
+        return [self._member(row) for row in rows]
+
+    async def phone_in_club(self, club_id: int, phone: str) -> bool:
+        """Whether a pending or active member of the club has this phone."""
+        row = await self._one(
+            "SELECT 1 FROM members WHERE club_id = ? AND phone = ? "
+            "AND status IN ('pending', 'active')",
+            (club_id, phone),
+        )
+        return row is not None
+
+    async def set_member_status(
+        self, member_id: int, status: str, decided_by: int | None, now: datetime
+    ) -> None:
+        """Approve, reject or mark erased."""
+        await self._run(
+            "UPDATE members SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+            (status, decided_by, _ts(now), member_id),
+        )
+
+    async def erase_member(self, member_id: int, decided_by: int | None, now: datetime) -> None:
+        """Remove personal details, keeping the row (and so the financial ledger)."""
+        await self._run(
+            "UPDATE members SET full_name = ?, phone = NULL, birth_date = NULL, "
+            "village = '', ethnicity = NULL, status = 'erased', decided_by = ?, decided_at = ? "
+            "WHERE id = ?",
+            (f"#{member_id}", decided_by, _ts(now), member_id),
+        )
+        await self._run("DELETE FROM member_roles WHERE member_id = ?", (member_id,))
+        await self._run("UPDATE identities SET member_id = NULL WHERE member_id = ?", (member_id,))
+        await self._run(
+            "UPDATE erasure_requests SET status = 'done' WHERE member_id = ?", (member_id,)
+        )
+
+    async def get_roles(self, member_id: int) -> frozenset[str]:
+        """The member's roles."""
+        rows = await self._all("SELECT role FROM member_roles WHERE member_id = ?", (member_id,))
+        return frozenset(row["role"] for row in rows)
+
+    async def grant_role(
+        self, member_id: int, role: str, granted_by: int | None, now: datetime
+    ) -> bool:
+        """Give a role; ``False`` if the member already had it."""
+        cursor = await self._run(
+            "INSERT INTO member_roles (member_id, role, granted_by, granted_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (member_id, role, granted_by, _ts(now)),
+        )
+        return cursor.rowcount == 1
+
+    async def revoke_role(self, member_id: int, role: str) -> bool:
+        """Take a role away; ``False`` if the member did not have it."""
+        cursor = await self._run(
+            "DELETE FROM member_roles WHERE member_id = ? AND role = ?", (member_id, role)
+        )
+        return cursor.rowcount == 1
+
+    async def members_with_roles(self, club_id: int, roles: Iterable[str]) -> list[Member]:
+        """Active members of a club holding any of ``roles``."""
+        wanted = list(roles)
+        marks = ",".join("?" * len(wanted))
+        rows = await self._all(
+            "SELECT DISTINCT members.* FROM members JOIN member_roles r "
+            f"ON r.member_id = members.id WHERE members.club_id = ? AND r.role IN ({marks}) "
+            "AND members.status = 'active' ORDER BY members.id",
+            (club_id, *wanted),
+        )
+        return [self._member(row) for row in rows]
+
+    @staticmethod
+    def _identity(row: aiosqlite.Row) -> Identity:
+        return Identity(
+            channel=row["channel"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            member_id=row["member_id"],
+            display_name=row["display_name"],
+            locale=row["locale"],
+            unreachable=bool(row["unreachable"]),
+            last_seen_at=_dt(row["last_seen_at"]),
+        )
+
+    async def touch_identity(
+        self,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        display_name: str,
+        locale: str | None,
+        now: datetime,
+    ) -> Identity:
+        """Create or refresh a chat account when it writes to the bot."""
+        await self._run(
+            "INSERT INTO identities (channel, user_id, chat_id, display_name, locale, "
+            "last_seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id) DO UPDATE "
+            "SET chat_id = excluded.chat_id, display_name = excluded.display_name, "
+            "last_seen_at = excluded.last_seen_at, unreachable = 0",
+            (channel, user_id, chat_id, display_name, locale or "vi", _ts(now)),
+        )
+        row = await self._one(
+            "SELECT * FROM identities WHERE channel = ? AND user_id = ?", (channel, user_id)
+        )
+        return self._identity(row)
+
+    async def link_identity(self, channel: str, user_id: str, member_id: int) -> None:
+        """Attach a chat account to a member."""
+        await self._run(
+            "UPDATE identities SET member_id = ? WHERE channel = ? AND user_id = ?",
+            (member_id, channel, user_id),
+        )
+
+    async def identities_of(self, member_id: int) -> list[Identity]:
+        """The member's chat accounts, most recently used first."""
+        rows = await self._all(
+            "SELECT * FROM identities WHERE member_id = ? ORDER BY last_seen_at DESC",
+            (member_id,),
+        )
+        return [self._identity(row) for row in rows]
+
+    async def set_unreachable(self, channel: str, chat_id: str, unreachable: bool) -> None:
+        """Mark a chat that blocked the bot (or unblock it)."""
+        await self._run(
+            "UPDATE identities SET unreachable = ? WHERE channel = ? AND chat_id = ?",
+            (int(unreachable), channel, chat_id),
+        )
+
+    # Consent and data-subject requests
+
+    async def add_consent(self, consent: Consent) -> None:
+        """Keep consent evidence."""
+        await self._run(
+            "INSERT INTO consents (member_id, text_version, given_at, channel, message_id, "
+            "assisted_by) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                consent.member_id,
+                consent.text_version,
+                _ts(consent.given_at),
+                consent.channel,
+                consent.message_id,
+                consent.assisted_by,
+            ),
+        )
+
+    async def consents_of(self, member_id: int) -> list[Consent]:
+        """A member's consent records."""
+        rows = await self._all(
+            "SELECT * FROM consents WHERE member_id = ? ORDER BY id", (member_id,)
+        )
+        return [
+            Consent(
+                member_id=row["member_id"],
+                text_version=row["text_version"],
+                given_at=_dt(row["given_at"]),
+                channel=row["channel"],
+                message_id=row["message_id"],
+                assisted_by=row["assisted_by"],
+            )
+            for row in rows
+        ]
+
+    async def add_erasure_request(self, member_id: int, now: datetime) -> bool:
+        """Record a request to erase; ``False`` if one is already open."""
+        row = await self._one(
+            "SELECT 1 FROM erasure_requests WHERE member_id = ? AND status = 'open'",
+            (member_id,),
+        )
+        if row:
+            return False
+        await self._run(
+            "INSERT INTO erasure_requests (member_id, requested_at) VALUES (?, ?)",
+            (member_id, _ts(now)),
+        )
+        return True
+
+    async def open_erasure_requests(self, club_id: int) -> list[tuple[int, Member]]:
+        """Open erasure requests of a club: ``(request id, member)``."""
+        rows = await self._all(
+            "SELECT e.id AS request_id, members.* FROM erasure_requests e JOIN members "
+            "ON members.id = e.member_id WHERE e.status = 'open' AND members.club_id = ? "
+            "ORDER BY e.id",
+            (club_id,),
+        )
+        return [(row["request_id"], self._member(row)) for row in rows]
+
+
+__all__ = ["SQLiteStorage", "SQLiteTransaction", "migrations"]

@@ -1,0 +1,785 @@
+"""A fake Telegram Bot API server for tests and benchmarks.
+
+Real HTTP on a loopback address (aiohttp.web), so the bot's own HTTP client
+(``telegram.Bot(token, base_url=fake.base_url)``) is exercised end to end.
+
+People talk to the bot with ``push_*``; the bot's replies land in ``sent``
+and can be awaited per chat with ``next_message``. Faults (``fail_next``,
+``delay_next``) provoke the error paths PTB maps from HTTP status codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import ipaddress
+import itertools
+import json
+import socket
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from yarl import URL
+
+__all__ = ["FakeTelegram", "Person", "SentMessage"]
+
+FIRST_UPDATE_ID = 731_000
+BOT_USERNAME = "ishc_test_bot"
+BOT_FIRST_NAME = "ISHC Test Bot"
+
+# Parameters that are plain strings on the wire. PTB sends strings without JSON
+# encoding, so ``text=123`` must stay "123" instead of becoming the int 123.
+_STRING_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "url",
+        "secret_token",
+        "callback_query_id",
+        "inline_message_id",
+        "photo",
+        "action",
+        "ip_address",
+        "description",
+        "short_description",
+        "name",
+        "language_code",
+        "business_connection_id",
+        "message_effect_id",
+    }
+)
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "<use webhook_secret>"
+
+
+_USE_WEBHOOK_SECRET: Any = _Default()
+
+
+@dataclass
+class SentMessage:
+    """One message the bot sent (or edited) to a chat."""
+
+    chat_id: int
+    text: str
+    reply_markup: dict | None
+    message_id: int
+    at: float
+    method: str
+    message: dict = field(default_factory=dict, repr=False)  # the message dict returned to the bot
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str, retry_after: int | None = None):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Pending:
+    update_id: int
+    update: dict
+    protected: bool = False  # redelivered: survives offset confirmation until delivered again
+
+
+@dataclass
+class _Fault:
+    method: str
+    status: int
+    description: str
+    retry_after: int | None
+    times: int
+    chat_id: int | None
+
+
+@dataclass
+class _Delay:
+    method: str
+    seconds: float
+    times: int
+
+
+@dataclass
+class _Chat:
+    chat_id: int
+    next_message_id: int = 1
+    messages: dict[int, dict] = field(default_factory=dict)  # current state, user and bot messages
+    sent: list[SentMessage] = field(default_factory=list)
+    cursor: int = 0
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _decode(value: Any, name: str) -> Any:
+    if isinstance(value, web.FileField):
+        return {"file_name": value.filename, "content_type": value.content_type}
+    if not isinstance(value, str) or name in _STRING_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _as_int(value: Any, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _ApiError(400, f"Bad Request: invalid integer {value!r}") from None
+
+
+def _default_description(status: int, retry_after: int | None) -> str:
+    if status == 403:
+        return "Forbidden: bot was blocked by the user"
+    if status == 429:
+        return f"Too Many Requests: retry after {retry_after}"
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return phrase if status >= 500 else f"{phrase}: fake failure"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class FakeTelegram:
+    """In-process fake of the Telegram Bot API, served over HTTP on loopback."""
+
+    def __init__(
+        self, token: str = "123456:TEST-token", *, host: str = "127.0.0.1", port: int = 0
+    ):
+        if not _is_loopback(host):
+            raise ValueError(f"FakeTelegram only binds loopback addresses, not {host!r}")
+        self.token = token
+        self.host = host
+        self.port = port
+        prefix = token.split(":", 1)[0]
+        self.bot_id = int(prefix) if prefix.isdigit() else 123456
+        self.bot_user = {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": BOT_FIRST_NAME,
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.sent: list[SentMessage] = []
+        self.calls: list[tuple[str, dict]] = []
+        self.answered_callbacks: list[str] = []
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self._next_update_id = FIRST_UPDATE_ID
+        self._callback_ids = itertools.count(4_100_000_000_000_000_001)
+        self._file_ids = itertools.count(1)
+        self._pending: list[_Pending] = []
+        self._updates_event = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._chats: dict[int, _Chat] = {}
+        self._users: dict[int, dict] = {}
+        self._faults: list[_Fault] = []
+        self._delays: list[_Delay] = []
+        self._runner: web.AppRunner | None = None
+        self._sock: socket.socket | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._handlers = {
+            "getme": self._get_me,
+            "getupdates": self._get_updates,
+            "setwebhook": self._set_webhook,
+            "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
+            "sendmessage": self._send_message,
+            "sendphoto": self._send_photo,
+            "editmessagetext": self._edit_message_text,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
+            "answercallbackquery": self._answer_callback_query,
+            "sendchataction": self._true,
+            "setmycommands": self._true,
+            "deletemycommands": self._true,
+            "getmycommands": self._get_my_commands,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Bind the loopback address and start serving."""
+        if self._runner is not None:
+            return
+        self._closing, self._updates_event = asyncio.Event(), asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/{bot_token}/{method}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+            await web.SockSite(runner, sock, backlog=1024).start()
+        except BaseException:
+            sock.close()
+            await runner.cleanup()
+            raise
+        self._runner, self._sock = runner, sock
+        self.port = sock.getsockname()[1]
+
+    async def stop(self) -> None:
+        """Release long polls and delays, stop serving, close the webhook client session."""
+        self._closing.set()
+        self._wake_updates()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def __aenter__(self) -> FakeTelegram:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The value for ``telegram.Bot(token, base_url=...)``."""
+        if self._runner is None:
+            raise RuntimeError("FakeTelegram is not started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/bot"
+
+    # ------------------------------------------------------------------ people -> bot
+    def _user(self, user_id: int) -> dict:
+        return self._users.get(user_id) or {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Bác",
+            "language_code": "vi",
+        }
+
+    def _chat(self, chat_id: int) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = _Chat(chat_id)
+        return chat
+
+    def _chat_dict(self, chat_id: int) -> dict:
+        user = self._users.get(chat_id)
+        return {
+            "id": chat_id,
+            "type": "private",
+            "first_name": user["first_name"] if user else "Bác",
+        }
+
+    def _new_message(self, chat_id: int, sender: dict, **content: Any) -> dict:
+        chat = self._chat(chat_id)
+        message_id = chat.next_message_id
+        chat.next_message_id += 1
+        msg = {
+            "message_id": message_id,
+            "from": sender,
+            "chat": self._chat_dict(chat_id),
+            "date": int(time.time()),
+            **content,
+        }
+        chat.messages[message_id] = msg
+        return msg
+
+    def _user_message(self, user_id: int, **content: Any) -> dict:
+        msg = self._new_message(user_id, self._user(user_id), **content)
+        return self.push_update({"message": msg})
+
+    def push_text(
+        self, user_id: int, text: str, *, first_name: str = "Bác", language_code: str = "vi"
+    ) -> dict:
+        """Queue a text message from a person (private chat id == user id)."""
+        self._users[user_id] = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": language_code,
+        }
+        return self._user_message(user_id, text=text)
+
+    def push_callback(
+        self, user_id: int, data: str, *, message: dict | SentMessage | None = None
+    ) -> dict:
+        """Queue a button tap; ``message`` defaults to the last bot message in that chat."""
+        if isinstance(message, SentMessage):
+            message = self.message(message.chat_id, message.message_id) or message.message
+        if message is None:
+            chat = self._chats.get(user_id)
+            if chat is None or not chat.sent:
+                raise ValueError(f"no bot message in chat {user_id} to attach the callback to")
+            last = chat.sent[-1]
+            message = chat.messages.get(last.message_id, last.message)
+        query = {
+            "id": str(next(self._callback_ids)),
+            "from": self._user(user_id),
+            "chat_instance": str(-(user_id * 7_919 % 10**15) - 1),
+            "data": data,
+            "message": message,
+        }
+        return self.push_update({"callback_query": query})
+
+    def push_contact(
+        self, user_id: int, phone: str, *, contact_user_id: int | None = None
+    ) -> dict:
+        """Queue a shared contact (the request_contact keyboard button)."""
+        user = self._user(user_id)
+        contact = {
+            "phone_number": phone,
+            "first_name": user["first_name"],
+            "user_id": user_id if contact_user_id is None else contact_user_id,
+        }
+        return self._user_message(user_id, contact=contact)
+
+    def push_photo(self, user_id: int) -> dict:
+        """Queue a photo message from a person."""
+        n = next(self._file_ids)
+        photo = [
+            {"file_id": f"user-photo-{n}", "file_unique_id": f"up{n}", "width": 1, "height": 1}
+        ]
+        return self._user_message(user_id, photo=photo)
+
+    def push_update(self, update: dict) -> dict:
+        """Queue a raw update dict; assigns ``update_id`` if missing."""
+        if "update_id" not in update:
+            update["update_id"] = self._next_update_id
+        self._next_update_id = max(self._next_update_id, update["update_id"] + 1)
+        self._enqueue(_Pending(update["update_id"], update))
+        return update
+
+    def redeliver(self, update: dict) -> None:
+        """Queue the very same update (same ``update_id``) again, even if already confirmed."""
+        self._enqueue(_Pending(update["update_id"], update, protected=True))
+
+    def _enqueue(self, entry: _Pending) -> None:
+        bisect.insort_right(self._pending, entry, key=lambda e: e.update_id)
+        self._wake_updates()
+
+    def _wake_updates(self) -> None:
+        event, self._updates_event = self._updates_event, asyncio.Event()
+        event.set()
+
+    @property
+    def pending_updates(self) -> list[dict]:
+        """Updates not yet confirmed by ``getUpdates(offset=...)``."""
+        return [e.update for e in self._pending]
+
+    # ------------------------------------------------------------------ bot -> people
+    def messages_to(self, chat_id: int) -> list[SentMessage]:
+        """Everything the bot sent (or edited with new text) to ``chat_id``, oldest first."""
+        chat = self._chats.get(chat_id)
+        return list(chat.sent) if chat else []
+
+    def message(self, chat_id: int, message_id: int) -> dict | None:
+        """Current state (after edits) of a message in a chat."""
+        chat = self._chats.get(chat_id)
+        return chat.messages.get(message_id) if chat else None
+
+    async def next_message(self, chat_id: int, timeout: float = 5.0) -> SentMessage:
+        """Return the next message to ``chat_id`` not yet returned by this method."""
+        chat = self._chat(chat_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while chat.cursor >= len(chat.sent):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(self._timeout_report(chat, timeout))
+            try:
+                await asyncio.wait_for(chat.event.wait(), remaining)
+            except TimeoutError:
+                raise TimeoutError(self._timeout_report(chat, timeout)) from None
+        sent = chat.sent[chat.cursor]
+        chat.cursor += 1
+        return sent
+
+    def _timeout_report(self, chat: _Chat, timeout: float) -> str:
+        lines = [
+            f"no new message to chat {chat.chat_id} within {timeout}s "
+            f"({len(chat.sent)} sent to it, all already returned by next_message)."
+        ]
+        for sm in chat.sent[-5:]:
+            lines.append(
+                f"  #{sm.message_id} {sm.method}: {sm.text!r} buttons={_labels(sm.reply_markup)}"
+            )
+        chat_calls = [
+            name for name, params in self.calls[-200:] if params.get("chat_id") == chat.chat_id
+        ]
+        if chat_calls:
+            lines.append(f"  recent API calls for this chat: {chat_calls[-10:]}")
+        others = [sm for sm in self.sent[-3:] if sm.chat_id != chat.chat_id]
+        for sm in others:
+            lines.append(f"  (latest to chat {sm.chat_id}: {sm.text!r})")
+        if not self.sent:
+            lines.append("  the bot has sent nothing at all")
+        return "\n".join(lines)
+
+    def _record(self, method: str, chat_id: int, msg: dict, markup: dict | None) -> None:
+        text = msg.get("text", msg.get("caption", ""))
+        sm = SentMessage(chat_id, text, markup, msg["message_id"], time.monotonic(), method, msg)
+        chat = self._chat(chat_id)
+        self.sent.append(sm)
+        chat.sent.append(sm)
+        event, chat.event = chat.event, asyncio.Event()
+        event.set()
+
+    # ------------------------------------------------------------------ faults
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int,
+        description: str = "",
+        retry_after: int | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` (to ``chat_id`` if given) fail."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        description = description or _default_description(status, retry_after)
+        self._faults.append(
+            _Fault(method.lower(), status, description, retry_after, times, chat_id)
+        )
+
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Sleep ``seconds`` before answering the next ``times`` calls of ``method``."""
+        self._delays.append(_Delay(method.lower(), seconds, times))
+
+    def _take_delay(self, method: str) -> float:
+        for delay in self._delays:
+            if delay.method == method:
+                delay.times -= 1
+                if delay.times <= 0:
+                    self._delays.remove(delay)
+                return delay.seconds
+        return 0.0
+
+    def _take_fault(self, method: str, params: dict) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method != method:
+                continue
+            if fault.chat_id is not None and params.get("chat_id") != fault.chat_id:
+                continue
+            fault.times -= 1
+            if fault.times <= 0:
+                self._faults.remove(fault)
+            return fault
+        return None
+
+    # ------------------------------------------------------------------ webhook client
+    async def post_webhook(
+        self, update: dict, *, url: str | None = None, secret: str | None = _USE_WEBHOOK_SECRET
+    ) -> int:
+        """POST ``update`` to the webhook (``webhook_url`` by default); return the HTTP status."""
+        url = url or self.webhook_url
+        if not url:
+            raise RuntimeError("no webhook url: pass url= or call setWebhook first")
+        host = URL(url).host or ""
+        if not _is_loopback(host):
+            raise ValueError(f"post_webhook only talks to loopback addresses, not {url!r}")
+        if secret is _USE_WEBHOOK_SECRET:
+            secret = self.webhook_secret
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.post(url, json=update, headers=headers) as response:
+            await response.read()
+            return response.status
+
+    # ------------------------------------------------------------------ HTTP
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["bot_token"] != f"bot{self.token}":
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"].lower()
+        params: dict[str, Any] = {k: _decode(v, k) for k, v in request.query.items()}
+        if request.content_type == "application/json" and request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                return _error(400, "Bad Request: can't parse JSON body")
+            if isinstance(body, dict):
+                params.update(body)
+        elif request.can_read_body:
+            form = await request.post()
+            params.update({k: _decode(v, k) for k, v in form.items()})
+        self.calls.append((method, params))
+        handler = self._handlers.get(method)
+        if handler is None:
+            return _error(404, "Not Found")
+        delay = self._take_delay(method)
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), delay)
+        fault = self._take_fault(method, params)
+        if fault is not None:
+            return _error(fault.status, fault.description, fault.retry_after)
+        try:
+            result = await handler(params)
+        except _ApiError as exc:
+            return _error(exc.status, exc.description, exc.retry_after)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _true(self, params: dict) -> bool:
+        return True
+
+    async def _get_me(self, params: dict) -> dict:
+        return self.bot_user
+
+    async def _get_my_commands(self, params: dict) -> list:
+        return []
+
+    async def _set_webhook(self, params: dict) -> bool:
+        url = params.get("url") or ""
+        self.webhook_url = url or None
+        self.webhook_secret = (params.get("secret_token") or None) if url else None
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        return True
+
+    async def _delete_webhook(self, params: dict) -> bool:
+        self.webhook_url = None
+        self.webhook_secret = None
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        return True
+
+    async def _get_webhook_info(self, params: dict) -> dict:
+        return {
+            "url": self.webhook_url or "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
+
+    async def _get_updates(self, params: dict) -> list[dict]:
+        if self.webhook_url:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = _as_int(params.get("offset"), 0)
+        limit = min(max(_as_int(params.get("limit"), 100), 1), 100)
+        try:
+            timeout = max(float(params.get("timeout") or 0), 0.0)
+        except (TypeError, ValueError):
+            raise _ApiError(400, "Bad Request: invalid timeout") from None
+        if offset > 0:
+            self._pending = [e for e in self._pending if e.update_id >= offset or e.protected]
+        elif offset < 0:
+            self._pending = self._pending[offset:]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._pending and not self._closing.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._updates_event.wait(), remaining)
+            except TimeoutError:
+                break
+        batch = self._pending[:limit]
+        for entry in batch:
+            entry.protected = False
+        return [entry.update for entry in batch]
+
+    def _target(self, params: dict) -> int:
+        chat_id = params.get("chat_id")
+        if chat_id is None or chat_id == "":
+            raise _ApiError(400, "Bad Request: chat_id is empty")
+        if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+            chat_id = int(chat_id)
+        if isinstance(chat_id, bool) or not isinstance(chat_id, int):
+            raise _ApiError(400, "Bad Request: chat not found")
+        return chat_id
+
+    async def _send_message(self, params: dict) -> dict:
+        chat_id = self._target(params)
+        text = params.get("text")
+        if text is None or str(text).strip() == "":
+            raise _ApiError(400, "Bad Request: message text is empty")
+        markup = _markup(params)
+        msg = self._new_message(chat_id, self.bot_user, text=str(text), **_inline(markup))
+        self._record("sendMessage", chat_id, msg, markup)
+        return msg
+
+    async def _send_photo(self, params: dict) -> dict:
+        chat_id = self._target(params)
+        if not params.get("photo"):
+            raise _ApiError(400, "Bad Request: there is no photo in the request")
+        n = next(self._file_ids)
+        photo = [
+            {"file_id": f"bot-photo-{n}", "file_unique_id": f"bp{n}", "width": 1, "height": 1}
+        ]
+        content: dict[str, Any] = {"photo": photo}
+        if params.get("caption"):
+            content["caption"] = str(params["caption"])
+        markup = _markup(params)
+        msg = self._new_message(chat_id, self.bot_user, **content, **_inline(markup))
+        self._record("sendPhoto", chat_id, msg, markup)
+        return msg
+
+    def _editable(self, params: dict) -> tuple[int, dict] | None:
+        if params.get("inline_message_id"):
+            return None
+        chat_id = self._target(params)
+        message_id = _as_int(params.get("message_id"), 0)
+        msg = self.message(chat_id, message_id)
+        if msg is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        if msg["from"].get("id") != self.bot_id:
+            raise _ApiError(400, "Bad Request: message can't be edited")
+        return chat_id, msg
+
+    async def _edit_message_text(self, params: dict) -> dict | bool:
+        target = self._editable(params)
+        text = params.get("text")
+        if text is None or str(text).strip() == "":
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if target is None:
+            return True
+        chat_id, old = target
+        markup = _markup(params)
+        new = _edited(old, **_inline(markup))
+        new["text"] = str(text)
+        new.pop("caption", None)
+        if _same_content(old, new):
+            raise _ApiError(400, _NOT_MODIFIED)
+        self._chats[chat_id].messages[new["message_id"]] = new
+        self._record("editMessageText", chat_id, new, markup)
+        return new
+
+    async def _edit_message_reply_markup(self, params: dict) -> dict | bool:
+        target = self._editable(params)
+        if target is None:
+            return True
+        chat_id, old = target
+        new = _edited(old, **_inline(_markup(params)))
+        if _same_content(old, new):
+            raise _ApiError(400, _NOT_MODIFIED)
+        # Not recorded in ``sent``: the text is unchanged. ``message()`` shows the new keyboard.
+        self._chats[chat_id].messages[new["message_id"]] = new
+        return new
+
+    async def _answer_callback_query(self, params: dict) -> bool:
+        query_id = params.get("callback_query_id")
+        if not query_id:
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired")
+        self.answered_callbacks.append(str(query_id))
+        return True
+
+
+_NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    payload: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        payload["parameters"] = {"retry_after": retry_after}
+    return web.json_response(payload, status=status)
+
+
+def _markup(params: dict) -> dict | None:
+    markup = params.get("reply_markup")
+    return markup if isinstance(markup, dict) else None
+
+
+def _inline(markup: dict | None) -> dict:
+    # Telegram only echoes inline keyboards back in the Message object.
+    if markup and "inline_keyboard" in markup:
+        return {"reply_markup": markup}
+    return {}
+
+
+def _edited(old: dict, **content: Any) -> dict:
+    new = {k: v for k, v in old.items() if k != "reply_markup"}
+    new.update(content)
+    new["edit_date"] = int(time.time())
+    return new
+
+
+def _same_content(old: dict, new: dict) -> bool:
+    keys = ("text", "caption", "reply_markup")
+    return all(old.get(k) == new.get(k) for k in keys)
+
+
+def _labels(markup: dict | None) -> list[str]:
+    if not markup:
+        return []
+    rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+    return [b if isinstance(b, str) else b.get("text", "") for row in rows for b in row]
+
+
+class Person:
+    """A simulated person chatting with the bot through a FakeTelegram."""
+
+    def __init__(self, fake: FakeTelegram, user_id: int, first_name: str = "Bác"):
+        self.fake = fake
+        self.user_id = user_id
+        self.first_name = first_name
+
+    async def say(self, text: str, timeout: float = 5.0) -> SentMessage:
+        """Send ``text`` and return the next message the bot sends to this chat."""
+        self.fake.push_text(self.user_id, text, first_name=self.first_name)
+        return await self.fake.next_message(self.user_id, timeout)
+
+    async def tap(self, label: str, timeout: float = 5.0) -> SentMessage:
+        """Tap the inline button ``label`` on the last message; return the next message."""
+        last = self._last()
+        current = self.fake.message(self.user_id, last.message_id) or last.message
+        for row in (current.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button.get("text") == label and "callback_data" in button:
+                    self.fake.push_callback(self.user_id, button["callback_data"], message=current)
+                    return await self.fake.next_message(self.user_id, timeout)
+        raise LookupError(
+            f"no inline button {label!r} on the last message to {self.user_id} "
+            f"({last.text!r}); available: {self.buttons(last)}"
+        )
+
+    async def share_contact(self, phone: str, timeout: float = 5.0) -> SentMessage:
+        """Share a contact (as the request_contact button does); return the next message."""
+        self.fake.push_contact(self.user_id, phone)
+        return await self.fake.next_message(self.user_id, timeout)
+
+    def buttons(self, message: SentMessage | None = None) -> list[str]:
+        """Labels of the inline or reply keyboard buttons (last message by default)."""
+        if message is not None:
+            return _labels(message.reply_markup)
+        last = self._last()
+        if last.reply_markup and "inline_keyboard" not in last.reply_markup:
+            return _labels(last.reply_markup)  # reply keyboards can't be edited
+        current = self.fake.message(self.user_id, last.message_id) or last.message
+        return _labels(current.get("reply_markup"))
+
+    def _last(self) -> SentMessage:
+        sent = self.fake.messages_to(self.user_id)
+        if not sent:
+            raise LookupError(f"the bot has sent nothing to {self.user_id} yet")
+        return sent[-1]

@@ -1,0 +1,181 @@
+"""Test harness: the real service on a temporary database, driven over a chat channel.
+
+A transcript is written once against :class:`Person` (``say``/``pick``) and runs on every
+channel: the text-only channel (numbered lists, typed numbers) and Telegram (buttons, through
+the fake Bot API server on loopback). Zalo joins the same list later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.clubs import create_club
+from bot.conversations.registry import FLOWS
+from bot.engine import Engine
+from bot.messages import Inbound, OutMessage
+from bot.outbox import OutboxWorker
+from bot.render import as_text
+from bot.service import Service
+from storage.sqlite import SQLiteStorage
+
+
+class Clock:
+    """A clock tests can move."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Received:
+    """A message as a person sees it."""
+
+    text: str
+    labels: list[str] = field(default_factory=list)
+    raw: Any = None
+
+    def __contains__(self, fragment: str) -> bool:
+        return fragment in self.text
+
+
+class TextChannel:
+    """A text-only channel: collects what would be sent, choices as numbered lists."""
+
+    channel = "text"
+    rate = 1000.0
+    chat_rate = 1000.0
+
+    def __init__(self) -> None:
+        self.inbox: dict[str, list[Received]] = {}
+        self.counter = 0
+
+    async def send(self, chat_id: str, message: OutMessage) -> None:
+        shown = Received(as_text(message), [b.label for b in message.buttons], message)
+        self.inbox.setdefault(chat_id, []).append(shown)
+
+
+class Bot:
+    """The service with a database in ``tmp_path`` and a moveable clock."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.clock = Clock()
+        self.storage = SQLiteStorage(db)
+        self.service: Service
+        self.outbox: OutboxWorker
+
+    async def open(self, *senders: Any) -> None:
+        await self.storage.open()
+        self.service = Service(self.storage, Engine(FLOWS), clock=self.clock)
+        self.outbox = OutboxWorker(self.storage, list(senders), self.clock)
+
+    async def close(self) -> None:
+        await self.outbox.stop()
+        await self.storage.close()
+
+    async def new_club(self, **overrides: Any) -> dict[str, Any]:
+        values = {
+            "name": "CLB LTHTGN bản Lốc",
+            "commune": "Thông Thụ",
+            "district": "Quế Phong",
+            "province": "Nghệ An",
+            "meeting_day": 15,
+            **overrides,
+        }
+        async with self.storage.transaction() as tx:
+            return await create_club(tx, now=self.clock(), **values)
+
+    async def rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        async with self.storage.transaction() as tx:
+            rows = await tx._all(sql, args)  # the SQLite backend's helper, for assertions
+        return [dict(row) for row in rows]
+
+
+class TextPerson:
+    """A person typing on the text-only channel."""
+
+    def __init__(self, harness: TextHarness, user_id: str, name: str) -> None:
+        self.harness = harness
+        self.user_id = user_id
+        self.name = name
+        self.seen = 0
+        self.message_ids = iter(range(1, 10**6))
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.harness.channel.inbox.get(self.user_id, [])
+
+    async def send(self, text: str, external_id: str | None = None) -> None:
+        self.harness.channel.counter += 1
+        inbound = Inbound(
+            channel="text",
+            user_id=self.user_id,
+            chat_id=self.user_id,
+            external_id=external_id or f"u{self.harness.channel.counter}",
+            text=text,
+            message_id=str(next(self.message_ids)),
+            display_name=self.name,
+            locale="vi",
+        )
+        await self.harness.bot.service.handle(inbound)
+        await self.harness.bot.outbox.drain()
+
+    async def say(self, text: str) -> Received:
+        """Type ``text``; return the (single) reply."""
+        await self.send(text)
+        return self.last_new()
+
+    async def pick(self, label: str) -> Received:
+        """Choose an answer by its label: on a text channel, type its number."""
+        last = self.messages[-1]
+        if label not in last.labels:
+            raise AssertionError(f"no choice {label!r} in {last.labels}")
+        return await self.say(str(last.labels.index(label) + 1))
+
+    def last_new(self) -> Received:
+        new = self.messages[self.seen:]
+        assert new, f"{self.name} got no reply"
+        self.seen = len(self.messages)
+        return new[-1]
+
+    def unread(self) -> list[Received]:
+        new = self.messages[self.seen:]
+        self.seen = len(self.messages)
+        return new
+
+
+class TextHarness:
+    """The bot on the text-only channel."""
+
+    kind = "text"
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.channel = TextChannel()
+        self._people = 0
+
+    def person(self, name: str = "Bác") -> TextPerson:
+        self._people += 1
+        return TextPerson(self, f"p{self._people}", name)
+
+
+@contextlib.asynccontextmanager
+async def text_harness(tmp_path: Path) -> AsyncIterator[TextHarness]:
+    bot = Bot(tmp_path / "ishc.sqlite3")
+    harness = TextHarness(bot)
+    await bot.open(harness.channel)
+    try:
+        yield harness
+    finally:
+        await bot.close()
