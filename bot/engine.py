@@ -32,6 +32,7 @@ END = "_end"
 CANCEL_WORDS = frozenset({"huy", "huy bo", "thoat", "cancel"})
 MENU_WORDS = frozenset({"menu"})
 HELP_WORDS = frozenset({"trogiup", "tro giup", "giup", "help", "?"})
+UPDATED = N_("The bot was updated; let us start this again.")
 
 
 class Effect(Protocol):
@@ -234,12 +235,8 @@ class Engine:
             flow = self.flows.get(session.flow_id)
             if session.flow_id == MENU_FLOW:
                 return await self._menu_answer(session, ctx)
-            if flow is None or (flow.step(session.step_id) is None and session.step_id not in (
-                CONFIRM,
-                EDIT,
-            )):
-                note = T(N_("The bot was updated; let us start this again."))
-                return await self.menu(ctx, note)
+            if flow is None or not _known_step(flow, session.step_id):
+                return await self.menu(ctx, T(UPDATED))
             return await self._answer(flow, session, ctx, text)
         flow = self.commands.get(word.replace(" ", ""))
         if flow is not None:
@@ -369,15 +366,15 @@ class Engine:
         if not choices:
             return step.parse(text, ctx) if step.parse else text
         try:
-            return parse_choice(text, _options(choices, ctx.locale))
+            return pick(choices, ctx, text)
         except ParseError:
-            if step.parse is None:
+            if step.parse is None or ctx.inbound.button is not None:
                 raise
         return step.parse(text, ctx)
 
     async def _confirm(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
         try:
-            key = parse_choice(text, _options(_confirm_choices(flow), ctx.locale))
+            key = pick(_confirm_choices(flow), ctx, text)
         except ParseError as error:
             return await self._reprompt(session, ctx, T(error.message, **error.params))
         if key == "yes":
@@ -389,7 +386,7 @@ class Engine:
 
     async def _edit(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
         try:
-            key = parse_choice(text, _options(_edit_choices(flow), ctx.locale))
+            key = pick(_edit_choices(flow), ctx, text)
         except ParseError as error:
             return await self._reprompt(session, ctx, T(error.message, **error.params))
         if key == CONFIRM:
@@ -411,15 +408,15 @@ class Engine:
         if not live:
             note = T(N_("That button belongs to an earlier question."))
             return await self._reprompt(session, ctx, note)
-        return await self._route(session, replace_text(ctx, button.key))
+        return await self._route(session, ctx)
 
     async def _reprompt(self, session: Session | None, ctx: Ctx, note: T) -> Outcome:
         """Say ``note`` and ask the current question again (or show the menu)."""
         if session is None or session.flow_id == MENU_FLOW:
             return await self.menu(ctx, note)
         flow = self.flows.get(session.flow_id)
-        if flow is None:
-            return await self.menu(ctx, note)
+        if flow is None or not _known_step(flow, session.step_id):
+            return await self.menu(ctx, T(UPDATED))  # the question is gone after a deploy
         session = replace(session, expires_at=ctx.now + ctx.flow_timeout)
         return Outcome(session, [await self.prompt(flow, session, ctx, [note])], [])
 
@@ -467,9 +464,8 @@ class Engine:
 
     async def _menu_answer(self, session: Session, ctx: Ctx) -> Outcome:
         flows = self.menu_flows(ctx)
-        options = _options(tuple(Choice(f.command, f.title) for f in flows), ctx.locale)
         try:
-            key = parse_choice(ctx.inbound.text, options)
+            key = pick(tuple(Choice(f.command, f.title) for f in flows), ctx, ctx.inbound.text)
         except ParseError:
             return await self.fallback(ctx)
         return await self.start(self.commands[key], ctx, "", None)
@@ -483,6 +479,27 @@ def replace_text(ctx: Ctx, text: str) -> Ctx:
     """Return ``ctx`` as if the person had typed ``text`` (used for button presses)."""
     inbound = replace(ctx.inbound, text=text, button=None)
     return replace(ctx, inbound=inbound)
+
+
+def pick(choices: Sequence[Choice], ctx: Ctx, text: str) -> str:
+    """The key of the chosen answer: a pressed button's key, or what the person typed.
+
+    Raises:
+        ParseError: Nothing matches (or the button's key is not offered here).
+    """
+    button = ctx.inbound.button
+    if button is not None:
+        if any(choice.key == button.key for choice in choices):
+            return button.key
+        raise ParseError(N_("That button belongs to an earlier question."))
+    return parse_choice(text, _options(choices, ctx.locale))
+
+
+def _known_step(flow: Flow, step_id: str) -> bool:
+    """Whether ``flow`` can still ask ``step_id`` (a deploy may have removed the step)."""
+    if step_id == CONFIRM:
+        return flow.summary is not None
+    return step_id == EDIT or flow.step(step_id) is not None
 
 
 def _options(choices: Sequence[Choice], locale: str) -> list[tuple[str, list[str]]]:

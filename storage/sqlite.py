@@ -82,14 +82,19 @@ class SQLiteStorage:
         self._lock = asyncio.Lock()
         self._db = await aiosqlite.connect(self.path, isolation_level=None)
         self._db.row_factory = aiosqlite.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-        ):
-            await self._db.execute(pragma)
-        await self._migrate()
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=FULL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=5000",
+            ):
+                await self._db.execute(pragma)
+            await self._migrate()
+        except BaseException:
+            # A failed open must not leave aiosqlite's worker thread running.
+            await self.close()
+            raise
 
     async def _migrate(self) -> None:
         assert self._db is not None

@@ -1,9 +1,24 @@
 import pytest
 
-from tests.harness import text_harness
+from tests.harness import telegram_harness, text_harness
+
+HARNESSES = {"text": text_harness, "telegram": telegram_harness}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+async def chat(request, tmp_path):
+    """The bot on every channel: a transcript written once runs on each."""
+    async with HARNESSES[request.param](tmp_path) as harness:
+        yield harness
 
 
 @pytest.fixture
-async def chat(tmp_path):
+async def text_chat(tmp_path):
     async with text_harness(tmp_path) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def telegram_chat(tmp_path):
+    async with telegram_harness(tmp_path) as harness:
         yield harness

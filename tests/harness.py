@@ -179,3 +179,138 @@ async def text_harness(tmp_path: Path) -> AsyncIterator[TextHarness]:
         yield harness
     finally:
         await bot.close()
+
+
+class TelegramPerson(TextPerson):
+    """A person on Telegram: types through the fake Bot API server, taps real buttons."""
+
+    def __init__(self, harness: TelegramHarness, user_id: int, name: str) -> None:
+        self.harness = harness  # type: ignore[assignment]
+        self.user_id = user_id  # type: ignore[assignment]
+        self.name = name
+        self.seen = 0
+        self.updates: dict[str, dict] = {}
+
+    @property
+    def messages(self) -> list[Received]:
+        fake = self.harness.fake
+        return [
+            Received(m.text, _labels(m.reply_markup), m) for m in fake.messages_to(self.user_id)
+        ]
+
+    async def send(self, text: str, external_id: str | None = None) -> None:
+        fake = self.harness.fake
+        if external_id is not None and external_id in self.updates:
+            fake.redeliver(self.updates[external_id])
+        else:
+            update = fake.push_text(self.user_id, text, first_name=self.name)
+            if external_id is not None:
+                self.updates[external_id] = update
+        await self.harness.settle()
+
+    async def pick(self, label: str) -> Received:
+        """Tap the button with this label under the last message."""
+        last = self.messages[-1]
+        buttons = _buttons(last.raw.reply_markup)
+        if label not in buttons:
+            raise AssertionError(f"no button {label!r} in {list(buttons)}")
+        self.harness.fake.push_callback(self.user_id, buttons[label], message=last.raw.message)
+        await self.harness.settle()
+        return self.last_new()
+
+    async def share_contact(self, phone: str, own: bool = True) -> Received:
+        contact_user = self.user_id if own else self.user_id + 1
+        self.harness.fake.push_contact(self.user_id, phone, contact_user_id=contact_user)
+        await self.harness.settle()
+        return self.last_new()
+
+
+def _buttons(markup: dict | None) -> dict[str, str]:
+    rows = (markup or {}).get("inline_keyboard", [])
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
+def _labels(markup: dict | None) -> list[str]:
+    return list(_buttons(markup))
+
+
+class TelegramHarness:
+    """The bot on Telegram, polling a fake Bot API server on loopback."""
+
+    kind = "telegram"
+
+    def __init__(self, bot: Bot, fake: Any) -> None:
+        self.bot = bot
+        self.fake = fake
+        self._people = 0
+        self.stopping = None
+        self.tasks: list[Any] = []
+
+    def person(self, name: str = "Bác") -> TelegramPerson:
+        self._people += 1
+        return TelegramPerson(self, 5000 + self._people, name)
+
+    async def start(self) -> None:
+        import asyncio
+
+        from bot.config import Settings
+        from bot.handlers.telegram import TelegramChannel
+
+        settings = Settings(
+            db=str(self.bot.db),
+            telegram_token=self.fake.token,
+            telegram_api_url=self.fake.base_url,
+            telegram_rate=1000.0,
+            telegram_chat_rate=1000.0,
+        )
+        self.channel = TelegramChannel(settings, self.bot.service, self.bot.storage, 1)
+        await self.channel.start()
+        self.bot.outbox.add_channel(self.channel)
+        self.bot.service.on_queued(self.bot.outbox.wake)
+        self.stopping = asyncio.Event()
+        self.tasks = [
+            asyncio.create_task(self.channel.poll(self.stopping)),
+            asyncio.create_task(self.bot.outbox.run()),
+        ]
+
+    async def stop(self) -> None:
+        import asyncio
+
+        self.stopping.set()
+        await self.bot.outbox.stop()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.channel.stop()
+
+    async def settle(self, timeout: float = 5.0) -> None:
+        """Wait until every pushed update is committed and every due reply is sent."""
+        import asyncio
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+            if self.fake.pending_updates or self.bot.outbox._tasks:
+                continue
+            async with self.bot.storage.transaction() as tx:
+                if await tx.due_outbox(self.bot.clock(), 1):
+                    continue
+            return
+        raise TimeoutError("the bot did not settle")
+
+
+@contextlib.asynccontextmanager
+async def telegram_harness(tmp_path: Path) -> AsyncIterator[TelegramHarness]:
+    from tests.fake_telegram import FakeTelegram
+
+    bot = Bot(tmp_path / "ishc.sqlite3")
+    await bot.open()
+    async with FakeTelegram() as fake:
+        harness = TelegramHarness(bot, fake)
+        await harness.start()
+        try:
+            yield harness
+        finally:
+            await harness.stop()
+            await bot.close()

@@ -1,0 +1,283 @@
+"""Telegram channel: updates in, rendered replies out. All Telegram knowledge lives here.
+
+python-telegram-bot is used only as the Bot API client. Polling stores the offset after the
+updates are committed (a crash re-delivers them; the inbox drops repeats). Webhook requests
+are answered 200 only after the commit, and only with the right secret header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import signal
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot import outbox
+from bot.config import Settings
+from bot.messages import Button, Inbound, OutMessage, decode_button
+from bot.render import split_text
+from bot.service import Service
+from storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+OFFSET_KEY = "telegram_offset"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4096
+MAX_BODY = 1024 * 1024
+ALLOWED_UPDATES = ["message", "callback_query"]
+STALE = Button("?", "?", "?")
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """Turn a Telegram update into a neutral inbound message (``None``: nothing to do).
+
+    Only private chats are served: club data never goes to group chats.
+    """
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message
+        if message is None or message.chat.type != "private":
+            return None
+        user = query.from_user
+        return Inbound(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            chat_id=str(message.chat.id),
+            external_id=f"cb:{query.id}",
+            button=decode_button(query.data or "") or STALE,
+            message_id=str(message.message_id),
+            display_name=user.full_name,
+        )
+    message = update.message
+    if message is None or message.chat.type != "private" or message.from_user is None:
+        return None
+    user = message.from_user
+    text = message.text or ""
+    contact_phone = None
+    if message.contact is not None:
+        if message.contact.user_id == user.id:
+            contact_phone = message.contact.phone_number
+        else:
+            text = message.contact.phone_number
+    return Inbound(
+        channel=CHANNEL,
+        user_id=str(user.id),
+        chat_id=str(message.chat.id),
+        external_id=f"m:{message.chat.id}:{message.message_id}",
+        text=text,
+        contact_phone=contact_phone,
+        message_id=str(message.message_id),
+        display_name=user.full_name,
+        supported=bool(text or contact_phone),
+    )
+
+
+def _markup(message: OutMessage) -> object | None:
+    if message.buttons:
+        rows = [[InlineKeyboardButton(b.label, callback_data=b.data)] for b in message.buttons]
+        return InlineKeyboardMarkup(rows)
+    if message.ask_contact:
+        button = KeyboardButton(message.ask_contact, request_contact=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    if message.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    """The Telegram adapter: sender for the outbox, poller and webhook endpoint.
+
+    Args:
+        settings: Token, API URL, webhook and rate settings.
+        service: The bot service.
+        storage: Where the polling offset is kept.
+        poll_timeout: Long-poll seconds for ``getUpdates``.
+    """
+
+    channel = CHANNEL
+
+    def __init__(
+        self, settings: Settings, service: Service, storage: Storage, poll_timeout: int = 25
+    ) -> None:
+        assert settings.telegram_token, "TELEGRAM_BOT_TOKEN is not set"
+        self.settings = settings
+        self.service = service
+        self.storage = storage
+        self.poll_timeout = poll_timeout
+        self.rate = settings.telegram_rate
+        self.chat_rate = settings.telegram_chat_rate
+        self.bot = Bot(
+            settings.telegram_token,
+            base_url=settings.telegram_api_url,
+            request=HTTPXRequest(connection_pool_size=64, pool_timeout=30.0),
+            get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 10.0),
+        )
+        self._background: set[asyncio.Task[None]] = set()
+
+    # Sending
+
+    async def send(self, chat_id: str, message: OutMessage) -> None:
+        """Send one message (split at 4096 characters), mapping errors for the outbox."""
+        pieces = split_text(message.text, MAX_TEXT)
+        try:
+            for index, piece in enumerate(pieces):
+                markup = _markup(message) if index == len(pieces) - 1 else None
+                await self.bot.send_message(chat_id=int(chat_id), text=piece, reply_markup=markup)
+        except RetryAfter as error:
+            raise outbox.RetryAfter(_seconds(error.retry_after)) from error
+        except Forbidden as error:
+            raise outbox.Blocked(str(error)) from error
+        except BadRequest as error:
+            raise outbox.Rejected(str(error)) from error
+
+    # Receiving
+
+    async def process(self, update: Update) -> None:
+        """Handle one update (committed when this returns) and answer a button press."""
+        inbound = to_inbound(update)
+        if inbound is not None:
+            await self.service.handle(inbound)
+        if update.callback_query is not None:
+            task = asyncio.create_task(self._answer_callback(update.callback_query.id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _answer_callback(self, query_id: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.bot.answer_callback_query(query_id)
+
+    async def poll(self, stopping: asyncio.Event) -> None:
+        """Long-poll until ``stopping`` is set; the offset advances only after commits."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        async with self.storage.transaction() as tx:
+            offset = int(await tx.get_meta(OFFSET_KEY) or 0)
+        backoff = 1.0
+        while not stopping.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset or None,
+                    timeout=self.poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            except RetryAfter as error:
+                await asyncio.sleep(_seconds(error.retry_after))
+                continue
+            except TelegramError as error:
+                log.warning("getUpdates failed: %s; retrying in %ss", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(60.0, backoff * 2)
+                continue
+            backoff = 1.0
+            if not updates:
+                continue
+            await asyncio.gather(*(self.process(update) for update in updates))
+            offset = max(update.update_id for update in updates) + 1
+            async with self.storage.transaction() as tx:
+                await tx.set_meta(OFFSET_KEY, str(offset))
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Webhook endpoint: check the secret, commit the update, then answer 200."""
+        secret = self.settings.telegram_webhook_secret or ""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.json_response({"ok": False}, status=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.json_response({"ok": False, "error": "bad update"}, status=400)
+        if update is None:
+            return web.json_response({"ok": False, "error": "bad update"}, status=400)
+        await self.process(update)
+        return web.json_response({"ok": True})
+
+    def webhook_path(self) -> str:
+        """The path of the webhook URL (where this service listens for Telegram)."""
+        return urlsplit(self.settings.telegram_webhook_url or "").path or "/telegram"
+
+    async def start(self) -> None:
+        """Open the HTTP client (calls getMe)."""
+        await self.bot.initialize()
+
+    async def stop(self) -> None:
+        """Close the HTTP client."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.bot.shutdown()
+
+
+def web_app(channel: TelegramChannel | None, storage: Storage) -> web.Application:
+    """The service's web server: health check, and the Telegram webhook if configured."""
+    app = web.Application(client_max_size=MAX_BODY)
+
+    async def health(request: web.Request) -> web.Response:
+        async with storage.transaction() as tx:
+            await tx.get_meta("health")
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/healthz", health)
+    if channel is not None and channel.settings.telegram_webhook_url:
+        app.router.add_post(channel.webhook_path(), channel.webhook)
+    return app
+
+
+async def run_telegram(settings: Settings) -> None:
+    """Run the bot on Telegram until SIGINT or SIGTERM."""
+    from bot.app import open_app
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopping.set)
+    async with open_app(settings, []) as app:
+        channel = TelegramChannel(settings, app.service, app.storage)
+        await channel.start()
+        app.outbox.add_channel(channel)
+        runner = web.AppRunner(web_app(channel, app.storage), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        log.info("listening on %s", settings.listen)
+        try:
+            if settings.telegram_webhook_url:
+                await channel.bot.set_webhook(
+                    settings.telegram_webhook_url,
+                    secret_token=settings.telegram_webhook_secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                log.info("webhook mode")
+                await stopping.wait()
+            else:
+                log.info("polling mode")
+                poller = asyncio.create_task(channel.poll(stopping))
+                await stopping.wait()
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+        finally:
+            await runner.cleanup()
+            await app.outbox.stop()
+            await channel.stop()
