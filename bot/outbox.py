@@ -108,6 +108,7 @@ class OutboxWorker:
         """Deliver for one more channel."""
         self.senders[sender.channel] = sender
         self._global[sender.channel] = TokenBucket(sender.rate, max(1.0, sender.rate))
+        self._event.set()
 
     def wake(self) -> None:
         """Look for new replies now (called after each commit that queued some)."""

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def _ts(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    """Store times as UTC ISO text, so text order is time order."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def _dt(text: str | None) -> datetime | None:

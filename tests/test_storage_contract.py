@@ -1,0 +1,612 @@
+"""The contract every storage backend must pass (see ``storage/base.py``).
+
+Tests use only the ``Storage``/``Transaction`` interface, so a new backend (PostgreSQL) is
+covered by adding it to ``BACKENDS``. The single SQLite-specific test says so and is skipped
+for other backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.base import (
+    BOARD_ROLES,
+    Club,
+    Consent,
+    Identity,
+    Invite,
+    Member,
+    NewMember,
+    OutboxItem,
+    Session,
+    Storage,
+    Transaction,
+)
+from storage.sqlite import SQLiteStorage
+
+NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+ALL_STATUSES = ("pending", "active", "rejected", "erased")
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    make: Callable[[Path], Storage]
+    persistent: bool  # a second ``make(tmp_path)`` sees the same data
+    sqlite_file: Path | None = None  # set only for the backend-specific migration test
+
+
+BACKENDS = [
+    Backend(
+        "sqlite-file",
+        lambda tmp: SQLiteStorage(tmp / "db" / "bot.sqlite3"),
+        persistent=True,
+        sqlite_file=Path("db") / "bot.sqlite3",
+    ),
+    Backend("sqlite-memory", lambda tmp: SQLiteStorage(":memory:"), persistent=False),
+]
+
+
+@pytest.fixture(params=BACKENDS, ids=lambda backend: backend.name)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return request.param
+
+
+@pytest.fixture
+async def storage(backend: Backend, tmp_path: Path) -> AsyncIterator[Storage]:
+    store = backend.make(tmp_path)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def tx(storage: Storage) -> AsyncIterator[Transaction]:
+    """One transaction for tests that only need to read back their own writes."""
+    async with storage.transaction() as transaction:
+        yield transaction
+
+
+class Boom(Exception):
+    pass
+
+
+_keys = itertools.count(1)
+
+
+def new_member(club_id: int, **overrides: Any) -> NewMember:
+    fields: dict[str, Any] = {
+        "club_id": club_id,
+        "full_name": "Mồng Thị Hoa",
+        "sex": "female",
+        "birth_year": 1948,
+        "birth_date": date(1948, 3, 8),
+        "phone": None,
+        "village": "Thôn Đông",
+        "household": "near_poor",
+        "ethnicity": "Tày",
+        "status": "active",
+        "assisted_by": None,
+        "registration_key": f"reg-{next(_keys)}",
+    }
+    fields.update(overrides)
+    return NewMember(**fields)
+
+
+def as_member(new: NewMember, member_id: int, **changes: Any) -> Member:
+    """The ``Member`` a backend must return for ``new`` added at ``NOW``."""
+    kept = {f.name: getattr(new, f.name) for f in fields(Member) if hasattr(new, f.name)}
+    return Member(**{"id": member_id, "registered_at": NOW, **kept, **changes})
+
+
+async def make_club(tx: Transaction, name: str = "CLB Xuân Phương") -> Club:
+    return await tx.create_club(name, "Xuân Phương", "Phú Bình", "Thái Nguyên", 15, NOW)
+
+
+async def add(tx: Transaction, club_id: int, **overrides: Any) -> int:
+    member_id, created = await tx.add_member(new_member(club_id, **overrides), NOW)
+    assert created
+    return member_id
+
+
+def session(chat_id: str = "c1", channel: str = "telegram", **overrides: Any) -> Session:
+    fields: dict[str, Any] = {
+        "channel": channel,
+        "chat_id": chat_id,
+        "flow_id": "register",
+        "step_id": "name",
+        "session_id": f"s-{chat_id}",
+        "data": {},
+        "expires_at": NOW + HOUR,
+    }
+    fields.update(overrides)
+    return Session(**fields)
+
+
+# Transactions
+
+
+async def test_commit_is_visible_in_next_transaction(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        club = await make_club(tx)
+        await tx.set_meta("offset", "41")
+    async with storage.transaction() as tx:
+        assert await tx.get_club(club.id) == club
+        assert await tx.get_meta("offset") == "41"
+
+
+async def test_exception_rolls_back_the_whole_block(storage: Storage) -> None:
+    with pytest.raises(Boom):
+        async with storage.transaction() as tx:
+            club = await make_club(tx)
+            assert await tx.record_inbound("telegram", "u1", NOW)
+            raise Boom
+    async with storage.transaction() as tx:
+        assert await tx.get_club(club.id) is None
+        assert await tx.list_clubs() == []
+        assert await tx.record_inbound("telegram", "u1", NOW)
+
+
+async def test_concurrent_transactions_do_not_interleave(storage: Storage) -> None:
+    async def bump() -> None:
+        async with storage.transaction() as tx:
+            value = int(await tx.get_meta("counter") or "0")
+            await asyncio.sleep(0)
+            await tx.set_meta("counter", str(value + 1))
+
+    await asyncio.gather(*(bump() for _ in range(20)))
+    async with storage.transaction() as tx:
+        assert await tx.get_meta("counter") == "20"
+
+
+# Inbox, meta
+
+
+async def test_record_inbound_deduplicates_per_channel(tx: Transaction) -> None:
+    assert await tx.record_inbound("telegram", "100", NOW) is True
+    assert await tx.record_inbound("telegram", "100", NOW + MINUTE) is False
+    assert await tx.record_inbound("zalo", "100", NOW) is True
+
+
+async def test_prune_inbox_forgets_old_updates(tx: Transaction) -> None:
+    assert await tx.record_inbound("telegram", "old", NOW - 2 * HOUR)
+    assert await tx.record_inbound("telegram", "new", NOW)
+    assert await tx.prune_inbox(NOW - HOUR) == 1
+    assert await tx.record_inbound("telegram", "old", NOW) is True
+    assert await tx.record_inbound("telegram", "new", NOW) is False
+
+
+async def test_meta_get_set_overwrite(tx: Transaction) -> None:
+    assert await tx.get_meta("offset") is None
+    await tx.set_meta("offset", "1")
+    await tx.set_meta("other", "x")
+    await tx.set_meta("offset", "2")
+    assert await tx.get_meta("offset") == "2"
+    assert await tx.get_meta("other") == "x"
+
+
+# Sessions
+
+DATA = {
+    "full_name": "Mồng Thị Hoa",
+    "answers": {"village": "Thôn Đông", "birth": {"year": 1948, "known": True}},
+    "history": ["name", "sex", 3, None, False],
+    "phone": None,
+    "confirmed": False,
+    "count": 0,
+}
+
+
+async def test_session_round_trip_and_version(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        stored = await tx.save_session(session(data=DATA))
+        assert stored == session(data=DATA, version=1)
+    async with storage.transaction() as tx:
+        loaded = await tx.get_session("telegram", "c1")
+        assert loaded == stored
+        assert loaded.data == DATA
+        again = await tx.save_session(replace(loaded, step_id="sex", data={"n": 1}))
+        assert (again.step_id, again.data, again.version) == ("sex", {"n": 1}, 2)
+        third = await tx.save_session(replace(again, step_id="village"))
+        assert third.version == 3
+        assert await tx.get_session("telegram", "c1") == third
+
+
+async def test_one_session_per_chat_and_delete(tx: Transaction) -> None:
+    await tx.save_session(session("c1", step_id="a"))
+    await tx.save_session(session("c1", step_id="b"))
+    await tx.save_session(session("c1", channel="zalo", step_id="z"))
+    assert (await tx.get_session("telegram", "c1")).step_id == "b"
+    assert (await tx.get_session("zalo", "c1")).step_id == "z"
+    assert len(await tx.expired_sessions(NOW + timedelta(days=365))) == 2
+    await tx.delete_session("telegram", "c1")
+    assert await tx.get_session("telegram", "c1") is None
+    assert await tx.get_session("zalo", "c1") is not None
+    assert await tx.get_session("telegram", "nobody") is None
+
+
+async def test_expired_sessions(tx: Transaction) -> None:
+    await tx.save_session(session("past", expires_at=NOW - MINUTE))
+    await tx.save_session(session("exact", expires_at=NOW))
+    await tx.save_session(session("future", expires_at=NOW + MINUTE))
+    expired = await tx.expired_sessions(NOW)
+    assert sorted(s.chat_id for s in expired) == ["exact", "past"]
+
+
+# Outbox
+
+PAYLOAD = {"text": "Chào Mồng Thị Hoa", "buttons": [["Có", "yes"]], "silent": False, "n": None}
+
+
+async def test_enqueue_dedupe_and_payload(tx: Transaction) -> None:
+    item_id = await tx.enqueue("telegram", "c1", PAYLOAD, NOW, dedupe_key="k1")
+    assert isinstance(item_id, int)
+    assert await tx.enqueue("telegram", "c1", {"text": "again"}, NOW, dedupe_key="k1") is None
+    other = await tx.enqueue("telegram", "c1", {"text": "no key"}, NOW)
+    assert other is not None and other != item_id
+    assert [i.id for i in await tx.pending_outbox(10)] == [item_id, other]
+    item = await tx.get_outbox(item_id)
+    assert (item.channel, item.chat_id, item.payload) == ("telegram", "c1", PAYLOAD)
+    assert (item.attempts, item.next_attempt_at, item.status) == (0, NOW, "pending")
+
+
+async def test_pending_due_and_retry(tx: Transaction) -> None:
+    first = await tx.enqueue("telegram", "c1", {"text": "1"}, NOW - MINUTE)
+    second = await tx.enqueue("telegram", "c1", {"text": "2"}, NOW - MINUTE)
+    third = await tx.enqueue("zalo", "c2", {"text": "3"}, NOW)
+    await tx.retry_later(first, NOW + HOUR, "timeout")
+    retried = OutboxItem(first, "telegram", "c1", {"text": "1"}, 1, NOW + HOUR, "pending")
+    assert await tx.get_outbox(first) == retried
+    assert [i.id for i in await tx.pending_outbox(10)] == [first, second, third]
+    assert [i.id for i in await tx.pending_outbox(2)] == [first, second]
+    assert [i.id for i in await tx.due_outbox(NOW, 10)] == [second, third]
+    assert [i.id for i in await tx.due_outbox(NOW, 1)] == [second]
+    assert [i.id for i in await tx.due_outbox(NOW - MINUTE, 10)] == [second]
+    assert [i.id for i in await tx.due_outbox(NOW + HOUR, 10)] == [first, second, third]
+
+
+async def test_mark_sent_and_drop(tx: Transaction) -> None:
+    sent = await tx.enqueue("telegram", "c1", {"text": "1"}, NOW)
+    dropped = await tx.enqueue("telegram", "c1", {"text": "2"}, NOW)
+    kept = await tx.enqueue("telegram", "c1", {"text": "3"}, NOW)
+    await tx.mark_sent(sent, NOW)
+    await tx.drop(dropped, "chat not found")
+    assert [i.id for i in await tx.pending_outbox(10)] == [kept]
+    assert [i.id for i in await tx.due_outbox(NOW, 10)] == [kept]
+    assert (await tx.get_outbox(sent)).status == "sent"
+    assert (await tx.get_outbox(dropped)).status == "dropped"
+    assert (await tx.get_outbox(dropped)).payload == {"text": "2"}
+    assert await tx.get_outbox(kept + 1000) is None
+
+
+# Clubs, invites
+
+
+async def test_clubs_and_active_member_counts(tx: Transaction) -> None:
+    club = await make_club(tx)
+    assert club == Club(
+        club.id, "CLB Xuân Phương", "Xuân Phương", "Phú Bình", "Thái Nguyên", 15, NOW
+    )
+    empty = await make_club(tx, "CLB Tân Đức")
+    for status in ("active", "active", "pending", "rejected"):
+        await add(tx, club.id, status=status)
+    assert await tx.get_club(club.id) == club
+    assert await tx.get_club(empty.id + 1000) is None
+    assert sorted(await tx.list_clubs(), key=lambda pair: pair[0].id) == [(club, 2), (empty, 0)]
+
+
+async def test_invites(tx: Transaction) -> None:
+    club = await make_club(tx)
+    expires = NOW + timedelta(days=7)
+    once = await tx.create_invite(club.id, "hash-once", "member", expires, 1, NOW)
+    assert once == Invite(once.id, club.id, "member", expires, 1)
+    assert await tx.find_invite("hash-once", NOW) == once
+    assert await tx.find_invite("hash-once", expires + MINUTE) is None
+    assert await tx.find_invite("unknown", NOW) is None
+    assert await tx.use_invite(once.id) is True
+    assert await tx.use_invite(once.id) is False
+    assert await tx.find_invite("hash-once", NOW) is None
+
+    board = await tx.create_invite(club.id, "hash-board", "board", expires, None, NOW)
+    for _ in range(3):
+        assert await tx.use_invite(board.id) is True
+    found = await tx.find_invite("hash-board", NOW)
+    assert (found.id, found.role, found.uses_left) == (board.id, "board", None)
+
+
+# Members
+
+
+async def test_add_member_is_idempotent_per_registration_key(tx: Transaction) -> None:
+    club = await make_club(tx)
+    member = new_member(club.id, registration_key="tg:1:abc")
+    member_id, created = await tx.add_member(member, NOW)
+    assert created is True
+    assert await tx.add_member(replace(member, full_name="Other"), NOW) == (member_id, False)
+    members = await tx.list_members(club.id, ALL_STATUSES)
+    assert [(m.id, m.full_name) for m in members] == [(member_id, "Mồng Thị Hoa")]
+
+
+async def test_get_member_round_trips_every_field(tx: Transaction) -> None:
+    club = await make_club(tx)
+    hoa = new_member(club.id, phone="0912345678")
+    hoa_id, _ = await tx.add_member(hoa, NOW)
+    pao = new_member(
+        club.id,
+        full_name="Lò Văn Páo",
+        sex="male",
+        birth_year=1950,
+        birth_date=None,
+        village="Bản Mới",
+        household="poor",
+        ethnicity=None,
+        status="pending",
+        assisted_by=hoa_id,
+    )
+    pao_id, _ = await tx.add_member(pao, NOW)
+    got = await tx.get_member(hoa_id)
+    assert got == as_member(hoa, hoa_id)
+    assert (got.birth_date, got.phone, got.ethnicity) == (date(1948, 3, 8), "0912345678", "Tày")
+    assert (got.decided_by, got.decided_at) == (None, None)
+    assert await tx.get_member(pao_id) == as_member(pao, pao_id)
+    assert await tx.get_member(pao_id + 1000) is None
+
+
+async def test_list_members_filters_and_sorts_by_name(tx: Transaction) -> None:
+    club = await make_club(tx)
+    other_club = await make_club(tx, "CLB Tân Đức")
+    nguyen = await add(tx, club.id, full_name="Nguyễn Văn Cường")
+    bui = await add(tx, club.id, full_name="Bùi Văn Bình", status="pending")
+    le = await add(tx, club.id, full_name="Lê Thị An")
+    await add(tx, club.id, full_name="Đỗ Thị Dung", status="rejected")
+    await add(tx, other_club.id, full_name="Âu Văn Ất")
+    assert [m.id for m in await tx.list_members(club.id, ["active"])] == [le, nguyen]
+    listed = await tx.list_members(club.id, ("pending", "active"))
+    assert [m.id for m in listed] == [bui, le, nguyen]
+
+
+async def test_phone_in_club(tx: Transaction) -> None:
+    club = await make_club(tx)
+    other_club = await make_club(tx, "CLB Tân Đức")
+    await add(tx, club.id, phone="0900000001", status="pending")
+    await add(tx, club.id, phone="0900000002", status="active")
+    await add(tx, club.id, phone="0900000003", status="rejected")
+    assert await tx.phone_in_club(club.id, "0900000001") is True
+    assert await tx.phone_in_club(club.id, "0900000002") is True
+    assert await tx.phone_in_club(club.id, "0900000003") is False
+    assert await tx.phone_in_club(other_club.id, "0900000001") is False
+    # A rejected row does not block the phone; another club may use it too.
+    await add(tx, club.id, phone="0900000003", status="pending")
+    await add(tx, other_club.id, phone="0900000001", status="active")
+
+
+async def test_same_phone_twice_in_a_club_is_refused(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        club = await make_club(tx)
+        first = await add(tx, club.id, phone="0912345678", status="pending")
+    with pytest.raises(Exception):  # noqa: B017 - each backend raises its own error
+        async with storage.transaction() as tx:
+            await tx.set_meta("written", "yes")
+            await tx.add_member(new_member(club.id, phone="0912345678"), NOW)
+    async with storage.transaction() as tx:
+        assert await tx.get_meta("written") is None
+        members = await tx.list_members(club.id, ALL_STATUSES)
+        assert [m.id for m in members] == [first]
+
+
+async def test_set_member_status(tx: Transaction) -> None:
+    club = await make_club(tx)
+    chair = await add(tx, club.id)
+    member = await add(tx, club.id, status="pending")
+    await tx.set_member_status(member, "active", chair, NOW + HOUR)
+    got = await tx.get_member(member)
+    assert (got.status, got.decided_by, got.decided_at) == ("active", chair, NOW + HOUR)
+    await tx.set_member_status(member, "rejected", None, NOW + 2 * HOUR)
+    got = await tx.get_member(member)
+    assert (got.status, got.decided_by, got.decided_at) == ("rejected", None, NOW + 2 * HOUR)
+
+
+async def test_erase_member(tx: Transaction) -> None:
+    club = await make_club(tx)
+    chair = await add(tx, club.id)
+    member = await add(tx, club.id, phone="0912345678")
+    await tx.grant_role(member, "treasurer", chair, NOW)
+    await tx.touch_identity("telegram", "u1", "c1", "Hoa", "vi", NOW)
+    await tx.link_identity("telegram", "u1", member)
+    assert await tx.add_erasure_request(member, NOW)
+
+    await tx.erase_member(member, chair, NOW + HOUR)
+    got = await tx.get_member(member)
+    assert got is not None and (got.id, got.club_id) == (member, club.id)
+    assert "Hoa" not in got.full_name and "Mồng" not in got.full_name
+    assert (got.phone, got.birth_date, got.village, got.ethnicity) == (None, None, "", None)
+    assert (got.status, got.decided_by, got.decided_at) == ("erased", chair, NOW + HOUR)
+    assert await tx.get_roles(member) == frozenset()
+    assert await tx.identities_of(member) == []
+    assert (await tx.touch_identity("telegram", "u1", "c1", "Hoa", "vi", NOW)).member_id is None
+    assert await tx.open_erasure_requests(club.id) == []
+    assert await tx.phone_in_club(club.id, "0912345678") is False
+    assert [m.id for m in await tx.list_members(club.id, ["erased"])] == [member]
+
+
+# Roles
+
+
+async def test_grant_get_revoke_roles(tx: Transaction) -> None:
+    club = await make_club(tx)
+    member = await add(tx, club.id)
+    assert await tx.get_roles(member) == frozenset()
+    assert await tx.grant_role(member, "chair", None, NOW) is True
+    assert await tx.grant_role(member, "chair", None, NOW) is False
+    assert await tx.grant_role(member, "member", member, NOW) is True
+    assert await tx.get_roles(member) == frozenset({"chair", "member"})
+    assert await tx.revoke_role(member, "chair") is True
+    assert await tx.revoke_role(member, "chair") is False
+    assert await tx.get_roles(member) == frozenset({"member"})
+
+
+async def test_members_with_roles(tx: Transaction) -> None:
+    club = await make_club(tx)
+    other_club = await make_club(tx, "CLB Tân Đức")
+    chair = await add(tx, club.id)
+    treasurer = await add(tx, club.id)
+    pending_chair = await add(tx, club.id, status="pending")
+    elsewhere = await add(tx, other_club.id)
+    for member_id, role in [
+        (chair, "chair"),
+        (chair, "vice_chair"),
+        (treasurer, "treasurer"),
+        (pending_chair, "chair"),
+        (elsewhere, "chair"),
+    ]:
+        await tx.grant_role(member_id, role, None, NOW)
+    board = await tx.members_with_roles(club.id, BOARD_ROLES)
+    assert [m.id for m in board] == [chair]
+    assert board[0] == await tx.get_member(chair)
+    both = await tx.members_with_roles(club.id, ["chair", "treasurer"])
+    assert sorted(m.id for m in both) == sorted([chair, treasurer])
+    assert await tx.members_with_roles(club.id, ["volunteer"]) == []
+
+
+# Identities
+
+
+async def test_touch_identity_creates_then_refreshes(tx: Transaction) -> None:
+    club = await make_club(tx)
+    member = await add(tx, club.id)
+    created = await tx.touch_identity("telegram", "u1", "c1", "Hoa", None, NOW)
+    assert created == Identity("telegram", "u1", "c1", None, "Hoa", "vi", False, NOW)
+    await tx.link_identity("telegram", "u1", member)
+    await tx.set_unreachable("telegram", "c1", True)
+    assert (await tx.identities_of(member))[0].unreachable is True
+
+    refreshed = await tx.touch_identity("telegram", "u1", "c9", "Bà Hoa", "vi", NOW + HOUR)
+    assert refreshed == Identity("telegram", "u1", "c9", member, "Bà Hoa", "vi", False, NOW + HOUR)
+    assert await tx.identities_of(member) == [refreshed]
+
+
+async def test_identities_of_most_recent_first_and_unreachable(tx: Transaction) -> None:
+    club = await make_club(tx)
+    member = await add(tx, club.id)
+    await tx.touch_identity("telegram", "u1", "c1", "Hoa", "vi", NOW)
+    await tx.touch_identity("zalo", "z1", "zc1", "Hoa", "vi", NOW + HOUR)
+    await tx.touch_identity("telegram", "u2", "c2", "Someone else", "vi", NOW + 2 * HOUR)
+    await tx.link_identity("telegram", "u1", member)
+    await tx.link_identity("zalo", "z1", member)
+    assert [(i.channel, i.user_id) for i in await tx.identities_of(member)] == [
+        ("zalo", "z1"),
+        ("telegram", "u1"),
+    ]
+    await tx.set_unreachable("zalo", "zc1", True)
+    assert [i.unreachable for i in await tx.identities_of(member)] == [True, False]
+    await tx.set_unreachable("zalo", "zc1", False)
+    assert [i.unreachable for i in await tx.identities_of(member)] == [False, False]
+
+
+# Consents, erasure requests
+
+
+async def test_consents_round_trip_in_order(tx: Transaction) -> None:
+    club = await make_club(tx)
+    volunteer = await add(tx, club.id)
+    member = await add(tx, club.id)
+    first = Consent(member, "v1", NOW, "telegram", "msg-1", None)
+    second = Consent(member, "v2", NOW + HOUR, "local", "msg-2", volunteer)
+    await tx.add_consent(first)
+    await tx.add_consent(second)
+    await tx.add_consent(Consent(volunteer, "v2", NOW, "telegram", "msg-3", None))
+    assert await tx.consents_of(member) == [first, second]
+    assert await tx.consents_of(member + 1000) == []
+
+
+async def test_erasure_requests(tx: Transaction) -> None:
+    club = await make_club(tx)
+    other_club = await make_club(tx, "CLB Tân Đức")
+    member = await add(tx, club.id)
+    elsewhere = await add(tx, other_club.id)
+    assert await tx.add_erasure_request(member, NOW) is True
+    assert await tx.add_erasure_request(member, NOW + MINUTE) is False
+    assert await tx.add_erasure_request(elsewhere, NOW) is True
+    [(request_id, requested)] = await tx.open_erasure_requests(club.id)
+    assert isinstance(request_id, int)
+    assert requested == await tx.get_member(member)
+    [(other_id, other)] = await tx.open_erasure_requests(other_club.id)
+    assert other_id != request_id and other.id == elsewhere
+
+
+# Timestamps
+
+
+async def test_aware_utc_timestamps_round_trip(tx: Transaction) -> None:
+    moment = datetime(2026, 11, 28, 2, 0, 0, 123456, tzinfo=UTC)
+    club = await tx.create_club("CLB", "", "", "", 1, moment)
+    member_id, _ = await tx.add_member(new_member(club.id), moment)
+    item_id = await tx.enqueue("telegram", "c1", {}, moment)
+    identity = await tx.touch_identity("telegram", "u1", "c1", "Hoa", "vi", moment)
+    await tx.add_consent(Consent(member_id, "v1", moment, "telegram", "m1", None))
+    stored = await tx.save_session(session(expires_at=moment))
+    got = [
+        (await tx.get_club(club.id)).created_at,
+        (await tx.get_member(member_id)).registered_at,
+        (await tx.get_outbox(item_id)).next_attempt_at,
+        identity.last_seen_at,
+        (await tx.consents_of(member_id))[0].given_at,
+        stored.expires_at,
+    ]
+    assert got == [moment] * len(got)
+    assert all(value.tzinfo is not None for value in got)
+    # Sub-second precision is kept in comparisons too.
+    assert await tx.expired_sessions(moment - timedelta(microseconds=1)) == []
+    assert await tx.expired_sessions(moment) == [stored]
+    assert await tx.due_outbox(NOW, 10) == []
+
+
+# Migrations
+
+
+async def test_reopening_keeps_data(backend: Backend, tmp_path: Path) -> None:
+    if not backend.persistent:
+        pytest.skip("this backend does not keep data between connections")
+    for round_ in range(3):
+        store = backend.make(tmp_path)
+        await store.open()
+        try:
+            async with store.transaction() as tx:
+                if round_ == 0:
+                    await make_club(tx)
+                    await tx.set_meta("offset", "7")
+                assert [club.name for club, _ in await tx.list_clubs()] == ["CLB Xuân Phương"]
+                assert await tx.get_meta("offset") == "7"
+        finally:
+            await store.close()
+
+
+async def test_sqlite_specific_newer_schema_is_refused(backend: Backend, tmp_path: Path) -> None:
+    """Backend-specific: sets ``PRAGMA user_version`` directly on the SQLite file."""
+    if backend.sqlite_file is None:
+        pytest.skip("SQLite file backends only")
+    store = backend.make(tmp_path)
+    await store.open()
+    await store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / backend.sqlite_file)) as db:
+        db.execute("PRAGMA user_version = 9999")
+    refused = backend.make(tmp_path)
+    try:
+        with pytest.raises(RuntimeError, match="newer"):
+            await refused.open()
+    finally:
+        await refused.close()
