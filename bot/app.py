@@ -15,6 +15,7 @@ from bot.conversations.registry import FLOWS
 from bot.demo import seed
 from bot.engine import Engine
 from bot.handlers.local import LocalChannel, repl
+from bot.i18n import LOCALES_DIR, catalog
 from bot.outbox import ChannelSender, OutboxWorker
 from bot.service import Service, utcnow
 from storage.sqlite import SQLiteStorage
@@ -35,6 +36,8 @@ class App:
 @contextlib.asynccontextmanager
 async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIterator[App]:
     """Open the database and start the outbox worker and the sweeper; stop them on exit."""
+    if not catalog("vi"):
+        raise RuntimeError(f"no Vietnamese catalog found in {LOCALES_DIR}")
     storage = SQLiteStorage(settings.db)
     await storage.open()
     try:
