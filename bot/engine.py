@@ -198,9 +198,11 @@ class Engine:
         """
         inbound = ctx.inbound
         if session is not None and session.expires_at <= ctx.now:
-            expired = [Reply((T(N_("The previous conversation timed out; nothing was saved.")),))]
             outcome = await self._route(None, ctx)
-            outcome.replies[:0] = expired
+            if self._in_flow(session) and outcome.replies:  # an idle menu ends silently
+                note = T(N_("The previous conversation timed out; nothing was saved."))
+                first = outcome.replies[0]
+                outcome.replies[0] = replace(first, parts=(note, *first.parts))
             return outcome
         if not inbound.supported:
             note = T(N_("Sorry, I can only read typed text. Please type your answer."))

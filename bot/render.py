@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import N_, gettext
-from bot.messages import OutButton, OutMessage, Reply, T, encode_button
+from bot.messages import OutButton, OutMessage, Reply, T, decode_button, encode_button
 
 
 def translate(value: Any, locale: str) -> str:
@@ -36,7 +36,8 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
     contact = None
     if reply.ask_contact and not buttons:
         contact = gettext(N_("Share my phone number"), locale)
-    hint = numbers_hint(len(buttons), locale) if buttons else None
+    commands = all(choice.key.startswith("/") for choice in reply.choices)
+    hint = numbers_hint(len(buttons), locale) if buttons and not commands else None
     return OutMessage(text, buttons, contact, hint, remove_keyboard and contact is None)
 
 
@@ -57,6 +58,11 @@ def as_text(message: OutMessage) -> str:
     """Render a message for a text-only channel: choices become a numbered list."""
     if not message.buttons:
         return message.text
+    keys = [decode_button(button.data) for button in message.buttons]
+    if all(key is not None and key.key.startswith("/") for key in keys):
+        # Command shortcuts (e.g. in a notification): there is no question to number.
+        lines = [f"- {b.label}: {k.key}" for b, k in zip(message.buttons, keys, strict=True)]
+        return "\n".join([message.text, "", *lines])
     lines = [f"{button.number}. {button.label}" for button in message.buttons]
     return "\n".join([message.text, "", *lines, message.hint or ""]).rstrip()
 

@@ -71,6 +71,9 @@ async def test_registration_with_approval(chat):
 
     notice = chair.unread()[-1]
     assert "Mồng Thị Hoa, sinh năm 1958" in notice.text
+    assert notice.labels == ["Duyệt ngay"]
+    if chat.kind == "text":  # a shortcut, not a numbered question: say the command
+        assert notice.text.endswith("- Duyệt ngay: /duyet")
     reply = await chair.say("/duyet")
     assert reply.labels == ["Mồng Thị Hoa (1958, Ban Na Cong)"]
     reply = await chair.pick("Mồng Thị Hoa (1958, Ban Na Cong)")

@@ -24,6 +24,15 @@ def summary(ctx: Ctx, data: dict[str, Any]) -> T:
     ))
 
 
+async def begin(ctx: Ctx, args: str) -> dict[str, Any] | Done:
+    """Say so at once if the member's request is already open."""
+    assert ctx.member is not None
+    open_requests = await ctx.tx.open_erasure_requests(ctx.member.club_id)
+    if any(member.id == ctx.member.id for _, member in open_requests):
+        return Done([Reply((T(N_("Your request is already with the board.")),))])
+    return {}
+
+
 async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
     """Record the request."""
     return Done(effects=[RequestErasure()])
@@ -54,6 +63,7 @@ ERASURE = Flow(
     command="xoadulieu",
     title=N_("Ask to erase my data"),
     who="member",
+    begin=begin,
     summary=summary,
     finish=finish,
     aliases=("xoa du lieu",),

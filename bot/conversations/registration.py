@@ -37,16 +37,20 @@ CONSENT_TEXT = N_(
     "data and are never posted in group chats.\n"
     "Your rights: see your data any time with /dulieu, ask to correct it, withdraw your "
     "agreement, or ask for it to be erased with /xoadulieu (loan records are kept as the "
-    "fund's accounts require).\n"
-    "Do you agree?"
+    "fund's accounts require)."
 )
+OWN_CONSENT = N_("{notice}\n\nDo you agree?")
 ASSISTED_CONSENT = N_(
     "Read this notice to the person and ask whether they agree.\n\n{notice}\n\n"
     "Did the person agree?"
 )
 AGREE = (
-    Choice("agree", N_("I agree"), ("dong y", "co", "u", "1")),
-    Choice("disagree", N_("I do not agree"), ("khong dong y", "khong", "ko", "2")),
+    Choice("agree", N_("I agree"), ("dong y", "co", "u")),
+    Choice("disagree", N_("I do not agree"), ("khong dong y", "khong", "ko")),
+)
+AGREED_FOR = (
+    Choice("agree", N_("The person agreed"), ("dong y", "co", "u")),
+    Choice("disagree", N_("The person did not agree"), ("khong dong y", "khong", "ko")),
 )
 NO_PHONE = (Choice("none", N_("No phone"), ("khong co", "khong")),)
 SKIP = (Choice("skip", N_("Skip"), ("bo qua", "khong")),)
@@ -112,9 +116,11 @@ def _prompt(own: str, assisted: str) -> Any:
 
 
 def _consent_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
-    if _assisted(data):
-        return T(ASSISTED_CONSENT, notice=T(CONSENT_TEXT))
-    return T(CONSENT_TEXT)
+    return T(ASSISTED_CONSENT if _assisted(data) else OWN_CONSENT, notice=T(CONSENT_TEXT))
+
+
+async def _consent_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
+    return AGREED_FOR if _assisted(data) else AGREE
 
 
 def _values(data: dict[str, Any]) -> dict[str, Any]:
@@ -160,10 +166,13 @@ class Register:
         board_code = data.get("invite_role") == "board"
         if assisted_by is not None and not (ctx.roles & BOARD and ctx.active):
             return [Reply((T(N_("Sorry, you cannot use this.")),))]
+        again = T(N_("Nothing was saved. Type /menu to start again."))
         if values["phone"] and await tx.phone_in_club(club_id, values["phone"]):
-            return [Reply((T(N_("This phone number is already registered in the club.")),))]
+            taken = T(N_("This phone number is already registered in the club."))
+            return [Reply((taken, again))]
         if "invite_id" in data and not await tx.use_invite(data["invite_id"]):
-            return [Reply((T(N_("This code has already been used. Please ask the board.")),))]
+            used = T(N_("This code has already been used. Please ask the board."))
+            return [Reply((used, again))]
         birth_date = values["birth_date"]
         member_id, created = await tx.add_member(
             NewMember(
@@ -298,7 +307,7 @@ def _steps() -> tuple[Step, ...]:
         Step(
             "consent",
             _consent_prompt,
-            choices=AGREE,
+            choices=_consent_choices,
             validate=note_consent,
             next=lambda data: CONFIRM if data["consent"] == "agree" else END,
         ),
