@@ -43,7 +43,7 @@ async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIte
     try:
         service = Service(storage, Engine(FLOWS), settings.tz, settings.flow_timeout)
         outbox = OutboxWorker(storage, senders, utcnow)
-        service.on_queued(outbox.wake)
+        service.on_queued(outbox.submit)
         scheduler = AsyncIOScheduler(
             timezone=settings.tz,
             job_defaults={"coalesce": True, "misfire_grace_time": 60, "max_instances": 1},

@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -70,20 +71,20 @@ class TokenBucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
-@dataclass
-class _ChatState:
-    bucket: TokenBucket
-    busy: bool = False
-
-
 class OutboxWorker:
     """Delivers queued replies for a set of channels.
+
+    Replies committed by the service are handed over in memory (no database read per
+    update); a scan of the outbox table every second picks up retries and anything left from
+    before a restart. Sends are marked in batches: a crash between a send and its mark sends
+    that reply once more (at least once), never zero times.
 
     Args:
         storage: The open storage backend.
         senders: One sender per channel.
         clock: Current UTC time.
-        batch: How many pending replies to look at per round.
+        concurrency: Sends in flight at once (all chats together).
+        scan_every: Seconds between scans of the outbox table.
     """
 
     def __init__(
@@ -91,16 +92,24 @@ class OutboxWorker:
         storage: Storage,
         senders: list[ChannelSender],
         clock: Callable[[], datetime],
-        batch: int = 500,
+        concurrency: int = 8,
+        scan_every: float = 1.0,
     ) -> None:
         self.storage = storage
-        self.senders = {sender.channel: sender for sender in senders}
         self.clock = clock
-        self.batch = batch
+        self.scan_every = scan_every
         self._event = asyncio.Event()
-        self._global = {s.channel: TokenBucket(s.rate, max(1.0, s.rate)) for s in senders}
+        self.senders: dict[str, ChannelSender] = {}
+        self._global: dict[str, TokenBucket] = {}
+        for sender in senders:
+            self.add_channel(sender)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._queues: dict[tuple[str, str], deque[OutboxItem]] = {}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._busy: set[tuple[str, str]] = set()
+        self._known: set[int] = set()
+        self._unmarked: list[int] = []
         self._paused_until: dict[str, float] = {}
-        self._chats: dict[tuple[str, str], _ChatState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -108,109 +117,157 @@ class OutboxWorker:
         """Deliver for one more channel."""
         self.senders[sender.channel] = sender
         self._global[sender.channel] = TokenBucket(sender.rate, max(1.0, sender.rate))
-        self._event.set()
+        self.wake()
 
     def wake(self) -> None:
-        """Look for new replies now (called after each commit that queued some)."""
+        """Look at the queues now."""
         self._event.set()
+
+    def submit(self, items: Iterable[OutboxItem]) -> None:
+        """Take over replies the service just committed (or the scan found)."""
+        for item in items:
+            if item.id in self._known:
+                continue
+            self._known.add(item.id)
+            self._queues.setdefault((item.channel, item.chat_id), deque()).append(item)
+        self.wake()
+
+    def idle(self) -> bool:
+        """Nothing due in memory, nothing in flight, every send marked."""
+        now = self.clock()
+        due = any(q and q[0].next_attempt_at <= now for q in self._queues.values())
+        return not (due or self._tasks or self._unmarked)
+
+    async def scan(self) -> None:
+        """Pick up pending replies from the database (retries, or left from a restart)."""
+        async with self.storage.transaction() as tx:
+            items = await tx.pending_outbox(1000)
+        self.submit(items)
 
     async def run(self) -> None:
         """Deliver until :meth:`stop` is called."""
+        next_scan = 0.0
         while not self._stopping:
+            if time.monotonic() >= next_scan:
+                await self.scan()
+                next_scan = time.monotonic() + self.scan_every
             self._event.clear()
-            wait = await self.deliver_due()
+            wait = self.dispatch()
+            await self._mark()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), timeout=wait)
+                await asyncio.wait_for(self._event.wait(), timeout=min(wait, self.scan_every))
 
     async def stop(self) -> None:
-        """Stop after the sends in progress finish."""
+        """Stop after the sends in progress finish, and record them."""
         self._stopping = True
         self._event.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._mark()
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Deliver everything that is due now and wait for it (used by tests and shutdown)."""
+        """Deliver everything due now and wait for it (tests, the terminal chat)."""
         deadline = time.monotonic() + timeout
+        await self.scan()
         while time.monotonic() < deadline:
-            await self.deliver_due()
+            self.dispatch()
             if self._tasks:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
-                continue
-            async with self.storage.transaction() as tx:
-                if not await tx.due_outbox(self.clock(), 1):
-                    return
-            await asyncio.sleep(0.01)
+            await self._mark()
+            if self.idle():
+                return
+            await asyncio.sleep(0.005)
 
-    async def deliver_due(self) -> float:
-        """Start sending every due reply whose chat is free; return seconds until next look."""
+    def dispatch(self) -> float:
+        """Start a send for every chat whose oldest reply is due; return seconds to wait."""
         now = self.clock()
-        async with self.storage.transaction() as tx:
-            items = await tx.pending_outbox(self.batch)
-        wait = 1.0
-        seen: set[tuple[str, str]] = set()
-        for item in items:
-            key = (item.channel, item.chat_id)
-            if key in seen:
+        wait = self.scan_every
+        for key, queue in list(self._queues.items()):
+            if not queue:
+                del self._queues[key]
                 continue
-            seen.add(key)  # only the oldest pending reply of a chat may go
+            if key in self._busy:
+                continue
+            item = queue[0]
             if item.next_attempt_at > now:
                 wait = min(wait, (item.next_attempt_at - now).total_seconds())
                 continue
             sender = self.senders.get(item.channel)
             if sender is None:
                 continue
-            state = self._chats.get(key)
-            if state is None:
-                state = _ChatState(TokenBucket(sender.chat_rate, 3.0))
-                self._chats[key] = state
-            if state.busy:
-                continue
-            state.busy = True
-            task = asyncio.create_task(self._send(sender, item, state))
+            self._busy.add(key)
+            task = asyncio.create_task(self._send(sender, key, item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if len(self._chats) > 10_000:
-            self._chats = {k: v for k, v in self._chats.items() if v.busy}
-        return max(0.01, wait)
+        return max(0.005, wait)
 
-    async def _send(self, sender: ChannelSender, item: OutboxItem, state: _ChatState) -> None:
+    async def _send(self, sender: ChannelSender, key: tuple[str, str], item: OutboxItem) -> None:
+        queue = self._queues[key]
         try:
-            await self._pace(sender.channel, state)
-            message = OutMessage.from_json(item.payload)
-            try:
-                await sender.send(item.chat_id, message)
-            except RetryAfter as error:
-                self._paused_until[sender.channel] = time.monotonic() + error.seconds
-                await self._later(item, error.seconds, str(error))
-            except Blocked as error:
-                log.info("chat %s:%s blocked the bot", item.channel, item.chat_id)
-                async with self.storage.transaction() as tx:
-                    await tx.set_unreachable(item.channel, item.chat_id, True)
-                    await tx.drop(item.id, f"blocked: {error}")
-            except Rejected as error:
-                log.warning("outbox %s rejected: %s", item.id, error)
-                async with self.storage.transaction() as tx:
-                    await tx.drop(item.id, f"rejected: {error}")
-            except Exception as error:  # temporary: network, timeouts, 5xx
-                backoff = min(MAX_BACKOFF, 2.0 ** min(item.attempts, 10))
-                log.warning("outbox %s failed (%s), retry in %ss", item.id, error, backoff)
-                await self._later(item, backoff, repr(error))
-            else:
-                async with self.storage.transaction() as tx:
-                    await tx.mark_sent(item.id, self.clock())
+            async with self._slots:
+                await self._pace(sender, key)
+                await self._deliver(sender, queue, item)
         finally:
-            state.busy = False
+            self._busy.discard(key)
             self._event.set()
 
-    async def _pace(self, channel: str, state: _ChatState) -> None:
-        pause = self._paused_until.get(channel, 0.0) - time.monotonic()
+    async def _deliver(
+        self, sender: ChannelSender, queue: deque[OutboxItem], item: OutboxItem
+    ) -> None:
+        try:
+            await sender.send(item.chat_id, OutMessage.from_json(item.payload))
+        except RetryAfter as error:
+            self._paused_until[sender.channel] = time.monotonic() + error.seconds
+            await self._later(queue, item, error.seconds, str(error))
+        except Blocked as error:
+            log.info("chat %s:%s blocked the bot", item.channel, item.chat_id)
+            async with self.storage.transaction() as tx:
+                await tx.set_unreachable(item.channel, item.chat_id, True)
+                await tx.drop(item.id, f"blocked: {error}")
+            self._forget(queue, item)
+        except Rejected as error:
+            log.warning("outbox %s rejected: %s", item.id, error)
+            async with self.storage.transaction() as tx:
+                await tx.drop(item.id, f"rejected: {error}")
+            self._forget(queue, item)
+        except Exception as error:  # temporary: network, timeouts, 5xx
+            backoff = min(MAX_BACKOFF, 2.0 ** min(item.attempts, 10))
+            log.warning("outbox %s failed (%s), retry in %ss", item.id, error, backoff)
+            await self._later(queue, item, backoff, repr(error))
+        else:
+            queue.popleft()
+            self._unmarked.append(item.id)
+
+    def _forget(self, queue: deque[OutboxItem], item: OutboxItem) -> None:
+        queue.popleft()
+        self._known.discard(item.id)
+
+    async def _later(
+        self, queue: deque[OutboxItem], item: OutboxItem, seconds: float, error: str
+    ) -> None:
+        when = self.clock() + timedelta(seconds=seconds)
+        async with self.storage.transaction() as tx:
+            await tx.retry_later(item.id, when, error)
+        queue[0] = replace(item, attempts=item.attempts + 1, next_attempt_at=when)
+
+    async def _mark(self) -> None:
+        """Record the sends done since the last mark, in one transaction."""
+        if not self._unmarked:
+            return
+        done, self._unmarked = self._unmarked, []
+        async with self.storage.transaction() as tx:
+            await tx.mark_sent(done, self.clock())
+        self._known.difference_update(done)
+
+    async def _pace(self, sender: ChannelSender, key: tuple[str, str]) -> None:
+        pause = self._paused_until.get(sender.channel, 0.0) - time.monotonic()
         if pause > 0:
             await asyncio.sleep(pause)
-        delay = max(state.bucket.delay(), self._global[channel].delay())
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 10_000:
+                self._buckets.clear()
+            bucket = self._buckets[key] = TokenBucket(sender.chat_rate, 3.0)
+        delay = max(bucket.delay(), self._global[sender.channel].delay())
         if delay > 0:
             await asyncio.sleep(delay)
-
-    async def _later(self, item: OutboxItem, seconds: float, error: str) -> None:
-        async with self.storage.transaction() as tx:
-            await tx.retry_later(item.id, self.clock() + timedelta(seconds=seconds), error)

@@ -19,7 +19,7 @@ from bot.engine import MENU_FLOW, Ctx, Engine
 from bot.i18n import N_
 from bot.messages import Inbound, Reply, T
 from bot.render import render
-from storage.base import Session, Storage, Transaction
+from storage.base import OutboxItem, Session, Storage, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Handled:
     """The result of handling one update."""
 
     duplicate: bool
-    queued: int
+    queued: list[OutboxItem]
 
 
 class Service:
@@ -64,15 +64,15 @@ class Service:
         self.flow_timeout = flow_timeout
         self.clock = clock
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[list[OutboxItem]], None]] = []
 
-    def on_queued(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after each commit that queued replies (wakes the senders)."""
+    def on_queued(self, listener: Callable[[list[OutboxItem]], None]) -> None:
+        """Hand the replies of each commit to ``listener`` (the outbox sender)."""
         self._listeners.append(listener)
 
-    def _wake(self) -> None:
+    def _wake(self, items: list[OutboxItem]) -> None:
         for listener in self._listeners:
-            listener()
+            listener(items)
 
     async def handle(self, inbound: Inbound) -> Handled:
         """Process one update exactly once; safe to call again with a redelivered update.
@@ -100,14 +100,14 @@ class Service:
             else:
                 self._locks[key] = (lock, users - 1)
         if result.queued:
-            self._wake()
+            self._wake(result.queued)
         return result
 
     async def _handle(self, inbound: Inbound) -> Handled:
         now = self.clock()
         async with self.storage.transaction() as tx:
             if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
-                return Handled(duplicate=True, queued=0)
+                return Handled(duplicate=True, queued=[])
             ctx = await self.context(tx, inbound, now)
             session = await tx.get_session(inbound.channel, inbound.chat_id)
             outcome = await self.engine.advance(session, ctx)
@@ -134,7 +134,7 @@ class Service:
         now = self.clock()
         async with self.storage.transaction() as tx:
             if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
-                return Handled(duplicate=True, queued=0)
+                return Handled(duplicate=True, queued=[])
             await tx.delete_session(inbound.channel, inbound.chat_id)
             note = T(N_("Sorry, something went wrong and nothing was saved. Type /menu to "
                         "start again."))
@@ -152,18 +152,19 @@ class Service:
             inbound.locale,
             now,
         )
-        member = await tx.get_member(identity.member_id) if identity.member_id else None
-        if member is not None and member.status in ("rejected", "erased"):
-            member = None
-        roles = await tx.get_roles(member.id) if member and member.status == "active" else None
-        club = await tx.get_club(member.club_id) if member else None
+        found = await tx.membership(identity.member_id) if identity.member_id else None
+        member, club, roles = found or (None, None, frozenset())
+        if member is None or member.status in ("rejected", "erased"):
+            member, club, roles = None, None, frozenset()
+        elif member.status != "active":
+            roles = frozenset()
         return Ctx(
             tx=tx,
             inbound=inbound,
             identity=identity,
             member=member,
             club=club,
-            roles=roles or frozenset(),
+            roles=roles,
             now=now,
             today=now.astimezone(ZoneInfo(self.tz)).date(),
             tz=self.tz,
@@ -178,7 +179,7 @@ class Service:
         replies: list[Reply],
         now: datetime,
         asked_contact: bool = False,
-    ) -> int:
+    ) -> list[OutboxItem]:
         """Translate replies for their readers and put them in the outbox.
 
         Args:
@@ -190,9 +191,9 @@ class Service:
             asked_contact: The previous question showed a "share phone" keyboard.
 
         Returns:
-            How many messages were queued.
+            The queued messages (handed to the sender after the commit).
         """
-        queued = 0
+        queued: list[OutboxItem] = []
         for reply in replies:
             if reply.to is None:
                 assert here is not None, "a reply without recipient needs a chat"
@@ -206,10 +207,11 @@ class Service:
                 channel, chat_id, locale = (
                     reachable[0].channel, reachable[0].chat_id, reachable[0].locale
                 )
-            first = queued == 0 and reply.to is None
-            message = render(reply, locale, remove_keyboard=asked_contact and first)
-            await tx.enqueue(channel, chat_id, message.to_json(), now)
-            queued += 1
+            first = not queued and reply.to is None
+            payload = render(reply, locale, remove_keyboard=asked_contact and first).to_json()
+            item_id = await tx.enqueue(channel, chat_id, payload, now)
+            if item_id is not None:
+                queued.append(OutboxItem(item_id, channel, chat_id, payload, 0, now))
         return queued
 
     async def sweep(self) -> int:
@@ -220,6 +222,7 @@ class Service:
         """
         now = self.clock()
         ended = 0
+        queued: list[OutboxItem] = []
         async with self.storage.transaction() as tx:
             for session in await tx.expired_sessions(now):
                 await tx.delete_session(session.channel, session.chat_id)
@@ -229,8 +232,8 @@ class Service:
                 note = T(N_("You did not answer for a while, so I stopped. Nothing was saved. "
                             "Type /menu to start again."))
                 here = (session.channel, session.chat_id, "vi")
-                await self.queue(tx, here, [Reply((note,))], now)
+                queued += await self.queue(tx, here, [Reply((note,))], now)
             await tx.prune_inbox(now - INBOX_KEEP)
-        if ended:
-            self._wake()
+        if queued:
+            self._wake(queued)
         return ended

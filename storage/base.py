@@ -175,8 +175,8 @@ class Transaction(Protocol):
     async def get_outbox(self, item_id: int) -> OutboxItem | None:
         """One queued reply, whatever its status."""
 
-    async def mark_sent(self, item_id: int, now: datetime) -> None:
-        """Record that a reply was delivered."""
+    async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:
+        """Record that replies were delivered (pending ones only)."""
 
     async def retry_later(self, item_id: int, when: datetime, error: str) -> None:
         """Count a failed attempt and try again at ``when``."""
@@ -245,6 +245,9 @@ class Transaction(Protocol):
 
     async def erase_member(self, member_id: int, decided_by: int | None, now: datetime) -> None:
         """Remove a member's personal details, keeping the row for the financial ledger."""
+
+    async def membership(self, member_id: int) -> tuple[Member, Club, frozenset[str]] | None:
+        """A member with their club and roles (one lookup per update)."""
 
     async def get_roles(self, member_id: int) -> frozenset[str]:
         """The member's roles."""

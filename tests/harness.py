@@ -266,7 +266,7 @@ class TelegramHarness:
         self.channel = TelegramChannel(settings, self.bot.service, self.bot.storage, 1)
         await self.channel.start()
         self.bot.outbox.add_channel(self.channel)
-        self.bot.service.on_queued(self.bot.outbox.wake)
+        self.bot.service.on_queued(self.bot.outbox.submit)
         self.stopping = asyncio.Event()
         self.tasks = [
             asyncio.create_task(self.channel.poll(self.stopping)),
@@ -291,10 +291,11 @@ class TelegramHarness:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(0.005)
-            if self.fake.pending_updates or self.bot.outbox._tasks:
+            if self.fake.pending_updates or not self.bot.outbox.idle():
                 continue
             async with self.bot.storage.transaction() as tx:
                 if await tx.due_outbox(self.bot.clock(), 1):
+                    self.bot.outbox.wake()  # e.g. a retry the clock just made due
                     continue
             return
         raise TimeoutError("the bot did not settle")

@@ -334,7 +334,7 @@ async def unsupported(chat, person) -> None:
     inbound = Inbound(channel=row["channel"], user_id=row["user_id"], chat_id=row["chat_id"],
                       external_id=f"photo-{uuid.uuid4().hex}", supported=False, locale="vi")
     result = await chat.bot.service.handle(inbound)
-    assert not result.duplicate and result.queued == 1
+    assert not result.duplicate and len(result.queued) == 1
     await flush(chat)
 
 

@@ -283,7 +283,7 @@ async def test_mark_sent_and_drop(tx: Transaction) -> None:
     sent = await tx.enqueue("telegram", "c1", {"text": "1"}, NOW)
     dropped = await tx.enqueue("telegram", "c1", {"text": "2"}, NOW)
     kept = await tx.enqueue("telegram", "c1", {"text": "3"}, NOW)
-    await tx.mark_sent(sent, NOW)
+    await tx.mark_sent([sent], NOW)
     await tx.drop(dropped, "chat not found")
     assert [i.id for i in await tx.pending_outbox(10)] == [kept]
     assert [i.id for i in await tx.due_outbox(NOW, 10)] == [kept]
@@ -610,3 +610,25 @@ async def test_sqlite_specific_newer_schema_is_refused(backend: Backend, tmp_pat
             await refused.open()
     finally:
         await refused.close()
+
+
+async def test_membership_gives_member_club_and_roles_at_once(tx: Transaction) -> None:
+    club = await make_club(tx)
+    member_id = await add(tx, club.id)
+    await tx.grant_role(member_id, "treasurer", None, NOW)
+    await tx.grant_role(member_id, "member", None, NOW)
+    member, found_club, roles = await tx.membership(member_id)
+    assert member == await tx.get_member(member_id)
+    assert found_club == club
+    assert roles == frozenset({"treasurer", "member"})
+    other = await add(tx, club.id, full_name="Lò Văn Páo")
+    assert (await tx.membership(other))[2] == frozenset()
+    assert await tx.membership(other + 1000) is None
+
+
+async def test_mark_sent_many_at_once_leaves_dropped_alone(tx: Transaction) -> None:
+    ids = [await tx.enqueue("telegram", f"c{i}", {"text": str(i)}, NOW) for i in range(3)]
+    await tx.drop(ids[2], "blocked")
+    await tx.mark_sent(ids, NOW)
+    assert [(await tx.get_outbox(i)).status for i in ids] == ["sent", "sent", "dropped"]
+    assert await tx.pending_outbox(10) == []

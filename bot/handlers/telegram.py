@@ -192,7 +192,14 @@ class TelegramChannel:
             backoff = 1.0
             if not updates:
                 continue
-            await asyncio.gather(*(self.process(update) for update in updates))
+            results = await asyncio.gather(
+                *(self.process(update) for update in updates), return_exceptions=True
+            )
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:  # not acknowledged: Telegram sends them again, the inbox drops repeats
+                log.error("updates not committed: %r; retrying in %ss", failed[0], backoff)
+                await asyncio.sleep(backoff)
+                continue
             offset = max(update.update_id for update in updates) + 1
             async with self.storage.transaction() as tx:
                 await tx.set_meta(OFFSET_KEY, str(offset))
