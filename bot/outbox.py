@@ -92,7 +92,7 @@ class OutboxWorker:
         storage: Storage,
         senders: list[ChannelSender],
         clock: Callable[[], datetime],
-        concurrency: int = 8,
+        concurrency: int = 2,
         scan_every: float = 1.0,
     ) -> None:
         self.storage = storage

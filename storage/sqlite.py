@@ -3,6 +3,14 @@
 Every transaction starts with ``BEGIN IMMEDIATE`` behind an ``asyncio.Lock``, so tasks that
 share the connection never interleave inside one transaction. The schema lives in versioned
 SQL files in ``storage/migrations`` and is applied at start (``PRAGMA user_version``).
+
+Where the work runs: what can block — opening, migrations, ``BEGIN IMMEDIATE`` (which may
+wait ``busy_timeout`` for another process) and ``COMMIT`` (which waits for the disk's
+fsync) — runs on aiosqlite's worker thread, so the event loop never waits on the disk. The
+statements inside a transaction take microseconds on a page cache the writer owns; they run
+on the same connection directly, under the writer lock, because a thread round trip per
+statement costs more than the statement (``make bench`` measured about 10-35 % more updates
+per second this way). The lock guarantees the two threads never use the connection at once.
 """
 
 from __future__ import annotations
@@ -74,15 +82,21 @@ class SQLiteStorage:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._db: aiosqlite.Connection | None = None
+        self._conn: sqlite3.Connection | None = None
         self._lock: asyncio.Lock | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the sqlite3 connection (called by aiosqlite on its worker thread)."""
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        return self._conn
 
     async def open(self) -> None:
         """Connect, set the pragmas and apply pending migrations."""
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = asyncio.Lock()
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        self._db.row_factory = aiosqlite.Row
+        self._db = await aiosqlite.Connection(self._connect, iter_chunk_size=64)
         try:
             for pragma in (
                 "PRAGMA journal_mode=WAL",
@@ -125,15 +139,17 @@ class SQLiteStorage:
         if self._db is not None:
             await self._db.close()
             self._db = None
+            self._conn = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
         """Run a block in one ``BEGIN IMMEDIATE`` transaction."""
-        assert self._db is not None and self._lock is not None, "storage is not open"
+        assert self._db is not None and self._conn is not None, "storage is not open"
+        assert self._lock is not None
         async with self._lock:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield SQLiteTransaction(self._db)
+                yield SQLiteTransaction(self._conn)
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
@@ -143,21 +159,20 @@ class SQLiteStorage:
 class SQLiteTransaction:
     """Reads and writes inside one SQLite transaction."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
 
-    # Each helper is one round trip to aiosqlite's thread: the lock is held for every trip,
-    # so fewer trips mean more updates per second.
+    # Statements run directly on the connection (see the module docstring): the caller holds
+    # the writer lock and the transaction is open.
 
-    async def _one(self, sql: str, args: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self._db.execute_fetchall(sql, tuple(args))
-        return next(iter(rows), None)
+    async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None:
+        return self._conn.execute(sql, tuple(args)).fetchone()
 
-    async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self._db.execute_fetchall(sql, tuple(args)))
+    async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, tuple(args)).fetchall()
 
     async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return await self._db.execute(sql, tuple(args))
+        return self._conn.execute(sql, tuple(args))
 
     # Inbox, sessions, outbox, settings
 
@@ -176,7 +191,7 @@ class SQLiteTransaction:
         return cursor.rowcount
 
     @staticmethod
-    def _session(row: aiosqlite.Row) -> Session:
+    def _session(row: sqlite3.Row) -> Session:
         return Session(
             channel=row["channel"],
             chat_id=row["chat_id"],
@@ -254,7 +269,7 @@ class SQLiteTransaction:
         return cursor.lastrowid if cursor.rowcount == 1 else None
 
     @staticmethod
-    def _outbox(row: aiosqlite.Row) -> OutboxItem:
+    def _outbox(row: sqlite3.Row) -> OutboxItem:
         return OutboxItem(
             id=row["id"],
             channel=row["channel"],
@@ -288,7 +303,7 @@ class SQLiteTransaction:
 
     async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:
         """Record that replies were delivered (one round trip for many)."""
-        await self._db.executemany(
+        self._conn.executemany(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
             "WHERE id = ? AND status = 'pending'",
             [(_ts(now), item_id) for item_id in item_ids],
@@ -326,7 +341,7 @@ class SQLiteTransaction:
     # Clubs, invites
 
     @staticmethod
-    def _club(row: aiosqlite.Row) -> Club:
+    def _club(row: sqlite3.Row) -> Club:
         return Club(
             id=row["id"],
             name=row["name"],
@@ -370,7 +385,7 @@ class SQLiteTransaction:
         return [(self._club(row), row["active_members"]) for row in rows]
 
     @staticmethod
-    def _invite(row: aiosqlite.Row) -> Invite:
+    def _invite(row: sqlite3.Row) -> Invite:
         return Invite(
             id=row["id"],
             club_id=row["club_id"],
@@ -420,7 +435,7 @@ class SQLiteTransaction:
     # Members, roles, identities
 
     @staticmethod
-    def _member(row: aiosqlite.Row) -> Member:
+    def _member(row: sqlite3.Row) -> Member:
         return Member(
             id=row["id"],
             club_id=row["club_id"],
@@ -576,7 +591,7 @@ class SQLiteTransaction:
         return [self._member(row) for row in rows]
 
     @staticmethod
-    def _identity(row: aiosqlite.Row) -> Identity:
+    def _identity(row: sqlite3.Row) -> Identity:
         return Identity(
             channel=row["channel"],
             user_id=row["user_id"],

@@ -12,21 +12,16 @@ import contextlib
 import hmac
 import logging
 import signal
+import warnings
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBUserWarning
 
 from bot import outbox
 from bot.config import Settings
@@ -37,6 +32,10 @@ from storage.base import Storage
 
 log = logging.getLogger(__name__)
 
+# We call known Bot API methods through do_api_request on purpose: raw JSON in and out, no
+# Telegram object built per update or per sent message. PTB suggests the typed methods.
+warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
+
 CHANNEL = "telegram"
 OFFSET_KEY = "telegram_offset"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -46,59 +45,69 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 STALE = Button("?", "?", "?")
 
 
-def to_inbound(update: Update) -> Inbound | None:
-    """Turn a Telegram update into a neutral inbound message (``None``: nothing to do).
+def _name(user: dict[str, Any]) -> str:
+    return " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)
 
-    Only private chats are served: club data never goes to group chats.
+
+def to_inbound(update: dict[str, Any]) -> Inbound | None:
+    """Turn a Telegram update (raw JSON) into a neutral inbound message.
+
+    Returns ``None`` for updates there is nothing to do with. Only private chats are served:
+    club data never goes to group chats.
     """
-    if update.callback_query is not None:
-        query = update.callback_query
-        message = query.message
-        if message is None or message.chat.type != "private":
+    query = update.get("callback_query")
+    if query is not None:
+        message = query.get("message") or {}
+        chat = message.get("chat") or {}
+        user = query.get("from") or {}
+        if chat.get("type") != "private" or "id" not in user:
             return None
-        user = query.from_user
         return Inbound(
             channel=CHANNEL,
-            user_id=str(user.id),
-            chat_id=str(message.chat.id),
-            external_id=f"cb:{query.id}",
-            button=decode_button(query.data or "") or STALE,
-            message_id=str(message.message_id),
-            display_name=user.full_name,
+            user_id=str(user["id"]),
+            chat_id=str(chat["id"]),
+            external_id=f"cb:{query['id']}",
+            button=decode_button(query.get("data") or "") or STALE,
+            message_id=str(message.get("message_id", "")),
+            display_name=_name(user),
         )
-    message = update.message
-    if message is None or message.chat.type != "private" or message.from_user is None:
+    message = update.get("message")
+    if not message:
         return None
-    user = message.from_user
-    text = message.text or ""
+    chat = message.get("chat") or {}
+    user = message.get("from") or {}
+    if chat.get("type") != "private" or "id" not in user:
+        return None
+    text = message.get("text") or ""
+    contact = message.get("contact")
     contact_phone = None
-    if message.contact is not None:
-        if message.contact.user_id == user.id:
-            contact_phone = message.contact.phone_number
+    if contact and contact.get("phone_number"):
+        if contact.get("user_id") == user["id"]:
+            contact_phone = contact["phone_number"]
         else:
-            text = message.contact.phone_number
+            text = contact["phone_number"]
     return Inbound(
         channel=CHANNEL,
-        user_id=str(user.id),
-        chat_id=str(message.chat.id),
-        external_id=f"m:{message.chat.id}:{message.message_id}",
+        user_id=str(user["id"]),
+        chat_id=str(chat["id"]),
+        external_id=f"m:{chat['id']}:{message['message_id']}",
         text=text,
         contact_phone=contact_phone,
-        message_id=str(message.message_id),
-        display_name=user.full_name,
+        message_id=str(message["message_id"]),
+        display_name=_name(user),
         supported=bool(text or contact_phone),
     )
 
 
-def _markup(message: OutMessage) -> object | None:
+def _markup(message: OutMessage) -> dict[str, Any] | None:
     if message.buttons:
-        rows = [[InlineKeyboardButton(b.label, callback_data=b.data)] for b in message.buttons]
-        return InlineKeyboardMarkup(rows)
+        rows = [[{"text": b.label, "callback_data": b.data}] for b in message.buttons]
+        return {"inline_keyboard": rows}
     if message.ask_contact:
-        button = KeyboardButton(message.ask_contact, request_contact=True)
-        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+        button = {"text": message.ask_contact, "request_contact": True}
+        return {"keyboard": [[button]], "resize_keyboard": True, "one_time_keyboard": True}
     if message.remove_keyboard:
-        return ReplyKeyboardRemove()
+        return {"remove_keyboard": True}
     return None
 
 
@@ -108,6 +117,9 @@ def _seconds(value: int | float | timedelta) -> float:
 
 class TelegramChannel:
     """The Telegram adapter: sender for the outbox, poller and webhook endpoint.
+
+    It speaks the Bot API through python-telegram-bot's client with raw JSON
+    (``do_api_request``): updates and sent messages need no object parsing here.
 
     Args:
         settings: Token, API URL, webhook and rate settings.
@@ -131,8 +143,7 @@ class TelegramChannel:
         self.bot = Bot(
             settings.telegram_token,
             base_url=settings.telegram_api_url,
-            request=HTTPXRequest(connection_pool_size=64, pool_timeout=30.0),
-            get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 10.0),
+            request=HTTPXRequest(connection_pool_size=8, pool_timeout=30.0),
         )
         self._background: set[asyncio.Task[None]] = set()
 
@@ -143,8 +154,11 @@ class TelegramChannel:
         pieces = split_text(message.text, MAX_TEXT)
         try:
             for index, piece in enumerate(pieces):
+                params: dict[str, Any] = {"chat_id": int(chat_id), "text": piece}
                 markup = _markup(message) if index == len(pieces) - 1 else None
-                await self.bot.send_message(chat_id=int(chat_id), text=piece, reply_markup=markup)
+                if markup is not None:
+                    params["reply_markup"] = markup
+                await self.bot.do_api_request("sendMessage", params)
         except RetryAfter as error:
             raise outbox.RetryAfter(_seconds(error.retry_after)) from error
         except Forbidden as error:
@@ -154,19 +168,20 @@ class TelegramChannel:
 
     # Receiving
 
-    async def process(self, update: Update) -> None:
+    async def process(self, update: dict[str, Any]) -> None:
         """Handle one update (committed when this returns) and answer a button press."""
         inbound = to_inbound(update)
         if inbound is not None:
             await self.service.handle(inbound)
-        if update.callback_query is not None:
-            task = asyncio.create_task(self._answer_callback(update.callback_query.id))
+        query = update.get("callback_query")
+        if query is not None:
+            task = asyncio.create_task(self._answer_callback(query["id"]))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
     async def _answer_callback(self, query_id: str) -> None:
         with contextlib.suppress(TelegramError):
-            await self.bot.answer_callback_query(query_id)
+            await self.bot.do_api_request("answerCallbackQuery", {"callback_query_id": query_id})
 
     async def poll(self, stopping: asyncio.Event) -> None:
         """Long-poll until ``stopping`` is set; the offset advances only after commits."""
@@ -176,10 +191,11 @@ class TelegramChannel:
         backoff = 1.0
         while not stopping.is_set():
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset or None,
-                    timeout=self.poll_timeout,
-                    allowed_updates=ALLOWED_UPDATES,
+                params = {"timeout": self.poll_timeout, "allowed_updates": ALLOWED_UPDATES}
+                if offset:
+                    params["offset"] = offset
+                updates = await self.bot.do_api_request(
+                    "getUpdates", params, read_timeout=self.poll_timeout + 10.0
                 )
             except RetryAfter as error:
                 await asyncio.sleep(_seconds(error.retry_after))
@@ -200,7 +216,7 @@ class TelegramChannel:
                 log.error("updates not committed: %r; retrying in %ss", failed[0], backoff)
                 await asyncio.sleep(backoff)
                 continue
-            offset = max(update.update_id for update in updates) + 1
+            offset = max(update["update_id"] for update in updates) + 1
             async with self.storage.transaction() as tx:
                 await tx.set_meta(OFFSET_KEY, str(offset))
 
@@ -211,11 +227,11 @@ class TelegramChannel:
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return web.json_response({"ok": False}, status=403)
         try:
-            data = await request.json()
-            update = Update.de_json(data, self.bot)
+            update = await request.json()
+            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+                raise ValueError("not an update")
+            to_inbound(update)
         except (ValueError, TypeError, KeyError):
-            return web.json_response({"ok": False, "error": "bad update"}, status=400)
-        if update is None:
             return web.json_response({"ok": False, "error": "bad update"}, status=400)
         await self.process(update)
         return web.json_response({"ok": True})
