@@ -24,6 +24,8 @@ from storage.base import OutboxItem, Storage
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
+MARK_BATCH = 64  # record deliveries once this many are waiting ...
+MARK_EVERY = 0.1  # ... or after this many seconds
 
 
 class RetryAfter(Exception):
@@ -105,6 +107,9 @@ class OutboxWorker:
             self.add_channel(sender)
         self._slots = asyncio.Semaphore(concurrency)
         self._queues: dict[tuple[str, str], deque[OutboxItem]] = {}
+        self._ready: deque[tuple[str, str]] = deque()  # chats whose next reply may go now
+        self._waiting: set[tuple[str, str]] = set()  # chats whose next reply is for later
+        self._last_mark = time.monotonic()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._busy: set[tuple[str, str]] = set()
         self._known: set[int] = set()
@@ -129,14 +134,18 @@ class OutboxWorker:
             if item.id in self._known:
                 continue
             self._known.add(item.id)
-            self._queues.setdefault((item.channel, item.chat_id), deque()).append(item)
+            key = (item.channel, item.chat_id)
+            queue = self._queues.setdefault(key, deque())
+            queue.append(item)
+            if len(queue) == 1 and key not in self._busy:
+                self._ready.append(key)
         self.wake()
 
     def idle(self) -> bool:
-        """Nothing due in memory, nothing in flight, every send marked."""
+        """Nothing due in memory and nothing in flight (deliveries may await :meth:`flush`)."""
         now = self.clock()
         due = any(q and q[0].next_attempt_at <= now for q in self._queues.values())
-        return not (due or self._tasks or self._unmarked)
+        return not (due or self._tasks)
 
     async def scan(self) -> None:
         """Pick up pending replies from the database (retries, or left from a restart)."""
@@ -153,7 +162,11 @@ class OutboxWorker:
                 next_scan = time.monotonic() + self.scan_every
             self._event.clear()
             wait = self.dispatch()
-            await self._mark()
+            if self._unmarked:
+                full = len(self._unmarked) >= MARK_BATCH
+                if full or time.monotonic() >= self._last_mark + MARK_EVERY:
+                    await self.flush()
+                wait = min(wait, MARK_EVERY)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), timeout=min(wait, self.scan_every))
 
@@ -163,7 +176,7 @@ class OutboxWorker:
         self._event.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._mark()
+        await self.flush()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Deliver everything due now and wait for it (tests, the terminal chat)."""
@@ -173,7 +186,7 @@ class OutboxWorker:
             self.dispatch()
             if self._tasks:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
-            await self._mark()
+            await self.flush()
             if self.idle():
                 return
             await asyncio.sleep(0.005)
@@ -182,18 +195,28 @@ class OutboxWorker:
         """Start a send for every chat whose oldest reply is due; return seconds to wait."""
         now = self.clock()
         wait = self.scan_every
-        for key, queue in list(self._queues.items()):
+        for key in list(self._waiting):
+            queue = self._queues.get(key)
             if not queue:
-                del self._queues[key]
-                continue
-            if key in self._busy:
+                self._waiting.discard(key)
+            elif queue[0].next_attempt_at <= now:
+                self._waiting.discard(key)
+                self._ready.append(key)
+            else:
+                wait = min(wait, (queue[0].next_attempt_at - now).total_seconds())
+        while self._ready:
+            key = self._ready.popleft()
+            queue = self._queues.get(key)
+            if not queue or key in self._busy:
                 continue
             item = queue[0]
             if item.next_attempt_at > now:
+                self._waiting.add(key)
                 wait = min(wait, (item.next_attempt_at - now).total_seconds())
                 continue
             sender = self.senders.get(item.channel)
             if sender is None:
+                self._waiting.add(key)  # its channel may join later
                 continue
             self._busy.add(key)
             task = asyncio.create_task(self._send(sender, key, item))
@@ -209,6 +232,10 @@ class OutboxWorker:
                 await self._deliver(sender, queue, item)
         finally:
             self._busy.discard(key)
+            if queue:
+                self._ready.append(key)
+            else:
+                self._queues.pop(key, None)
             self._event.set()
 
     async def _deliver(
@@ -250,11 +277,12 @@ class OutboxWorker:
             await tx.retry_later(item.id, when, error)
         queue[0] = replace(item, attempts=item.attempts + 1, next_attempt_at=when)
 
-    async def _mark(self) -> None:
-        """Record the sends done since the last mark, in one transaction."""
+    async def flush(self) -> None:
+        """Record the deliveries made since the last time, in one transaction."""
         if not self._unmarked:
             return
         done, self._unmarked = self._unmarked, []
+        self._last_mark = time.monotonic()
         async with self.storage.transaction() as tx:
             await tx.mark_sent(done, self.clock())
         self._known.difference_update(done)

@@ -293,6 +293,7 @@ class TelegramHarness:
             await asyncio.sleep(0.005)
             if self.fake.pending_updates or not self.bot.outbox.idle():
                 continue
+            await self.bot.outbox.flush()
             async with self.bot.storage.transaction() as tx:
                 if await tx.due_outbox(self.bot.clock(), 1):
                     self.bot.outbox.wake()  # e.g. a retry the clock just made due
