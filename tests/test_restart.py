@@ -142,6 +142,8 @@ async def test_sigkill_mid_registration_then_restart(tmp_path):
             assert members == [("Lò Thị Mai", "+84987654321", "pending")]
             assert len(rows(db, "SELECT * FROM consents")) == 1
 
+            log = (tmp_path / "bot.log").read_text(encoding="utf-8")
+            assert "polling mode" in log and fake.token not in log  # tokens never logged
         finally:
             if bot.process and bot.process.returncode is None:
                 await bot.kill()

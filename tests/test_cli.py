@@ -1,0 +1,84 @@
+"""The command line, the local terminal chat, and configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args, db, stdin=None, env=None):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    environment.update({"ISHC_DB": str(db), "PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+        env=environment, cwd=ROOT, timeout=60, check=False,
+    )
+
+
+def test_club_create_and_list(tmp_path):
+    db = tmp_path / "ishc.sqlite3"
+    done = run(["club", "create", "--name", "CLB LTHTGN bản Lốc", "--commune", "Thông Thụ",
+                "--district", "Quế Phong", "--province", "Nghệ An", "--meeting-day", "15",
+                "--json"], db, env={"TELEGRAM_BOT_USERNAME": "ishc_bot"})
+    assert done.returncode == 0, done.stderr
+    club = json.loads(done.stdout)
+    assert club["club_id"] == 1 and club["name"] == "CLB LTHTGN bản Lốc"
+    assert len(club["board_code"]) == 8 and len(club["member_code"]) == 8
+    assert not set(club["board_code"]) & set("0O1IL")
+    assert club["member_link"] == f"https://t.me/ishc_bot?start={club['member_code']}"
+    listed = run(["club", "list", "--json"], db)
+    assert json.loads(listed.stdout) == [{
+        "club_id": 1, "name": "CLB LTHTGN bản Lốc", "commune": "Thông Thụ",
+        "district": "Quế Phong", "province": "Nghệ An", "meeting_day": 15, "members": 0,
+    }]
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        hashes = [row[0] for row in connection.execute("SELECT code_hash FROM invites")]
+    assert club["board_code"] not in hashes and len(hashes) == 2  # only hashes are stored
+
+
+def test_club_create_refuses_a_bad_meeting_day(tmp_path):
+    done = run(["club", "create", "--name", "X", "--meeting-day", "40"], tmp_path / "db")
+    assert done.returncode == 2 and "meeting day" in done.stderr
+
+
+def test_local_chat_join_register_and_be_approved(tmp_path):
+    db = tmp_path / "demo.sqlite3"
+    first = run(["run"], db, stdin="/quit\n")
+    code = next(line.split(": ")[1].split(" ")[0] for line in first.stdout.splitlines()
+                if line.startswith("Demo member invite code"))
+    lines = [
+        "/as new", code, "lo van pao", "nam", "1952", "0987 111 222", "ban loc", "1",
+        "bo qua", "dong y", "1", "/as chair", "/duyet", "1", "1", "/as new", "/dulieu",
+    ]
+    done = run(["run"], db, stdin="\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Cảm ơn bác Lo Van Pao!" in out
+    assert "Có người đăng ký mới đang chờ duyệt: Lo Van Pao" in out
+    assert "Lo Van Pao đã là thành viên." in out
+    assert "Tin vui: ban chủ nhiệm CLB LTHTGN bản Lốc (demo) đã duyệt bác." in out
+    assert "Tình trạng: thành viên" in out
+    assert "Trả lời 1 hoặc 2" in out  # choices as a numbered list in the terminal
+
+
+def test_settings_from_env_and_secrets_not_in_repr():
+    settings = Settings.from_env({
+        "TELEGRAM_BOT_TOKEN": "123456:SECRET-token", "ISHC_LISTEN": "0.0.0.0:9000",
+        "TELEGRAM_WEBHOOK_URL": "https://x.example/tg", "TELEGRAM_WEBHOOK_SECRET": "s3cret-1",
+    })
+    assert settings.port == 9000 and settings.host == "0.0.0.0"
+    assert "SECRET" not in repr(settings) and "s3cret" not in repr(settings)
+    assert Settings.from_env({}).telegram_token is None
+    with pytest.raises(ValueError, match="SECRET"):
+        Settings.from_env({"TELEGRAM_WEBHOOK_URL": "https://x.example/tg"})
