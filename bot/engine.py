@@ -215,7 +215,8 @@ class Engine:
         text = ctx.inbound.text.strip()
         word = fold(text).lstrip("/").strip(" .!")
         if word in CANCEL_WORDS:
-            note = N_("Stopped. Nothing was saved.") if session else N_("Nothing to cancel.")
+            in_flow = self._in_flow(session)
+            note = N_("Stopped. Nothing was saved.") if in_flow else N_("Nothing to cancel.")
             return await self.menu(ctx, T(note))
         if word in MENU_WORDS:
             note = T(N_("Stopped. Nothing was saved.")) if self._in_flow(session) else None
@@ -233,17 +234,18 @@ class Engine:
                     session, ctx, T(N_("I do not know that command."))
                 )
             return await self.start(flow, ctx, args.strip(), session)
-        if session is not None:
-            flow = self.flows.get(session.flow_id)
-            if session.flow_id == MENU_FLOW:
-                return await self._menu_answer(session, ctx)
-            if flow is None or not _known_step(flow, session.step_id):
-                return await self.menu(ctx, T(UPDATED))
-            return await self._answer(flow, session, ctx, text)
-        flow = self.commands.get(word.replace(" ", ""))
-        if flow is not None:
-            return await self.start(flow, ctx, "", None)
-        return await self.fallback(ctx)
+        if not self._in_flow(session):  # outside a task a command word works without "/"
+            flow = self.commands.get(word.replace(" ", ""))
+            if flow is not None:
+                return await self.start(flow, ctx, "", None)
+        if session is None:
+            return await self.fallback(ctx)
+        if session.flow_id == MENU_FLOW:
+            return await self._menu_answer(session, ctx)
+        flow = self.flows.get(session.flow_id)
+        if flow is None or not _known_step(flow, session.step_id):
+            return await self.menu(ctx, T(UPDATED))
+        return await self._answer(flow, session, ctx, text)
 
     async def fallback(self, ctx: Ctx) -> Outcome:
         """Outside a flow: a typed invite code starts registration, anything else the menu."""
@@ -433,7 +435,8 @@ class Engine:
             return await self._reprompt(session, ctx, note)
         return await self.menu(ctx, T(N_(
             "I help your club keep its records. Pick a task below by tapping it or typing "
-            "its number. At any time: /huy stops, /menu shows this list."
+            "its number. At any time: /huy stops, /menu shows this list, /ngonngu changes "
+            "the language."
         )))
 
     # The menu (a one-step pseudo-flow, so a typed number picks an entry)

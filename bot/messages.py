@@ -81,6 +81,7 @@ class Reply:
     step: str = ""
     ask_contact: bool = False
     to: Recipient | None = None
+    locale: str | None = None
 
 
 @dataclass(frozen=True)

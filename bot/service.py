@@ -207,6 +207,7 @@ class Service:
                 channel, chat_id, locale = (
                     reachable[0].channel, reachable[0].chat_id, reachable[0].locale
                 )
+            locale = reply.locale or locale
             first = not queued and reply.to is None
             payload = render(reply, locale, remove_keyboard=asked_contact and first).to_json()
             item_id = await tx.enqueue(channel, chat_id, payload, now)

@@ -283,6 +283,9 @@ class Transaction(Protocol):
     async def set_unreachable(self, channel: str, chat_id: str, unreachable: bool) -> None:
         """Mark a chat that blocked the bot (or unblock it)."""
 
+    async def set_locale(self, channel: str, user_id: str, locale: str) -> None:
+        """Remember the language a chat account reads."""
+
     # Consent and data-subject requests
     async def add_consent(self, consent: Consent) -> None:
         """Keep consent evidence."""

@@ -645,6 +645,13 @@ class SQLiteTransaction:
             (int(unreachable), channel, chat_id),
         )
 
+    async def set_locale(self, channel: str, user_id: str, locale: str) -> None:
+        """Remember the language a chat account reads."""
+        await self._run(
+            "UPDATE identities SET locale = ? WHERE channel = ? AND user_id = ?",
+            (locale, channel, user_id),
+        )
+
     # Consent and data-subject requests
 
     async def add_consent(self, consent: Consent) -> None:

@@ -468,3 +468,19 @@ async def test_edit_nothing_and_go_back(chat, club):
     await hoa.pick("Sửa lại")
     reply = await hoa.pick("Không sửa, quay lại")
     assert "Bác xem lại giúp tôi" in reply.text and "+84987654321" in reply.text
+
+
+async def test_language_can_be_switched_to_english_and_back(chat):
+    person = chat.person("Lan")
+    reply = await person.say("/ngonngu")
+    assert reply.text.startswith("Bác muốn đọc bằng tiếng nào?")
+    reply = await person.pick("Tiếng Anh (English)")
+    assert reply.text == "Done."
+    reply = await person.say("/menu")
+    assert "What would you like to do?" in reply.text
+    assert reply.labels == ["Join the club"]
+    reply = await person.say("ngon ngu")
+    reply = await person.pick("Tiếng Việt")
+    assert reply.text == "Xong rồi ạ."
+    rows = await chat.bot.rows("SELECT locale FROM identities")
+    assert rows == [{"locale": "vi"}]

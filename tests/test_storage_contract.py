@@ -632,3 +632,10 @@ async def test_mark_sent_many_at_once_leaves_dropped_alone(tx: Transaction) -> N
     await tx.mark_sent(ids, NOW)
     assert [(await tx.get_outbox(i)).status for i in ids] == ["sent", "sent", "dropped"]
     assert await tx.pending_outbox(10) == []
+
+
+async def test_set_locale_is_kept_when_the_account_writes_again(tx: Transaction) -> None:
+    await tx.touch_identity("telegram", "u1", "c1", "Lan", None, NOW)
+    await tx.set_locale("telegram", "u1", "en")
+    again = await tx.touch_identity("telegram", "u1", "c1", "Lan", "vi", NOW + MINUTE)
+    assert again.locale == "en"

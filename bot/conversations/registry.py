@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.conversations.approval import APPROVE
 from bot.conversations.erasure import ERASURE
 from bot.conversations.invite_code import INVITE_CODE
+from bot.conversations.language import LANGUAGE
 from bot.conversations.members import MEMBERS
 from bot.conversations.my_data import MY_DATA
 from bot.conversations.registration import REGISTER, REGISTER_ASSISTED
@@ -20,4 +21,5 @@ FLOWS: tuple[Flow, ...] = (
     INVITE_CODE,
     MY_DATA,
     ERASURE,
+    LANGUAGE,
 )
