@@ -210,3 +210,19 @@ async def test_webhook_rejects_bad_bodies(webhook):
             assert response.status == 200
     await asyncio.sleep(0)
     assert await bot.rows("SELECT * FROM inbox") == []
+
+
+async def test_one_chat_in_order_while_chats_run_concurrently(telegram_chat):
+    club = await telegram_chat.bot.new_club()
+    fake = telegram_chat.fake
+    people = [telegram_chat.person(f"P{i}") for i in range(5)]
+    for person in people:  # every message pushed before the bot polls: one batch
+        for text in (f"/start {club['member_code']}", "Lò Thị Mai", "nu"):
+            fake.push_text(person.user_id, text)
+    await telegram_chat.settle()
+    for person in people:
+        texts = [m.text for m in person.unread()]
+        assert len(texts) == 3
+        assert "họ và tên" in texts[0] and "nam hay nữ" in texts[1] and "sinh năm" in texts[2]
+    steps = await telegram_chat.bot.rows("SELECT DISTINCT step_id FROM sessions")
+    assert steps == [{"step_id": "birth"}]
