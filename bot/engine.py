@@ -526,6 +526,17 @@ def _edit_choices(flow: Flow) -> tuple[Choice, ...]:
     return (*fields, Choice(CONFIRM, N_("Nothing, go back")))
 
 
+def refused(ctx: Ctx, roles: frozenset[str]) -> list[Reply]:
+    """The refusal an effect returns unless the writer is active and holds one of ``roles``.
+
+    Effects call this before writing: roles are checked again in the service layer, not only
+    when the flow starts.
+    """
+    if ctx.active and ctx.roles & roles:
+        return []
+    return [Reply((T(N_("Sorry, you cannot use this.")),))]
+
+
 def notify(member_id: int, *parts: T, choices: tuple[Choice, ...] = ()) -> Reply:
     """A message to another member, with optional command buttons (keys like ``/duyet``)."""
     return Reply(parts, choices, "-", "-", to=Recipient(member_id))

@@ -341,15 +341,15 @@ class SQLiteTransaction:
     # Clubs, invites
 
     @staticmethod
-    def _club(row: sqlite3.Row) -> Club:
+    def _club(row: sqlite3.Row, prefix: str = "") -> Club:
         return Club(
-            id=row["id"],
-            name=row["name"],
-            commune=row["commune"],
-            district=row["district"],
-            province=row["province"],
-            meeting_day=row["meeting_day"],
-            created_at=_dt(row["created_at"]),
+            id=row[f"{prefix}id"],
+            name=row[f"{prefix}name"],
+            commune=row[f"{prefix}commune"],
+            district=row[f"{prefix}district"],
+            province=row[f"{prefix}province"],
+            meeting_day=row[f"{prefix}meeting_day"],
+            created_at=_dt(row[f"{prefix}created_at"]),
         )
 
     async def create_club(
@@ -543,15 +543,7 @@ class SQLiteTransaction:
         )
         if row is None:
             return None
-        club = Club(
-            id=row["c_id"],
-            name=row["c_name"],
-            commune=row["c_commune"],
-            district=row["c_district"],
-            province=row["c_province"],
-            meeting_day=row["c_meeting_day"],
-            created_at=_dt(row["c_created_at"]),
-        )
+        club = self._club(row, prefix="c_")
         roles = frozenset(row["roles"].split(",")) if row["roles"] else frozenset()
         return self._member(row), club, roles
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.conversations.common import BOARD, details, member_choices, member_values
 from bot.conversations.parsers import ParseError
-from bot.engine import Ctx, Done, Flow, Step, notify
+from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
 from storage.base import Transaction
@@ -69,8 +69,9 @@ class Decide:
         """Write the decision if the actor is on the same club's board and it is still open."""
         member = await tx.get_member(self.member_id)
         actor = ctx.member
-        if actor is None or not (ctx.roles & BOARD) or not ctx.active:
-            return [Reply((T(N_("Sorry, you cannot use this.")),))]
+        if refusal := refused(ctx, BOARD):
+            return refusal
+        assert actor is not None
         if member is None or member.club_id != actor.club_id or member.status != "pending":
             return [Reply((T(N_("This person is no longer waiting.")),))]
         status = "active" if self.approve else "rejected"

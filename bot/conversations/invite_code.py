@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.conversations.common import BOARD
-from bot.engine import Ctx, Done, Flow
+from bot.engine import Ctx, Done, Flow, refused
 from bot.i18n import N_, format_day
 from bot.invites import MEMBER_CODE_DAYS, hash_code, new_code
 from bot.messages import Reply, T
@@ -25,8 +25,9 @@ class NewInvite:
     async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
         """Create the code; only its hash is kept."""
         actor = ctx.member
-        if actor is None or not (ctx.roles & BOARD) or not ctx.active:
-            return [Reply((T(N_("Sorry, you cannot use this.")),))]
+        if refusal := refused(ctx, BOARD):
+            return refusal
+        assert actor is not None
         code = new_code()
         expires = ctx.now + timedelta(days=MEMBER_CODE_DAYS)
         await tx.create_invite(actor.club_id, hash_code(code), "member", expires, None, ctx.now)

@@ -19,7 +19,7 @@ from bot.conversations.parsers import (
     parse_phone,
     parse_text,
 )
-from bot.engine import CONFIRM, END, Ctx, Done, Flow, Step, notify
+from bot.engine import CONFIRM, END, Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_
 from bot.invites import clean_code, hash_code
 from bot.messages import Choice, Reply, T
@@ -164,8 +164,8 @@ class Register:
         club_id = data["club_id"]
         assisted_by = data.get("assisted_by")
         board_code = data.get("invite_role") == "board"
-        if assisted_by is not None and not (ctx.roles & BOARD and ctx.active):
-            return [Reply((T(N_("Sorry, you cannot use this.")),))]
+        if assisted_by is not None and (refusal := refused(ctx, BOARD)):
+            return refusal
         again = T(N_("Nothing was saved. Type /menu to start again."))
         if values["phone"] and await tx.phone_in_club(club_id, values["phone"]):
             taken = T(N_("This phone number is already registered in the club."))

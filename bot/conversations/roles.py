@@ -7,11 +7,12 @@ from typing import Any
 
 from bot.conversations.common import ROLE_LABELS, member_choices
 from bot.conversations.parsers import ParseError
-from bot.engine import Ctx, Done, Flow, Step, notify
+from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
 from storage.base import Transaction
 
+CHAIR = frozenset({"chair"})
 GIVABLE = ("vice_chair", "treasurer", "volunteer")
 ROLE_CHOICES = tuple(Choice(role, ROLE_LABELS[role]) for role in GIVABLE)
 ACTIONS = (
@@ -51,8 +52,9 @@ class SetRole:
         """Write the change and tell the member."""
         member = await tx.get_member(self.member_id)
         actor = ctx.member
-        if actor is None or "chair" not in ctx.roles or not ctx.active:
-            return [Reply((T(N_("Sorry, you cannot use this.")),))]
+        if refusal := refused(ctx, CHAIR):
+            return refusal
+        assert actor is not None
         if member is None or member.club_id != actor.club_id or self.role not in GIVABLE:
             return [Reply((T(N_("Please pick a member from the list.")),))]
         role = T(ROLE_LABELS[self.role])
@@ -95,7 +97,7 @@ ROLES = Flow(
         Step("role", N_("Which role?"), choices=ROLE_CHOICES),
         Step("action", N_("Give or take away?"), choices=ACTIONS, validate=remember_summary),
     ),
-    roles=frozenset({"chair"}),
+    roles=CHAIR,
     summary=summary,
     finish=finish,
     aliases=("vai tro",),
