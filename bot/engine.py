@@ -394,7 +394,7 @@ class Engine:
         except ParseError as error:
             return await self._reprompt(session, ctx, T(error.message, **error.params))
         if key == CONFIRM:
-            session = replace(session, step_id=CONFIRM)
+            session = replace(session, step_id=CONFIRM, expires_at=ctx.now + ctx.flow_timeout)
             return Outcome(session, [await self.prompt(flow, session, ctx)], [])
         data = {**session.data, "_editing": True}
         return await self._goto(flow, replace(session, data=data), ctx, key, [])
