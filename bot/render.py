@@ -45,6 +45,8 @@ def numbers_hint(count: int, locale: str) -> str:
     """The line under a numbered list, e.g. ``Trả lời 1, 2 hoặc 3``."""
     if count == 1:
         return gettext(N_("Reply {numbers}"), locale, numbers="1")
+    if count > 4:
+        return gettext(N_("Reply with a number from 1 to {count}"), locale, count=count)
     numbers = gettext(
         N_("{first} or {last}"),
         locale,

@@ -226,3 +226,23 @@ async def test_one_chat_in_order_while_chats_run_concurrently(telegram_chat):
         assert "họ và tên" in texts[0] and "nam hay nữ" in texts[1] and "sinh năm" in texts[2]
     steps = await telegram_chat.bot.rows("SELECT DISTINCT step_id FROM sessions")
     assert steps == [{"step_id": "birth"}]
+
+
+async def test_a_long_choice_list_becomes_a_numbered_list_to_type_from(telegram_chat):
+    club = await telegram_chat.bot.new_club()
+    chair = await join_as_chair(telegram_chat, club)
+    from storage.base import NewMember
+
+    async with telegram_chat.bot.storage.transaction() as tx:
+        for i in range(45):
+            await tx.add_member(NewMember(
+                club_id=1, full_name=f"Thành Viên {chr(65 + i // 26)}{chr(65 + i % 26)}",
+                sex="female", birth_year=1950, birth_date=None, phone=None, village="Bản Lốc",
+                household="ordinary", ethnicity=None, status="active", assisted_by=None,
+                registration_key=f"bulk{i}"), telegram_chat.bot.clock())
+    reply = await chair.say("/vaitro")
+    assert reply.raw.reply_markup is None
+    assert "46. Vi Thi Lan (1956, Bản Lốc)" in reply.text
+    assert reply.text.endswith("Bác trả lời một số từ 1 đến 46")
+    reply = await chair.say("46")
+    assert reply.labels == ["Phó chủ nhiệm", "Thủ quỹ", "Tình nguyện viên"]

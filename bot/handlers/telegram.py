@@ -26,7 +26,7 @@ from telegram.warnings import PTBUserWarning
 from bot import outbox
 from bot.config import Settings
 from bot.messages import Button, Inbound, OutMessage, decode_button
-from bot.render import split_text
+from bot.render import as_text, split_text
 from bot.service import Service
 from storage.base import Storage
 
@@ -40,6 +40,7 @@ CHANNEL = "telegram"
 OFFSET_KEY = "telegram_offset"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096
+MAX_BUTTONS = 40  # more buttons than this become a numbered list to type from
 MAX_BODY = 1024 * 1024
 ALLOWED_UPDATES = ["message", "callback_query"]
 STALE = Button("?", "?", "?")
@@ -151,6 +152,8 @@ class TelegramChannel:
 
     async def send(self, chat_id: str, message: OutMessage) -> None:
         """Send one message (split at 4096 characters), mapping errors for the outbox."""
+        if len(message.buttons) > MAX_BUTTONS:  # e.g. a big club's member list
+            message = OutMessage(as_text(message))
         pieces = split_text(message.text, MAX_TEXT)
         try:
             for index, piece in enumerate(pieces):
