@@ -72,6 +72,15 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Chat:
+    """One particular chat (when a member's accounts are about to be unlinked)."""
+
+    channel: str
+    chat_id: str
+    locale: str = "vi"
+
+
+@dataclass(frozen=True)
 class Reply:
     """A message the bot sends: text parts (joined by a blank line), choices and options."""
 
@@ -80,7 +89,7 @@ class Reply:
     ref: str = ""
     step: str = ""
     ask_contact: bool = False
-    to: Recipient | None = None
+    to: Recipient | Chat | None = None
     locale: str | None = None
 
 

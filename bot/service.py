@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.engine import MENU_FLOW, Ctx, Engine
 from bot.i18n import N_
-from bot.messages import Inbound, Reply, T
+from bot.messages import Chat, Inbound, Reply, T
 from bot.render import render
 from storage.base import OutboxItem, Session, Storage, Transaction
 
@@ -198,6 +198,8 @@ class Service:
             if reply.to is None:
                 assert here is not None, "a reply without recipient needs a chat"
                 channel, chat_id, locale = here
+            elif isinstance(reply.to, Chat):
+                channel, chat_id, locale = reply.to.channel, reply.to.chat_id, reply.to.locale
             else:
                 reachable = [
                     i for i in await tx.identities_of(reply.to.member_id) if not i.unreachable

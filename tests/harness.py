@@ -17,7 +17,7 @@ from typing import Any
 from bot.clubs import create_club
 from bot.conversations.registry import FLOWS
 from bot.engine import Engine
-from bot.messages import Inbound, OutMessage
+from bot.messages import Inbound, OutMessage, decode_button
 from bot.outbox import OutboxWorker
 from bot.render import as_text
 from bot.service import Service
@@ -137,11 +137,19 @@ class TextPerson:
         return self.last_new()
 
     async def pick(self, label: str) -> Received:
-        """Choose an answer by its label: on a text channel, type its number."""
+        """Choose an answer by its label: on a text channel, type its number.
+
+        A shortcut shown as ``- Label: /command`` is followed by typing the command.
+        """
         last = self.messages[-1]
         if label not in last.labels:
             raise AssertionError(f"no choice {label!r} in {last.labels}")
-        return await self.say(str(last.labels.index(label) + 1))
+        button = last.raw.buttons[last.labels.index(label)]
+        key = decode_button(button.data).key
+        if key.startswith("/"):
+            assert f"- {label}: {key}" in last.text
+            return await self.say(key)
+        return await self.say(str(button.number))
 
     def last_new(self) -> Received:
         new = self.messages[self.seen:]

@@ -146,10 +146,11 @@ async def test_erasure_request_reaches_the_board_once(chat, club, member):
     rows = await chat.bot.rows("SELECT member_id, status FROM erasure_requests")
     assert rows == [{"member_id": hoa_id, "status": "open"}]
     [notice] = chair.unread()
-    assert notice.text == (
+    assert notice.text.startswith(
         "Mồng Thị Hoa (1958, Bản Na Công) đề nghị xóa dữ liệu cá nhân. "
         "Ban chủ nhiệm xin xử lý trong 2 ngày làm việc."
     )
+    assert notice.labels == ["Xử lý ngay"]
 
     reply = await member.say("xoa du lieu")  # answered at once, no second confirmation
     assert "đã được gửi ban chủ nhiệm từ trước" in reply.text
@@ -161,6 +162,30 @@ async def test_erasure_request_reaches_the_board_once(chat, club, member):
     assert "Đề nghị xóa dữ liệu (1):\n- Mồng Thị Hoa (1958, Bản Na Công)" in reply.text
     rows = await chat.bot.rows("SELECT full_name, status FROM members WHERE id = ?", hoa_id)
     assert rows == [{"full_name": "Mồng Thị Hoa", "status": "active"}]  # the board decides
+    assert reply.labels == ["Xử lý ngay"]
+
+    reply = await chair.pick("Xử lý ngay")
+    assert reply.text.startswith("Bác muốn xóa dữ liệu của ai?")
+    reply = await chair.pick("Mồng Thị Hoa (1958, Bản Na Công)")
+    assert "Việc này không hoàn tác được." in reply.text
+    assert reply.labels == ["Đúng, lưu lại", "Hủy"]
+    reply = await chair.pick("Đúng, lưu lại")
+    assert reply.text == f"Đã xóa. Sổ vay của người này vẫn giữ dưới số #{hoa_id}."
+    told = member.unread()
+    assert [m.text for m in told] == [
+        "Theo đề nghị của bác, câu lạc bộ đã xóa dữ liệu cá nhân của bác. Cảm ơn bác."
+    ]
+    rows = await chat.bot.rows(
+        "SELECT full_name, phone, birth_date, village, status FROM members WHERE id = ?", hoa_id
+    )
+    assert rows == [{"full_name": f"#{hoa_id}", "phone": None, "birth_date": None,
+                     "village": "", "status": "erased"}]
+    assert await chat.bot.rows("SELECT status FROM erasure_requests") == [{"status": "done"}]
+    assert await chat.bot.rows("SELECT * FROM identities WHERE member_id = ?", hoa_id) == []
+    reply = await member.say("/dulieu")  # the chat account is now a stranger's
+    assert "mã mời" in reply.text and "Mồng" not in reply.text
+    reply = await chair.say("/xoa")
+    assert reply.text.startswith("Không có ai đang chờ xóa dữ liệu.")
 
 
 async def test_erasure_request_cancelled_at_confirm(chat, club, member):

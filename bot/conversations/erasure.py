@@ -11,7 +11,7 @@ from typing import Any
 from bot.conversations.common import BOARD, member_line
 from bot.engine import Ctx, Done, Flow, notify
 from bot.i18n import N_
-from bot.messages import Reply, T
+from bot.messages import Choice, Reply, T
 from storage.base import Transaction
 
 
@@ -54,7 +54,8 @@ class RequestErasure:
             if board.id != member.id:
                 replies.append(notify(board.id, T(
                     N_("{who} asked for their personal data to be erased. Please handle it "
-                       "within 2 working days."), who=member_line(member))))
+                       "within 2 working days."), who=member_line(member)),
+                    choices=(Choice("/xoa", N_("Handle it now")),)))
         return replies
 
 

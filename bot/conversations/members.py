@@ -38,6 +38,7 @@ async def show(ctx: Ctx, args: str) -> Done:
         names = "\n".join(f"- {member_line(m)}" for _, m in erasures)
         parts.append(T(N_("Asked to erase their data ({count}):\n{names}"),
                        count=len(erasures), names=names))
+        choices = (*choices, Choice("/xoa", N_("Handle it now")))
     return Done([Reply(tuple(_join(parts)), choices, "-", "-")])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.conversations.approval import APPROVE
+from bot.conversations.erase import ERASE
 from bot.conversations.erasure import ERASURE
 from bot.conversations.invite_code import INVITE_CODE
 from bot.conversations.language import LANGUAGE
@@ -21,5 +22,6 @@ FLOWS: tuple[Flow, ...] = (
     INVITE_CODE,
     MY_DATA,
     ERASURE,
+    ERASE,
     LANGUAGE,
 )
