@@ -81,7 +81,7 @@ class Service:
             inbound: The update in neutral form.
 
         Returns:
-            Whether it was a duplicate, and how many replies were queued.
+            Whether it was a duplicate, and the replies it queued.
         """
         key = (inbound.channel, inbound.chat_id)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
