@@ -11,8 +11,9 @@ import os
 import sys
 
 from bot.app import run
-from bot.clubs import create_club, deep_link, list_clubs
+from bot.clubs import create_club, list_clubs
 from bot.config import Settings
+from bot.handlers.telegram import deep_link
 from bot.service import utcnow
 from storage.sqlite import SQLiteStorage
 

@@ -9,11 +9,6 @@ from bot.invites import BOARD_CODE_DAYS, MEMBER_CODE_DAYS, hash_code, new_code
 from storage.base import Storage, Transaction
 
 
-def deep_link(bot_username: str | None, code: str) -> str | None:
-    """The Telegram link that opens the bot with ``/start CODE``, if the bot's name is known."""
-    return f"https://t.me/{bot_username}?start={code}" if bot_username else None
-
-
 async def create_club(
     tx: Transaction,
     *,

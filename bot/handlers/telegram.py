@@ -46,6 +46,11 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 STALE = Button("?", "?", "?")
 
 
+def deep_link(bot_username: str | None, code: str) -> str | None:
+    """The link that opens the bot with ``/start CODE``, if the bot's username is known."""
+    return f"https://t.me/{bot_username}?start={code}" if bot_username else None
+
+
 def _name(user: dict[str, Any]) -> str:
     return " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)
 
