@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Protocol
 
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
@@ -79,11 +82,104 @@ async def run_local(settings: Settings) -> None:
         await repl(channel, app.outbox.drain, banner)
 
 
-async def run(settings: Settings) -> None:
-    """Start the service: Telegram if a token is set, otherwise the local terminal chat."""
-    if settings.telegram_token:
-        from bot.handlers.telegram import run_telegram
+MAX_BODY = 1024 * 1024
 
-        await run_telegram(settings)
+
+class Channel(ChannelSender, Protocol):
+    """What the runner needs from a chat platform adapter (see ``bot/handlers/``)."""
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The public webhook URL, or ``None`` to poll."""
+
+    def webhook_path(self) -> str:
+        """The path this service serves the webhook on."""
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Handle one webhook request (answer only after the commit)."""
+
+    async def set_webhook(self) -> None:
+        """Tell the platform where the webhook is."""
+
+    async def poll(self, stopping: asyncio.Event) -> None:
+        """Fetch updates until ``stopping`` is set."""
+
+    async def start(self) -> None:
+        """Connect (check the token)."""
+
+    async def stop(self) -> None:
+        """Disconnect."""
+
+
+def web_app(channels: list[Channel], storage: SQLiteStorage) -> web.Application:
+    """The service's web server: ``/healthz``, and each channel's webhook if configured."""
+    app = web.Application(client_max_size=MAX_BODY)
+
+    async def health(request: web.Request) -> web.Response:
+        async with storage.transaction() as tx:
+            await tx.get_meta("health")
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/healthz", health)
+    for channel in channels:
+        if channel.webhook_url:
+            app.router.add_post(channel.webhook_path(), channel.webhook)
+    return app
+
+
+def make_channels(settings: Settings, app: App) -> list[Channel]:
+    """The chat platforms that have a token set."""
+    channels: list[Channel] = []
+    if settings.telegram_token:
+        from bot.handlers.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(settings, app.service, app.storage))
+    if settings.zalo_token:
+        from bot.handlers.zalo import ZaloChannel
+
+        channels.append(ZaloChannel(settings, app.service))
+    return channels
+
+
+async def run_channels(settings: Settings) -> None:
+    """Serve every configured platform until SIGINT or SIGTERM: webhook or polling each."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopping.set)
+    async with open_app(settings, []) as app:
+        channels = make_channels(settings, app)
+        pollers: list[asyncio.Task[None]] = []
+        for channel in channels:
+            await channel.start()
+            app.outbox.add_channel(channel)
+        runner = web.AppRunner(web_app(channels, app.storage), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.info("listening on %s", settings.listen)
+        try:
+            for channel in channels:
+                if channel.webhook_url:
+                    await channel.set_webhook()
+                    log.info("%s: webhook mode", channel.channel)
+                else:
+                    log.info("%s: polling mode", channel.channel)
+                    pollers.append(asyncio.create_task(channel.poll(stopping)))
+            await stopping.wait()
+        finally:
+            for poller in pollers:
+                poller.cancel()
+            await asyncio.gather(*pollers, return_exceptions=True)
+            await runner.cleanup()
+            await app.outbox.stop()
+            for channel in channels:
+                await channel.stop()
+
+
+async def run(settings: Settings) -> None:
+    """Start the service: every platform with a token, or else the local terminal chat."""
+    if settings.telegram_token or settings.zalo_token:
+        await run_channels(settings)
     else:
         await run_local(settings)

@@ -41,6 +41,12 @@ class Settings:
         flow_timeout: How long an unanswered question waits before the conversation ends.
         telegram_rate: Messages per second to Telegram overall.
         telegram_chat_rate: Messages per second to one chat (short bursts of 3 allowed).
+        zalo_token: Zalo Bot Platform token.
+        zalo_api_url: Zalo Bot API base URL (tests point it at a fake server on loopback).
+        zalo_webhook_url: Public HTTPS URL; webhook mode when set, polling otherwise.
+        zalo_webhook_secret: Secret Zalo sends back in a header (8-256 characters).
+        zalo_rate: Messages per second to Zalo overall (Zalo publishes no figure).
+        zalo_chat_rate: Messages per second to one Zalo chat.
     """
 
     db: str = "./data/ishc.sqlite3"
@@ -54,6 +60,12 @@ class Settings:
     flow_timeout: timedelta = timedelta(hours=2)
     telegram_rate: float = 30.0
     telegram_chat_rate: float = 1.0
+    zalo_token: str | None = field(default=None, repr=False)
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com/bot"
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: str | None = field(default=None, repr=False)
+    zalo_rate: float = 10.0
+    zalo_chat_rate: float = 1.0
 
     @property
     def host(self) -> str:
@@ -76,6 +88,10 @@ class Settings:
         webhook = env.get("TELEGRAM_WEBHOOK_URL") or None
         if webhook and not secret:
             raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET")
+        zalo_secret = env.get("ZALO_WEBHOOK_SECRET") or None
+        zalo_webhook = env.get("ZALO_WEBHOOK_URL") or None
+        if zalo_webhook and not (zalo_secret and 8 <= len(zalo_secret) <= 256):
+            raise ValueError("ZALO_WEBHOOK_URL needs ZALO_WEBHOOK_SECRET of 8-256 characters")
         return cls(
             db=env.get("ISHC_DB", defaults.db),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
@@ -92,4 +108,10 @@ class Settings:
             telegram_chat_rate=float(
                 env.get("ISHC_TELEGRAM_CHAT_RATE", defaults.telegram_chat_rate)
             ),
+            zalo_token=env.get("ZALO_BOT_TOKEN") or None,
+            zalo_api_url=env.get("ZALO_API_URL", defaults.zalo_api_url),
+            zalo_webhook_url=zalo_webhook,
+            zalo_webhook_secret=zalo_secret,
+            zalo_rate=float(env.get("ISHC_ZALO_RATE", defaults.zalo_rate)),
+            zalo_chat_rate=float(env.get("ISHC_ZALO_CHAT_RATE", defaults.zalo_chat_rate)),
         )

@@ -1,8 +1,8 @@
 import pytest
 
-from tests.harness import telegram_harness, text_harness
+from tests.harness import telegram_harness, text_harness, zalo_harness
 
-HARNESSES = {"text": text_harness, "telegram": telegram_harness}
+HARNESSES = {"text": text_harness, "telegram": telegram_harness, "zalo": zalo_harness}
 
 
 @pytest.fixture(params=sorted(HARNESSES))
@@ -15,6 +15,12 @@ async def chat(request, tmp_path):
 @pytest.fixture
 async def text_chat(tmp_path):
     async with text_harness(tmp_path) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def zalo_chat(tmp_path):
+    async with zalo_harness(tmp_path) as harness:
         yield harness
 
 

@@ -324,3 +324,135 @@ async def telegram_harness(tmp_path: Path) -> AsyncIterator[TelegramHarness]:
         finally:
             await harness.stop()
             await bot.close()
+
+
+class ZaloPerson(TextPerson):
+    """A person on Zalo: everything is typed, choices are read off the numbered list."""
+
+    def __init__(self, harness: ZaloHarness, user_id: str, name: str) -> None:
+        self.harness = harness  # type: ignore[assignment]
+        self.user_id = user_id
+        self.name = name
+        self.seen = 0
+        self.events: dict[str, dict] = {}
+
+    @property
+    def messages(self) -> list[Received]:
+        return [
+            Received(m.text, _text_choices(m.text)[0], m)
+            for m in self.harness.fake.messages_to(self.user_id)
+        ]
+
+    async def send(self, text: str, external_id: str | None = None) -> None:
+        fake = self.harness.fake
+        if external_id is not None and external_id in self.events:
+            fake.redeliver(self.events[external_id])
+        else:
+            event = fake.push_text(self.user_id, text, name=self.name)
+            if external_id is not None:
+                self.events[external_id] = event
+        self.harness.pushed += 1
+        await self.harness.settle()
+
+    async def pick(self, label: str) -> Received:
+        """Type the number of the answer (or the command of a shortcut)."""
+        labels, answers = _text_choices(self.messages[-1].text)
+        if label not in labels:
+            raise AssertionError(f"no choice {label!r} in {labels}")
+        return await self.say(answers[labels.index(label)])
+
+
+def _text_choices(text: str) -> tuple[list[str], list[str]]:
+    """The choices at the end of a text-only message: labels and what to type for each."""
+    block = text.rsplit("\n\n", 1)[-1].split("\n")
+    shortcuts = [line[2:].rsplit(": /", 1) for line in block if line.startswith("- ")]
+    if block and all(len(s) == 2 for s in shortcuts) and len(shortcuts) == len(block):
+        return [s[0] for s in shortcuts], [f"/{s[1]}" for s in shortcuts]
+    numbered = [line.split(". ", 1) for line in block[:-1]]
+    if len(block) < 2 or not all(len(n) == 2 and n[0].isdigit() for n in numbered):
+        return [], []
+    return [n[1] for n in numbered], [n[0] for n in numbered]
+
+
+class ZaloHarness:
+    """The bot on Zalo, polling a fake Zalo Bot API server on loopback."""
+
+    kind = "zalo"
+
+    def __init__(self, bot: Bot, fake: Any) -> None:
+        self.bot = bot
+        self.fake = fake
+        self._people = 0
+        self.tasks: list[Any] = []
+        self.pushed = 0  # events pushed to the fake, redeliveries included
+
+    def person(self, name: str = "Bác") -> ZaloPerson:
+        self._people += 1
+        return ZaloPerson(self, f"{self._people:020x}", name)
+
+    async def start(self) -> None:
+        import asyncio
+
+        from bot.config import Settings
+        from bot.handlers.zalo import ZaloChannel
+
+        settings = Settings(
+            db=str(self.bot.db),
+            zalo_token=self.fake.token,
+            zalo_api_url=self.fake.base_url,
+            zalo_rate=1000.0,
+            zalo_chat_rate=1000.0,
+        )
+        self.channel = ZaloChannel(settings, self.bot.service, poll_timeout=1)
+        await self.channel.start()
+        self.bot.outbox.add_channel(self.channel)
+        self.bot.service.on_queued(self.bot.outbox.submit)
+        self.stopping = asyncio.Event()
+        self.tasks = [
+            asyncio.create_task(self.channel.poll(self.stopping)),
+            asyncio.create_task(self.bot.outbox.run()),
+        ]
+
+    async def stop(self) -> None:
+        import asyncio
+
+        self.stopping.set()
+        await self.bot.outbox.stop()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.channel.stop()
+
+    async def settle(self, timeout: float = 5.0) -> None:
+        """Wait until every pushed event is committed and every due reply is sent."""
+        import asyncio
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+            if self.channel.handled < self.pushed or not self.bot.outbox.idle():
+                continue
+            await self.bot.outbox.flush()
+            async with self.bot.storage.transaction() as tx:
+                if await tx.due_outbox(self.bot.clock(), 1):
+                    self.bot.outbox.wake()
+                    continue
+            return
+        raise TimeoutError("the bot did not settle")
+
+
+@contextlib.asynccontextmanager
+async def zalo_harness(tmp_path: Path) -> AsyncIterator[ZaloHarness]:
+    from tests.fake_zalo import FakeZalo
+
+    bot = Bot(tmp_path / "ishc.sqlite3")
+    await bot.open()
+    async with FakeZalo() as fake:
+        harness = ZaloHarness(bot, fake)
+        await harness.start()
+        try:
+            yield harness
+        finally:
+            await harness.stop()
+            await bot.close()

@@ -8,8 +8,9 @@ import io
 import aiohttp
 import pytest
 
+from bot.app import web_app
 from bot.config import Settings
-from bot.handlers.telegram import TelegramChannel, web_app
+from bot.handlers.telegram import TelegramChannel
 from tests.fake_telegram import FakeTelegram
 from tests.harness import Bot, _buttons
 from tests.test_registration import join_as_chair
@@ -157,7 +158,7 @@ async def webhook(tmp_path):
         )
         channel = TelegramChannel(settings, bot.service, bot.storage)
         await channel.start()
-        runner = aiohttp.web.AppRunner(web_app(channel, bot.storage), access_log=None)
+        runner = aiohttp.web.AppRunner(web_app([channel], bot.storage), access_log=None)
         await runner.setup()
         site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

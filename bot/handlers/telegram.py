@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import signal
 import warnings
 from datetime import timedelta
 from typing import Any
@@ -41,7 +40,6 @@ OFFSET_KEY = "telegram_offset"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096
 MAX_BUTTONS = 40  # more buttons than this become a numbered list to type from
-MAX_BODY = 1024 * 1024
 ALLOWED_UPDATES = ["message", "callback_query"]
 STALE = Button("?", "?", "?")
 
@@ -244,6 +242,19 @@ class TelegramChannel:
         await self.process(update)
         return web.json_response({"ok": True})
 
+    @property
+    def webhook_url(self) -> str | None:
+        """Where Telegram should send updates, if webhook mode is configured."""
+        return self.settings.telegram_webhook_url
+
+    async def set_webhook(self) -> None:
+        """Register the webhook (and its secret) with Telegram."""
+        await self.bot.set_webhook(
+            self.settings.telegram_webhook_url,
+            secret_token=self.settings.telegram_webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
     def webhook_path(self) -> str:
         """The path of the webhook URL (where this service listens for Telegram)."""
         return urlsplit(self.settings.telegram_webhook_url or "").path or "/telegram"
@@ -257,58 +268,3 @@ class TelegramChannel:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.bot.shutdown()
-
-
-def web_app(channel: TelegramChannel | None, storage: Storage) -> web.Application:
-    """The service's web server: health check, and the Telegram webhook if configured."""
-    app = web.Application(client_max_size=MAX_BODY)
-
-    async def health(request: web.Request) -> web.Response:
-        async with storage.transaction() as tx:
-            await tx.get_meta("health")
-        return web.json_response({"ok": True})
-
-    app.router.add_get("/healthz", health)
-    if channel is not None and channel.settings.telegram_webhook_url:
-        app.router.add_post(channel.webhook_path(), channel.webhook)
-    return app
-
-
-async def run_telegram(settings: Settings) -> None:
-    """Run the bot on Telegram until SIGINT or SIGTERM."""
-    from bot.app import open_app
-
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stopping.set)
-    async with open_app(settings, []) as app:
-        channel = TelegramChannel(settings, app.service, app.storage)
-        await channel.start()
-        app.outbox.add_channel(channel)
-        runner = web.AppRunner(web_app(channel, app.storage), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        log.info("listening on %s", settings.listen)
-        try:
-            if settings.telegram_webhook_url:
-                await channel.bot.set_webhook(
-                    settings.telegram_webhook_url,
-                    secret_token=settings.telegram_webhook_secret,
-                    allowed_updates=ALLOWED_UPDATES,
-                )
-                log.info("webhook mode")
-                await stopping.wait()
-            else:
-                log.info("polling mode")
-                poller = asyncio.create_task(channel.poll(stopping))
-                await stopping.wait()
-                poller.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
-        finally:
-            await runner.cleanup()
-            await app.outbox.stop()
-            await channel.stop()

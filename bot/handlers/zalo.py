@@ -1,0 +1,225 @@
+"""Zalo channel (Zalo Bot Platform): a small HTTP client of our own, text only.
+
+Zalo has no buttons, keyboards or editing: choices go out as a numbered list and come back
+as a typed number or word. ``getUpdates`` returns one event at a time with no offset (an
+event it returned is gone), so production uses the webhook, answered 200 only after the
+commit. Events are deduplicated on ``event_name:message_id`` through the inbox. Errors may
+come as HTTP 200 with ``ok: false`` (408 is just an empty poll), so ``ok`` is always checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from bot import outbox
+from bot.config import Settings
+from bot.messages import Inbound, OutMessage
+from bot.render import as_text, split_text
+from bot.service import Service
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+MAX_TEXT = 2000
+QUOTA_BACKOFF = 30.0  # Zalo's 429 "Quota exceeded" names no retry time
+
+
+class ZaloError(Exception):
+    """An ``ok: false`` answer from the Zalo Bot API."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"{code} {description}")
+        self.code = code
+        self.description = description
+
+
+class ZaloClient:
+    """The few Bot API calls we need, as JSON over HTTP. The token never reaches a log.
+
+    Args:
+        token: ``ZALO_BOT_TOKEN``.
+        base_url: ``ZALO_API_URL`` (the token and method name are appended).
+    """
+
+    def __init__(self, token: str, base_url: str) -> None:
+        self._token = token
+        self._base = base_url
+        self._session: aiohttp.ClientSession | None = None
+
+    async def call(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 30.0
+    ) -> Any:
+        """Call ``method`` (case-sensitive) with JSON ``params`` and return its ``result``.
+
+        Raises:
+            ZaloError: The API answered ``ok: false``.
+            aiohttp.ClientError, TimeoutError: The network failed.
+        """
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        url = f"{self._base}{self._token}/{method}"
+        client_timeout = aiohttp.ClientTimeout(total=timeout)
+        async with self._session.post(url, json=params or {}, timeout=client_timeout) as response:
+            try:
+                body = await response.json(content_type=None)
+            except ValueError as error:
+                raise ZaloError(response.status, "not JSON") from error
+        if not isinstance(body, dict) or not body.get("ok"):
+            body = body if isinstance(body, dict) else {}
+            code = body.get("error_code", body.get("errorCode", response.status))
+            raise ZaloError(int(code), str(body.get("description", "")))
+        return body.get("result", True)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def to_inbound(event: dict[str, Any]) -> Inbound | None:
+    """Turn a Zalo event (wrapped in ``{ok, result}`` or bare) into a neutral message.
+
+    Returns ``None`` for events there is nothing to do with (group chats, no sender).
+    """
+    if "result" in event and "event_name" not in event:
+        event = event["result"] or {}
+    message = event.get("message") or {}
+    chat = message.get("chat") or {}
+    sender = message.get("from") or {}
+    if not sender.get("id") or not message.get("message_id"):
+        return None
+    if str(chat.get("chat_type", "PRIVATE")).upper() != "PRIVATE":
+        return None
+    name = event.get("event_name", "")
+    text = (message.get("text") or "") if name == "message.text.received" else ""
+    return Inbound(
+        channel=CHANNEL,
+        user_id=str(sender["id"]),
+        chat_id=str(chat.get("id") or sender["id"]),
+        external_id=f"{name}:{message['message_id']}",
+        text=text,
+        message_id=str(message["message_id"]),
+        display_name=str(sender.get("display_name") or sender.get("name") or ""),
+        supported=bool(text),
+    )
+
+
+class ZaloChannel:
+    """The Zalo adapter: sender for the outbox, poller and webhook endpoint.
+
+    Args:
+        settings: Token, API URL, webhook and rate settings.
+        service: The bot service.
+        poll_timeout: Long-poll seconds for ``getUpdates``.
+    """
+
+    channel = CHANNEL
+
+    def __init__(self, settings: Settings, service: Service, poll_timeout: int = 25) -> None:
+        assert settings.zalo_token, "ZALO_BOT_TOKEN is not set"
+        self.settings = settings
+        self.service = service
+        self.poll_timeout = poll_timeout
+        self.rate = settings.zalo_rate
+        self.chat_rate = settings.zalo_chat_rate
+        self.client = ZaloClient(settings.zalo_token, settings.zalo_api_url)
+        self.handled = 0  # events taken in and processed (committed), since start
+
+    async def send(self, chat_id: str, message: OutMessage) -> None:
+        """Send a message as text (choices numbered), split at 2,000 characters."""
+        try:
+            for piece in split_text(as_text(message), MAX_TEXT):
+                await self.client.call("sendMessage", {"chat_id": chat_id, "text": piece})
+        except ZaloError as error:
+            if error.code == 429:
+                raise outbox.RetryAfter(QUOTA_BACKOFF) from error
+            if error.code in (400, 404):
+                raise outbox.Rejected(str(error)) from error
+            raise  # 401, 403 ("Internal server error"), 5xx: try again later
+
+    async def process(self, event: dict[str, Any]) -> None:
+        """Handle one event; it is committed when this returns."""
+        inbound = to_inbound(event)
+        try:
+            if inbound is not None:
+                await self.service.handle(inbound)
+        finally:
+            self.handled += 1
+
+    async def poll(self, stopping: asyncio.Event) -> None:
+        """Poll (development only: Zalo forgets an event once it has returned it)."""
+        with contextlib.suppress(ZaloError):
+            await self.client.call("deleteWebhook")
+        backoff = 1.0
+        while not stopping.is_set():
+            try:
+                result = await self.client.call(
+                    "getUpdates",
+                    {"timeout": str(self.poll_timeout)},
+                    timeout=self.poll_timeout + 10.0,
+                )
+            except ZaloError as error:
+                if error.code == 408:  # nothing arrived: not an error
+                    continue
+                log.warning("Zalo getUpdates failed: %s; retrying in %ss", error.code, backoff)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                log.warning("Zalo getUpdates failed: %r; retrying in %ss", error, backoff)
+            except Exception:  # a bug must not stop the poller for good
+                log.exception("Zalo polling failed; retrying in %ss", backoff)
+            else:
+                backoff = 1.0
+                events = result if isinstance(result, list) else [result] if result else []
+                for event in events:
+                    if isinstance(event, dict):
+                        await self.process(event)
+                continue
+            await asyncio.sleep(backoff)
+            backoff = min(60.0, backoff * 2)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Webhook endpoint: check the secret, commit the event, then answer 200."""
+        secret = self.settings.zalo_webhook_secret or ""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.json_response({"ok": False}, status=403)
+        try:
+            event = await request.json()
+            if not isinstance(event, dict):
+                raise ValueError("not an event")
+        except ValueError:
+            return web.json_response({"ok": False, "error": "bad event"}, status=400)
+        await self.process(event)
+        return web.json_response({"ok": True})
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Where Zalo should send events, if webhook mode is configured."""
+        return self.settings.zalo_webhook_url
+
+    def webhook_path(self) -> str:
+        """The path of the webhook URL, served by this service."""
+        return urlsplit(self.settings.zalo_webhook_url or "").path or "/zalo"
+
+    async def set_webhook(self) -> None:
+        """Register the webhook with Zalo."""
+        settings = self.settings
+        params = {"url": settings.zalo_webhook_url, "secret_token": settings.zalo_webhook_secret}
+        await self.client.call("setWebhook", params)
+
+    async def start(self) -> None:
+        """Check the token (getMe)."""
+        await self.client.call("getMe")
+
+    async def stop(self) -> None:
+        """Close the HTTP client."""
+        await self.client.close()
