@@ -436,7 +436,7 @@ class Engine:
         return await self.menu(ctx, T(N_(
             "I help your club keep its records. Pick a task below by tapping it or typing "
             "its number. At any time: /huy stops, /menu shows this list, /ngonngu changes "
-            "the language."
+            "the language, /lienket links your Zalo and Telegram accounts."
         )))
 
     # The menu (a one-step pseudo-flow, so a typed number picks an entry)
@@ -451,7 +451,10 @@ class Engine:
         choices = tuple(Choice(flow.command, flow.title) for flow in flows)
         parts = [note] if note else []
         if ctx.member is None:
-            parts.append(T(N_("Hello! To join your club, type the invite code from the board.")))
+            parts.append(T(N_(
+                "Hello! To join your club, type the invite code from the board. Already a "
+                "member on Telegram or Zalo? Type /lienket there to get a link code."
+            )))
         elif ctx.member.status == "pending":
             parts.append(T(N_("Your registration is waiting for the board's approval.")))
         parts.append(T(N_("What would you like to do?")))

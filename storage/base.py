@@ -286,6 +286,12 @@ class Transaction(Protocol):
     async def set_locale(self, channel: str, user_id: str, locale: str) -> None:
         """Remember the language a chat account reads."""
 
+    async def create_link_code(self, member_id: int, code_hash: str, expires_at: datetime) -> None:
+        """Store a one-time code (its hash) that links another chat account to a member."""
+
+    async def use_link_code(self, code_hash: str, now: datetime) -> int | None:
+        """Use a link code once: the member it belongs to, or ``None`` if wrong or expired."""
+
     # Consent and data-subject requests
     async def add_consent(self, consent: Consent) -> None:
         """Keep consent evidence."""

@@ -644,6 +644,24 @@ class SQLiteTransaction:
             (locale, channel, user_id),
         )
 
+    async def create_link_code(self, member_id: int, code_hash: str, expires_at: datetime) -> None:
+        """Store a one-time code (its hash) that links another chat account to a member."""
+        await self._run(
+            "INSERT INTO link_codes (code_hash, member_id, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (code_hash) DO UPDATE SET member_id = excluded.member_id, "
+            "expires_at = excluded.expires_at, used_at = NULL",
+            (code_hash, member_id, _ts(expires_at)),
+        )
+
+    async def use_link_code(self, code_hash: str, now: datetime) -> int | None:
+        """Use a link code once: the member it belongs to, or ``None`` if wrong or expired."""
+        row = await self._one(
+            "UPDATE link_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL "
+            "AND expires_at > ? RETURNING member_id",
+            (_ts(now), code_hash, _ts(now)),
+        )
+        return row["member_id"] if row else None
+
     # Consent and data-subject requests
 
     async def add_consent(self, consent: Consent) -> None:

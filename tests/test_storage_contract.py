@@ -639,3 +639,14 @@ async def test_set_locale_is_kept_when_the_account_writes_again(tx: Transaction)
     await tx.set_locale("telegram", "u1", "en")
     again = await tx.touch_identity("telegram", "u1", "c1", "Lan", "vi", NOW + MINUTE)
     assert again.locale == "en"
+
+
+async def test_link_codes_work_once_and_expire(tx: Transaction) -> None:
+    club = await make_club(tx)
+    member_id = await add(tx, club.id)
+    await tx.create_link_code(member_id, "h1", NOW + MINUTE)
+    await tx.create_link_code(member_id, "h2", NOW + MINUTE)
+    assert await tx.use_link_code("h1", NOW) == member_id
+    assert await tx.use_link_code("h1", NOW) is None  # once only
+    assert await tx.use_link_code("nope", NOW) is None
+    assert await tx.use_link_code("h2", NOW + MINUTE) is None  # expired

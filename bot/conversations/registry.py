@@ -7,6 +7,7 @@ from bot.conversations.erase import ERASE
 from bot.conversations.erasure import ERASURE
 from bot.conversations.invite_code import INVITE_CODE
 from bot.conversations.language import LANGUAGE
+from bot.conversations.linking import LINKING
 from bot.conversations.members import MEMBERS
 from bot.conversations.my_data import MY_DATA
 from bot.conversations.registration import REGISTER, REGISTER_ASSISTED
@@ -23,5 +24,6 @@ FLOWS: tuple[Flow, ...] = (
     MY_DATA,
     ERASURE,
     ERASE,
+    LINKING,
     LANGUAGE,
 )
