@@ -278,7 +278,10 @@ class Transaction(Protocol):
         """Attach a chat account to a member."""
 
     async def identities_of(self, member_id: int) -> list[Identity]:
-        """The member's chat accounts, most recently used first."""
+        """The member's chat accounts: the chosen one first, then the most recently used."""
+
+    async def prefer_identity(self, channel: str, user_id: str, member_id: int | None) -> None:
+        """Send the member's messages to this account (``member_id`` None: used last)."""
 
     async def set_unreachable(self, channel: str, chat_id: str, unreachable: bool) -> None:
         """Mark a chat that blocked the bot (or unblock it)."""

@@ -623,12 +623,27 @@ class SQLiteTransaction:
         )
 
     async def identities_of(self, member_id: int) -> list[Identity]:
-        """The member's chat accounts, most recently used first."""
+        """The member's chat accounts: the chosen one first, then the most recently used."""
         rows = await self._all(
-            "SELECT * FROM identities WHERE member_id = ? ORDER BY last_seen_at DESC",
+            "SELECT * FROM identities WHERE member_id = ? "
+            "ORDER BY preferred DESC, last_seen_at DESC, rowid DESC",
             (member_id,),
         )
         return [self._identity(row) for row in rows]
+
+    async def prefer_identity(self, channel: str, user_id: str, member_id: int | None) -> None:
+        """Send the member's messages to this account (``member_id`` None: used last)."""
+        row = await self._one(
+            "SELECT member_id FROM identities WHERE channel = ? AND user_id = ?",
+            (channel, user_id),
+        )
+        if row is None or row["member_id"] is None:
+            return
+        await self._run(
+            "UPDATE identities SET preferred = (channel = ? AND user_id = ? AND ? IS NOT NULL) "
+            "WHERE member_id = ?",
+            (channel, user_id, member_id, row["member_id"]),
+        )
 
     async def set_unreachable(self, channel: str, chat_id: str, unreachable: bool) -> None:
         """Mark a chat that blocked the bot (or unblock it)."""

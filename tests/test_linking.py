@@ -137,3 +137,29 @@ async def test_wrong_link_codes_are_limited(both):
     assert reply.text.startswith("Bác gõ mã liên kết")
     reply = await person.say("12ab")
     assert "6 chữ số" in reply.text
+
+
+async def test_a_member_chooses_where_messages_go(both):
+    club = await both.bot.new_club()
+    chair = await join_as_chair(both, club)
+    code = (await chair.say("/lienket")).text.split("Mã liên kết của bác: ")[1][:6]
+    on_zalo = ZaloPerson(ZaloSide(both), "6ede9afa66b88fe6d6a9", "Lan")
+    reply = await on_zalo.say(f"/lienket {code}")
+    assert "/kenh" in reply.text
+    both.bot.clock.advance(minutes=1)
+    await chair.say("/menu")  # Telegram is now the account used last ...
+    both.bot.clock.advance(minutes=1)
+    reply = await on_zalo.say("/kenh")
+    assert reply.text.startswith("Bác muốn nhận tin nhắn của câu lạc bộ ở đâu?")
+    reply = await on_zalo.say("1")
+    assert reply.text == "Xong rồi ạ. Tin nhắn của câu lạc bộ sẽ gửi về tài khoản này."
+    both.bot.clock.advance(minutes=1)
+    await chair.say("/menu")  # ... and is used again, but Zalo was chosen
+    hoa = TelegramPerson(both, 7002, "Hoa")
+    await hoa.say(f"/start {club['member_code']}")
+    for answer in ("Mong Thi Hoa", "nu", "1958", "0987654321", "Ban Na Cong", "1", "bo qua",
+                   "dong y", "1"):
+        await hoa.say(answer)
+    notices = [m for m in both.zalo_fake.messages_to(on_zalo.user_id) if "đăng ký mới" in m.text]
+    assert len(notices) == 1
+    assert not [m for m in chair.unread() if "đăng ký mới" in m.text]

@@ -650,3 +650,17 @@ async def test_link_codes_work_once_and_expire(tx: Transaction) -> None:
     assert await tx.use_link_code("h1", NOW) is None  # once only
     assert await tx.use_link_code("nope", NOW) is None
     assert await tx.use_link_code("h2", NOW + MINUTE) is None  # expired
+
+
+async def test_a_chosen_account_comes_first_else_the_one_used_last(tx: Transaction) -> None:
+    club = await make_club(tx)
+    member_id = await add(tx, club.id)
+    await tx.touch_identity("telegram", "t1", "t1", "Lan", None, NOW)
+    await tx.touch_identity("zalo", "z1", "z1", "Lan", None, NOW + MINUTE)
+    await tx.link_identity("telegram", "t1", member_id)
+    await tx.link_identity("zalo", "z1", member_id)
+    assert [i.channel for i in await tx.identities_of(member_id)] == ["zalo", "telegram"]
+    await tx.prefer_identity("telegram", "t1", member_id)
+    assert [i.channel for i in await tx.identities_of(member_id)] == ["telegram", "zalo"]
+    await tx.prefer_identity("telegram", "t1", None)
+    assert [i.channel for i in await tx.identities_of(member_id)] == ["zalo", "telegram"]

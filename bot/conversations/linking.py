@@ -95,8 +95,8 @@ class Link:
         member = await tx.get_member(member_id)
         assert member is not None
         return [Reply((T(N_(
-            "Linked. Welcome, {name}: this account now shares your membership. "
-            "Type /menu to start."
+            "Linked. Welcome, {name}: this account now shares your membership. Messages "
+            "go to the account you used last; to choose one, type /kenh. Type /menu to start."
         ), name=member.full_name),))]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.conversations.approval import APPROVE
+from bot.conversations.channel_choice import CHANNEL_CHOICE
 from bot.conversations.erase import ERASE
 from bot.conversations.erasure import ERASURE
 from bot.conversations.invite_code import INVITE_CODE
@@ -25,5 +26,6 @@ FLOWS: tuple[Flow, ...] = (
     ERASURE,
     ERASE,
     LINKING,
+    CHANNEL_CHOICE,
     LANGUAGE,
 )
