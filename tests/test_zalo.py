@@ -151,3 +151,39 @@ def test_zalo_webhook_secret_must_be_8_to_256_characters():
     settings = Settings.from_env({"ZALO_BOT_TOKEN": "1:abc", "ZALO_WEBHOOK_URL": "https://x/z",
                                   "ZALO_WEBHOOK_SECRET": SECRET})
     assert "abc" not in repr(settings) and SECRET not in repr(settings)
+
+
+async def test_the_service_runs_on_zalo_and_telegram_together(tmp_path):
+    import asyncio
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    from tests.fake_telegram import FakeTelegram
+    from tests.test_restart import free_port
+
+    root = Path(__file__).resolve().parent.parent
+    async with FakeZalo() as zalo, FakeTelegram() as telegram:
+        env = {**os.environ, "ISHC_DB": str(tmp_path / "db.sqlite3"), "PYTHONPATH": str(root),
+               "ZALO_BOT_TOKEN": zalo.token, "ZALO_API_URL": zalo.base_url,
+               "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.base_url,
+               "ISHC_LISTEN": f"127.0.0.1:{free_port()}"}
+        log = tmp_path / "bot.log"
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=env, cwd=root,
+                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
+        try:
+            zalo.push_text("6ede9afa66b88fe6d6a9", "xin chao")
+            reply = await zalo.next_message("6ede9afa66b88fe6d6a9", timeout=20)
+            assert "mã mời" in reply.text and "Trả lời 1" in reply.text
+            telegram.push_text(4242, "/menu")
+            reply = await telegram.next_message(4242, timeout=20)
+            assert "mã mời" in reply.text
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 20) == 0
+        text = log.read_text(encoding="utf-8")
+        assert "zalo: polling mode" in text and "telegram: polling mode" in text
+        assert zalo.token not in text and telegram.token not in text
