@@ -242,36 +242,32 @@ def _labels(markup: dict | None) -> list[str]:
     return list(_buttons(markup))
 
 
-class TelegramHarness:
-    """The bot on Telegram, polling a fake Bot API server on loopback."""
+class PlatformHarness:
+    """The bot on a chat platform, polling its fake Bot API server on loopback.
 
-    kind = "telegram"
+    Subclasses say how to build the channel and when every pushed update has been taken in.
+    """
+
+    kind = ""
 
     def __init__(self, bot: Bot, fake: Any) -> None:
         self.bot = bot
         self.fake = fake
         self._people = 0
-        self.stopping = None
         self.tasks: list[Any] = []
+        self.pushed = 0  # updates pushed to the fake, redeliveries included
 
-    def person(self, name: str = "Bác") -> TelegramPerson:
-        self._people += 1
-        return TelegramPerson(self, 5000 + self._people, name)
+    def make_channel(self) -> Any:
+        raise NotImplementedError
+
+    def taken_in(self) -> bool:
+        """Whether every pushed update has been processed (committed)."""
+        raise NotImplementedError
 
     async def start(self) -> None:
         import asyncio
 
-        from bot.config import Settings
-        from bot.handlers.telegram import TelegramChannel
-
-        settings = Settings(
-            db=str(self.bot.db),
-            telegram_token=self.fake.token,
-            telegram_api_url=self.fake.base_url,
-            telegram_rate=1000.0,
-            telegram_chat_rate=1000.0,
-        )
-        self.channel = TelegramChannel(settings, self.bot.service, self.bot.storage, 1)
+        self.channel = self.make_channel()
         await self.channel.start()
         self.bot.outbox.add_channel(self.channel)
         self.bot.service.on_queued(self.bot.outbox.submit)
@@ -299,7 +295,7 @@ class TelegramHarness:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(0.005)
-            if self.fake.pending_updates or not self.bot.outbox.idle():
+            if not self.taken_in() or not self.bot.outbox.idle():
                 continue
             await self.bot.outbox.flush()
             async with self.bot.storage.transaction() as tx:
@@ -310,20 +306,58 @@ class TelegramHarness:
         raise TimeoutError("the bot did not settle")
 
 
-@contextlib.asynccontextmanager
-async def telegram_harness(tmp_path: Path) -> AsyncIterator[TelegramHarness]:
-    from tests.fake_telegram import FakeTelegram
+class TelegramHarness(PlatformHarness):
+    """The bot on Telegram (updates stay pending until the bot acknowledges them)."""
 
+    kind = "telegram"
+
+    def person(self, name: str = "Bác") -> TelegramPerson:
+        self._people += 1
+        return TelegramPerson(self, 5000 + self._people, name)
+
+    def make_channel(self) -> Any:
+        from bot.config import Settings
+        from bot.handlers.telegram import TelegramChannel
+
+        settings = Settings(
+            db=str(self.bot.db),
+            telegram_token=self.fake.token,
+            telegram_api_url=self.fake.base_url,
+            telegram_rate=1000.0,
+            telegram_chat_rate=1000.0,
+        )
+        return TelegramChannel(settings, self.bot.service, self.bot.storage, 1)
+
+    def taken_in(self) -> bool:
+        return not self.fake.pending_updates
+
+
+@contextlib.asynccontextmanager
+async def platform_harness(
+    tmp_path: Path, fake_class: Any, harness_class: type[PlatformHarness]
+) -> AsyncIterator[Any]:
     bot = Bot(tmp_path / "ishc.sqlite3")
     await bot.open()
-    async with FakeTelegram() as fake:
-        harness = TelegramHarness(bot, fake)
+    async with fake_class() as fake:
+        harness = harness_class(bot, fake)
         await harness.start()
         try:
             yield harness
         finally:
             await harness.stop()
             await bot.close()
+
+
+def telegram_harness(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[TelegramHarness]:
+    from tests.fake_telegram import FakeTelegram
+
+    return platform_harness(tmp_path, FakeTelegram, TelegramHarness)
+
+
+def zalo_harness(tmp_path: Path) -> contextlib.AbstractAsyncContextManager[ZaloHarness]:
+    from tests.fake_zalo import FakeZalo
+
+    return platform_harness(tmp_path, FakeZalo, ZaloHarness)
 
 
 class ZaloPerson(TextPerson):
@@ -374,25 +408,16 @@ def _text_choices(text: str) -> tuple[list[str], list[str]]:
     return [n[1] for n in numbered], [n[0] for n in numbered]
 
 
-class ZaloHarness:
-    """The bot on Zalo, polling a fake Zalo Bot API server on loopback."""
+class ZaloHarness(PlatformHarness):
+    """The bot on Zalo (an event is gone once polled, so count the ones processed)."""
 
     kind = "zalo"
-
-    def __init__(self, bot: Bot, fake: Any) -> None:
-        self.bot = bot
-        self.fake = fake
-        self._people = 0
-        self.tasks: list[Any] = []
-        self.pushed = 0  # events pushed to the fake, redeliveries included
 
     def person(self, name: str = "Bác") -> ZaloPerson:
         self._people += 1
         return ZaloPerson(self, f"{self._people:020x}", name)
 
-    async def start(self) -> None:
-        import asyncio
-
+    def make_channel(self) -> Any:
         from bot.config import Settings
         from bot.handlers.zalo import ZaloChannel
 
@@ -403,56 +428,7 @@ class ZaloHarness:
             zalo_rate=1000.0,
             zalo_chat_rate=1000.0,
         )
-        self.channel = ZaloChannel(settings, self.bot.service, poll_timeout=1)
-        await self.channel.start()
-        self.bot.outbox.add_channel(self.channel)
-        self.bot.service.on_queued(self.bot.outbox.submit)
-        self.stopping = asyncio.Event()
-        self.tasks = [
-            asyncio.create_task(self.channel.poll(self.stopping)),
-            asyncio.create_task(self.bot.outbox.run()),
-        ]
+        return ZaloChannel(settings, self.bot.service, poll_timeout=1)
 
-    async def stop(self) -> None:
-        import asyncio
-
-        self.stopping.set()
-        await self.bot.outbox.stop()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.channel.stop()
-
-    async def settle(self, timeout: float = 5.0) -> None:
-        """Wait until every pushed event is committed and every due reply is sent."""
-        import asyncio
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-            if self.channel.handled < self.pushed or not self.bot.outbox.idle():
-                continue
-            await self.bot.outbox.flush()
-            async with self.bot.storage.transaction() as tx:
-                if await tx.due_outbox(self.bot.clock(), 1):
-                    self.bot.outbox.wake()
-                    continue
-            return
-        raise TimeoutError("the bot did not settle")
-
-
-@contextlib.asynccontextmanager
-async def zalo_harness(tmp_path: Path) -> AsyncIterator[ZaloHarness]:
-    from tests.fake_zalo import FakeZalo
-
-    bot = Bot(tmp_path / "ishc.sqlite3")
-    await bot.open()
-    async with FakeZalo() as fake:
-        harness = ZaloHarness(bot, fake)
-        await harness.start()
-        try:
-            yield harness
-        finally:
-            await harness.stop()
-            await bot.close()
+    def taken_in(self) -> bool:
+        return self.channel.handled >= self.pushed
