@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
-import ipaddress
 import itertools
 import json
-import socket
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-import aiohttp
 from aiohttp import web
-from yarl import URL
+
+try:
+    from tests.loopback_fake import USE_WEBHOOK_SECRET, Chat, Fault, LoopbackFake
+except ImportError:  # tests/ is not a package: pytest puts tests/ itself on sys.path
+    from loopback_fake import USE_WEBHOOK_SECRET, Chat, Fault, LoopbackFake
 
 __all__ = ["FakeTelegram", "Person", "SentMessage"]
 
@@ -56,14 +56,6 @@ _STRING_PARAMS = frozenset(
 )
 
 
-class _Default:
-    def __repr__(self) -> str:
-        return "<use webhook_secret>"
-
-
-_USE_WEBHOOK_SECRET: Any = _Default()
-
-
 @dataclass
 class SentMessage:
     """One message the bot sent (or edited) to a chat."""
@@ -93,30 +85,16 @@ class _Pending:
 
 
 @dataclass
-class _Fault:
-    method: str
+class _Fault(Fault):
     status: int
     description: str
     retry_after: int | None
-    times: int
-    chat_id: int | None
 
 
 @dataclass
-class _Delay:
-    method: str
-    seconds: float
-    times: int
-
-
-@dataclass
-class _Chat:
-    chat_id: int
+class _Chat(Chat):
     next_message_id: int = 1
     messages: dict[int, dict] = field(default_factory=dict)  # current state, user and bot messages
-    sent: list[SentMessage] = field(default_factory=list)
-    cursor: int = 0
-    event: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _decode(value: Any, name: str) -> Any:
@@ -151,26 +129,20 @@ def _default_description(status: int, retry_after: int | None) -> str:
     return phrase if status >= 500 else f"{phrase}: fake failure"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+class FakeTelegram(LoopbackFake):
+    """In-process fake of the Telegram Bot API, served over HTTP on loopback.
 
+    ``base_url`` is the value for ``telegram.Bot(token, base_url=...)``. ``sent``,
+    ``messages_to`` and ``next_message`` also hold edits that changed a message's text.
+    """
 
-class FakeTelegram:
-    """In-process fake of the Telegram Bot API, served over HTTP on loopback."""
+    _chat_type = _Chat
+    sent: list[SentMessage]
 
     def __init__(
         self, token: str = "123456:TEST-token", *, host: str = "127.0.0.1", port: int = 0
     ):
-        if not _is_loopback(host):
-            raise ValueError(f"FakeTelegram only binds loopback addresses, not {host!r}")
-        self.token = token
-        self.host = host
-        self.port = port
+        super().__init__(token, host=host, port=port)
         prefix = token.split(":", 1)[0]
         self.bot_id = int(prefix) if prefix.isdigit() else 123456
         self.bot_user = {
@@ -182,24 +154,12 @@ class FakeTelegram:
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
-        self.sent: list[SentMessage] = []
-        self.calls: list[tuple[str, dict]] = []
         self.answered_callbacks: list[str] = []
-        self.webhook_url: str | None = None
-        self.webhook_secret: str | None = None
         self._next_update_id = FIRST_UPDATE_ID
         self._callback_ids = itertools.count(4_100_000_000_000_000_001)
         self._file_ids = itertools.count(1)
         self._pending: list[_Pending] = []
-        self._updates_event = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._chats: dict[int, _Chat] = {}
         self._users: dict[int, dict] = {}
-        self._faults: list[_Fault] = []
-        self._delays: list[_Delay] = []
-        self._runner: web.AppRunner | None = None
-        self._sock: socket.socket | None = None
-        self._session: aiohttp.ClientSession | None = None
         self._handlers = {
             "getme": self._get_me,
             "getupdates": self._get_updates,
@@ -217,57 +177,12 @@ class FakeTelegram:
             "getmycommands": self._get_my_commands,
         }
 
-    # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        """Bind the loopback address and start serving."""
-        if self._runner is not None:
-            return
-        self._closing, self._updates_event = asyncio.Event(), asyncio.Event()
-        app = web.Application()
-        app.router.add_route("*", "/{bot_token}/{method}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await runner.setup()
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-            await web.SockSite(runner, sock, backlog=1024).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner, self._sock = runner, sock
-        self.port = sock.getsockname()[1]
+    # ------------------------------------------------------------------ hooks
+    def _method_key(self, method: str) -> str:
+        return method.lower()  # Telegram method names are case-insensitive
 
-    async def stop(self) -> None:
-        """Release long polls and delays, stop serving, close the webhook client session."""
-        self._closing.set()
-        self._wake_updates()
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
-
-    async def __aenter__(self) -> FakeTelegram:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """The value for ``telegram.Bot(token, base_url=...)``."""
-        if self._runner is None:
-            raise RuntimeError("FakeTelegram is not started")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/bot"
+    def _describe(self, sm: SentMessage) -> str:
+        return f"  #{sm.message_id} {sm.method}: {sm.text!r} buttons={_labels(sm.reply_markup)}"
 
     # ------------------------------------------------------------------ people -> bot
     def _user(self, user_id: int) -> dict:
@@ -277,12 +192,6 @@ class FakeTelegram:
             "first_name": "Bác",
             "language_code": "vi",
         }
-
-    def _chat(self, chat_id: int) -> _Chat:
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            chat = self._chats[chat_id] = _Chat(chat_id)
-        return chat
 
     def _chat_dict(self, chat_id: int) -> dict:
         user = self._users.get(chat_id)
@@ -379,72 +288,22 @@ class FakeTelegram:
         bisect.insort_right(self._pending, entry, key=lambda e: e.update_id)
         self._wake_updates()
 
-    def _wake_updates(self) -> None:
-        event, self._updates_event = self._updates_event, asyncio.Event()
-        event.set()
-
     @property
     def pending_updates(self) -> list[dict]:
         """Updates not yet confirmed by ``getUpdates(offset=...)``."""
         return [e.update for e in self._pending]
 
     # ------------------------------------------------------------------ bot -> people
-    def messages_to(self, chat_id: int) -> list[SentMessage]:
-        """Everything the bot sent (or edited with new text) to ``chat_id``, oldest first."""
-        chat = self._chats.get(chat_id)
-        return list(chat.sent) if chat else []
-
     def message(self, chat_id: int, message_id: int) -> dict | None:
         """Current state (after edits) of a message in a chat."""
         chat = self._chats.get(chat_id)
         return chat.messages.get(message_id) if chat else None
 
-    async def next_message(self, chat_id: int, timeout: float = 5.0) -> SentMessage:
-        """Return the next message to ``chat_id`` not yet returned by this method."""
-        chat = self._chat(chat_id)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while chat.cursor >= len(chat.sent):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(self._timeout_report(chat, timeout))
-            try:
-                await asyncio.wait_for(chat.event.wait(), remaining)
-            except TimeoutError:
-                raise TimeoutError(self._timeout_report(chat, timeout)) from None
-        sent = chat.sent[chat.cursor]
-        chat.cursor += 1
-        return sent
-
-    def _timeout_report(self, chat: _Chat, timeout: float) -> str:
-        lines = [
-            f"no new message to chat {chat.chat_id} within {timeout}s "
-            f"({len(chat.sent)} sent to it, all already returned by next_message)."
-        ]
-        for sm in chat.sent[-5:]:
-            lines.append(
-                f"  #{sm.message_id} {sm.method}: {sm.text!r} buttons={_labels(sm.reply_markup)}"
-            )
-        chat_calls = [
-            name for name, params in self.calls[-200:] if params.get("chat_id") == chat.chat_id
-        ]
-        if chat_calls:
-            lines.append(f"  recent API calls for this chat: {chat_calls[-10:]}")
-        others = [sm for sm in self.sent[-3:] if sm.chat_id != chat.chat_id]
-        for sm in others:
-            lines.append(f"  (latest to chat {sm.chat_id}: {sm.text!r})")
-        if not self.sent:
-            lines.append("  the bot has sent nothing at all")
-        return "\n".join(lines)
-
     def _record(self, method: str, chat_id: int, msg: dict, markup: dict | None) -> None:
         text = msg.get("text", msg.get("caption", ""))
-        sm = SentMessage(chat_id, text, markup, msg["message_id"], time.monotonic(), method, msg)
-        chat = self._chat(chat_id)
-        self.sent.append(sm)
-        chat.sent.append(sm)
-        event, chat.event = chat.event, asyncio.Event()
-        event.set()
+        self._deliver(
+            SentMessage(chat_id, text, markup, msg["message_id"], time.monotonic(), method, msg)
+        )
 
     # ------------------------------------------------------------------ faults
     def fail_next(
@@ -462,53 +321,24 @@ class FakeTelegram:
             retry_after = 1
         description = description or _default_description(status, retry_after)
         self._faults.append(
-            _Fault(method.lower(), status, description, retry_after, times, chat_id)
+            _Fault(
+                method=method.lower(),
+                times=times,
+                chat_id=chat_id,
+                status=status,
+                description=description,
+                retry_after=retry_after,
+            )
         )
-
-    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Sleep ``seconds`` before answering the next ``times`` calls of ``method``."""
-        self._delays.append(_Delay(method.lower(), seconds, times))
-
-    def _take_delay(self, method: str) -> float:
-        for delay in self._delays:
-            if delay.method == method:
-                delay.times -= 1
-                if delay.times <= 0:
-                    self._delays.remove(delay)
-                return delay.seconds
-        return 0.0
-
-    def _take_fault(self, method: str, params: dict) -> _Fault | None:
-        for fault in self._faults:
-            if fault.method != method:
-                continue
-            if fault.chat_id is not None and params.get("chat_id") != fault.chat_id:
-                continue
-            fault.times -= 1
-            if fault.times <= 0:
-                self._faults.remove(fault)
-            return fault
-        return None
 
     # ------------------------------------------------------------------ webhook client
     async def post_webhook(
-        self, update: dict, *, url: str | None = None, secret: str | None = _USE_WEBHOOK_SECRET
+        self, update: dict, *, url: str | None = None, secret: str | None = USE_WEBHOOK_SECRET
     ) -> int:
         """POST ``update`` to the webhook (``webhook_url`` by default); return the HTTP status."""
-        url = url or self.webhook_url
-        if not url:
-            raise RuntimeError("no webhook url: pass url= or call setWebhook first")
-        host = URL(url).host or ""
-        if not _is_loopback(host):
-            raise ValueError(f"post_webhook only talks to loopback addresses, not {url!r}")
-        if secret is _USE_WEBHOOK_SECRET:
-            secret = self.webhook_secret
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        async with self._session.post(url, json=update, headers=headers) as response:
-            await response.read()
-            return response.status
+        return await self._post_to_webhook(
+            update, url=url, secret=secret, secret_header="X-Telegram-Bot-Api-Secret-Token"
+        )
 
     # ------------------------------------------------------------------ HTTP
     async def _handle(self, request: web.Request) -> web.Response:
@@ -530,10 +360,7 @@ class FakeTelegram:
         handler = self._handlers.get(method)
         if handler is None:
             return _error(404, "Not Found")
-        delay = self._take_delay(method)
-        if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), delay)
+        await self._apply_delay(method)
         fault = self._take_fault(method, params)
         if fault is not None:
             return _error(fault.status, fault.description, fault.retry_after)

@@ -18,19 +18,20 @@ and can be awaited per chat with ``next_message``. Faults (``fail_next``,
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ipaddress
 import itertools
 import json
-import socket
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from yarl import URL
+
+try:
+    from tests.loopback_fake import USE_WEBHOOK_SECRET, Fault, LoopbackFake, is_loopback
+except ImportError:  # tests/ is not a package: pytest puts tests/ itself on sys.path
+    from loopback_fake import USE_WEBHOOK_SECRET, Fault, LoopbackFake, is_loopback
 
 __all__ = ["FakeZalo", "Person", "SentMessage", "zalo_id"]
 
@@ -52,14 +53,6 @@ _DEFAULT_DESCRIPTIONS = {
     426: "Daily quota exceeded",
     429: "Quota exceeded",
 }
-
-
-class _Default:
-    def __repr__(self) -> str:
-        return "<use webhook_secret>"
-
-
-_USE_WEBHOOK_SECRET: Any = _Default()
 
 
 def zalo_id(n: int) -> str:
@@ -93,37 +86,10 @@ class _ApiError(Exception):
 
 
 @dataclass
-class _Fault:
-    method: str
+class _Fault(Fault):
     error_code: int
     description: str
-    times: int
     http_status: int
-    chat_id: str | None
-
-
-@dataclass
-class _Delay:
-    method: str
-    seconds: float
-    times: int
-
-
-@dataclass
-class _Chat:
-    chat_id: str
-    sent: list[SentMessage] = field(default_factory=list)
-    cursor: int = 0
-    event: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _error(error_code: int, description: str = "", http_status: int = 200) -> web.Response:
@@ -138,15 +104,18 @@ def _chat_id(value: Any) -> str | None:
     return str(value)
 
 
-class FakeZalo:
-    """In-process fake of the Zalo Bot API, served over HTTP on loopback."""
+class FakeZalo(LoopbackFake):
+    """In-process fake of the Zalo Bot API, served over HTTP on loopback.
+
+    The bot's client calls ``f"{fake.base_url}{fake.token}/{method}"``. Chat ids
+    are strings (``messages_to``/``next_message`` accept anything ``str()`` turns
+    into one).
+    """
+
+    sent: list[SentMessage]
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, host: str = "127.0.0.1", port: int = 0):
-        if not _is_loopback(host):
-            raise ValueError(f"FakeZalo only binds loopback addresses, not {host!r}")
-        self.token = token
-        self.host = host
-        self.port = port
+        super().__init__(token, host=host, port=port)
         prefix = token.split(":", 1)[0]
         self.bot_id = prefix if prefix.isdigit() else "1459232241454765289"
         self.bot_info = {
@@ -155,23 +124,11 @@ class FakeZalo:
             "account_type": "BASIC",
             "can_join_groups": False,
         }
-        self.sent: list[SentMessage] = []
-        self.calls: list[tuple[str, dict]] = []
-        self.webhook_url: str | None = None
-        self.webhook_secret: str | None = None
         self.webhook_updated_at = _now_ms()
         self._message_ids = itertools.count(_FIRST_MESSAGE_ID)
         self._media_ids = itertools.count(1)
         self._pending: deque[dict] = deque()
-        self._updates_event = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._chats: dict[str, _Chat] = {}
         self._names: dict[str, str] = {}
-        self._faults: list[_Fault] = []
-        self._delays: list[_Delay] = []
-        self._runner: web.AppRunner | None = None
-        self._sock: socket.socket | None = None
-        self._session: aiohttp.ClientSession | None = None
         # Zalo method names are case-sensitive: exact keys only.
         self._handlers = {
             "getMe": self._get_me,
@@ -185,57 +142,21 @@ class FakeZalo:
             "sendChatAction": self._send_chat_action,
         }
 
-    # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
-        """Bind the loopback address and start serving."""
-        if self._runner is not None:
-            return
-        self._closing, self._updates_event = asyncio.Event(), asyncio.Event()
-        app = web.Application()
-        app.router.add_route("*", "/{bot_token}/{method}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await runner.setup()
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-            await web.SockSite(runner, sock, backlog=1024).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner, self._sock = runner, sock
-        self.port = sock.getsockname()[1]
+    # ------------------------------------------------------------------ hooks
+    def _chat_key(self, chat_id: Any) -> str:
+        return str(chat_id)
 
-    async def stop(self) -> None:
-        """Release long polls and delays, stop serving, close the webhook client session."""
-        self._closing.set()
-        self._wake_updates()
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+    def _chat_of(self, params: dict) -> str | None:
+        return _chat_id(params.get("chat_id"))
 
-    async def __aenter__(self) -> FakeZalo:
-        await self.start()
-        return self
+    def _describe(self, sm: SentMessage) -> str:
+        extra = f" photo={sm.photo}" if sm.photo else ""
+        return f"  {sm.message_id} {sm.method}: {sm.text!r}{extra}"
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/bot``; the client calls ``f"{base_url}{token}/{method}"``."""
-        if self._runner is None:
-            raise RuntimeError("FakeZalo is not started")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/bot"
+    def _timeout_notes(self) -> list[str]:
+        if self._pending:
+            return [f"  {len(self._pending)} event(s) still queued, not fetched by the bot"]
+        return []
 
     # ------------------------------------------------------------------ people -> bot
     def _new_message_id(self) -> str:
@@ -288,68 +209,12 @@ class FakeZalo:
         """Queue the very same event (same ``message_id``) again."""
         self.push_event(event)
 
-    def _wake_updates(self) -> None:
-        event, self._updates_event = self._updates_event, asyncio.Event()
-        event.set()
-
     @property
     def pending_events(self) -> list[dict]:
         """Events queued and not yet returned by ``getUpdates``."""
         return list(self._pending)
 
     # ------------------------------------------------------------------ bot -> people
-    def _chat(self, chat_id: str) -> _Chat:
-        chat_id = str(chat_id)
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            chat = self._chats[chat_id] = _Chat(chat_id)
-        return chat
-
-    def messages_to(self, chat_id: str) -> list[SentMessage]:
-        """Everything the bot sent to ``chat_id``, oldest first."""
-        chat = self._chats.get(str(chat_id))
-        return list(chat.sent) if chat else []
-
-    async def next_message(self, chat_id: str, timeout: float = 5.0) -> SentMessage:
-        """Return the next message to ``chat_id`` not yet returned by this method."""
-        chat = self._chat(chat_id)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while chat.cursor >= len(chat.sent):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(self._timeout_report(chat, timeout))
-            try:
-                await asyncio.wait_for(chat.event.wait(), remaining)
-            except TimeoutError:
-                raise TimeoutError(self._timeout_report(chat, timeout)) from None
-        sent = chat.sent[chat.cursor]
-        chat.cursor += 1
-        return sent
-
-    def _timeout_report(self, chat: _Chat, timeout: float) -> str:
-        lines = [
-            f"no new message to chat {chat.chat_id} within {timeout}s "
-            f"({len(chat.sent)} sent to it, all already returned by next_message)."
-        ]
-        for sm in chat.sent[-5:]:
-            extra = f" photo={sm.photo}" if sm.photo else ""
-            lines.append(f"  {sm.message_id} {sm.method}: {sm.text!r}{extra}")
-        chat_calls = [
-            name
-            for name, params in self.calls[-200:]
-            if _chat_id(params.get("chat_id")) == chat.chat_id
-        ]
-        if chat_calls:
-            lines.append(f"  recent API calls for this chat: {chat_calls[-10:]}")
-        for sm in [sm for sm in self.sent[-3:] if sm.chat_id != chat.chat_id]:
-            lines.append(f"  (latest to chat {sm.chat_id}: {sm.text!r})")
-        if not self.sent:
-            lines.append("  the bot has sent nothing at all")
-        if self._pending:
-            lines.append(f"  {len(self._pending)} event(s) still queued, not fetched by the bot")
-        return "\n".join(lines)
-
     def _record(
         self,
         method: str,
@@ -360,12 +225,9 @@ class FakeZalo:
         sticker: str | None = None,
     ) -> dict:
         message_id = self._new_message_id()
-        sm = SentMessage(chat_id, text, method, message_id, time.monotonic(), photo, sticker)
-        chat = self._chat(chat_id)
-        self.sent.append(sm)
-        chat.sent.append(sm)
-        event, chat.event = chat.event, asyncio.Event()
-        event.set()
+        self._deliver(
+            SentMessage(chat_id, text, method, message_id, time.monotonic(), photo, sticker)
+        )
         return {"message_id": message_id, "date": _now_ms()}
 
     # ------------------------------------------------------------------ faults
@@ -386,32 +248,16 @@ class FakeZalo:
         """
         description = description or _DEFAULT_DESCRIPTIONS.get(error_code, "Error")
         target = None if chat_id is None else str(chat_id)
-        self._faults.append(_Fault(method, error_code, description, times, http_status, target))
-
-    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Sleep ``seconds`` before answering the next ``times`` calls of ``method``."""
-        self._delays.append(_Delay(method, seconds, times))
-
-    def _take_delay(self, method: str) -> float:
-        for delay in self._delays:
-            if delay.method == method:
-                delay.times -= 1
-                if delay.times <= 0:
-                    self._delays.remove(delay)
-                return delay.seconds
-        return 0.0
-
-    def _take_fault(self, method: str, params: dict) -> _Fault | None:
-        for fault in self._faults:
-            if fault.method != method:
-                continue
-            if fault.chat_id is not None and _chat_id(params.get("chat_id")) != fault.chat_id:
-                continue
-            fault.times -= 1
-            if fault.times <= 0:
-                self._faults.remove(fault)
-            return fault
-        return None
+        self._faults.append(
+            _Fault(
+                method=method,
+                times=times,
+                chat_id=target,
+                error_code=error_code,
+                description=description,
+                http_status=http_status,
+            )
+        )
 
     # ------------------------------------------------------------------ webhook client
     async def post_webhook(
@@ -419,7 +265,7 @@ class FakeZalo:
         event: dict,
         *,
         url: str | None = None,
-        secret: str | None = _USE_WEBHOOK_SECRET,
+        secret: str | None = USE_WEBHOOK_SECRET,
         wrapped: bool = True,
     ) -> int:
         """POST ``event`` to the webhook (``webhook_url`` by default); return the HTTP status.
@@ -428,21 +274,10 @@ class FakeZalo:
         ``wrapped=False`` sends the bare event. The secret goes in
         ``X-Bot-Api-Secret-Token`` (no header when ``secret`` is None).
         """
-        url = url or self.webhook_url
-        if not url:
-            raise RuntimeError("no webhook url: pass url= or call setWebhook first")
-        host = URL(url).host or ""
-        if not _is_loopback(host):
-            raise ValueError(f"post_webhook only talks to loopback addresses, not {url!r}")
-        if secret is _USE_WEBHOOK_SECRET:
-            secret = self.webhook_secret
-        headers = {SECRET_HEADER: secret} if secret is not None else {}
         body = {"ok": True, "result": event} if wrapped else event
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        async with self._session.post(url, json=body, headers=headers) as response:
-            await response.read()
-            return response.status
+        return await self._post_to_webhook(
+            body, url=url, secret=secret, secret_header=SECRET_HEADER
+        )
 
     # ------------------------------------------------------------------ HTTP
     async def _handle(self, request: web.Request) -> web.Response:
@@ -465,10 +300,7 @@ class FakeZalo:
         handler = self._handlers.get(method)
         if handler is None:
             return _error(404, "Not found")
-        delay = self._take_delay(method)
-        if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), delay)
+        await self._apply_delay(method)
         fault = self._take_fault(method, params)
         if fault is not None:
             return _error(fault.error_code, fault.description, fault.http_status)
@@ -515,7 +347,7 @@ class FakeZalo:
         parsed = URL(url)
         if parsed.scheme == "https" and parsed.host:
             return url
-        if parsed.scheme == "http" and _is_loopback(parsed.host or ""):
+        if parsed.scheme == "http" and is_loopback(parsed.host or ""):
             return url  # the fake allows loopback http so tests need no TLS
         raise _ApiError(400, "Bad request: url must be https")
 

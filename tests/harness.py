@@ -432,3 +432,19 @@ class ZaloHarness(PlatformHarness):
 
     def taken_in(self) -> bool:
         return self.channel.handled >= self.pushed
+
+
+@contextlib.asynccontextmanager
+async def web_server(channels: list[Any], storage: Any) -> AsyncIterator[str]:
+    """The service's web server (health and webhooks) on a free loopback port: its base URL."""
+    from aiohttp import web
+
+    from bot.app import web_app
+
+    runner = web.AppRunner(web_app(channels, storage), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

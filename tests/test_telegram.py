@@ -8,11 +8,10 @@ import io
 import aiohttp
 import pytest
 
-from bot.app import web_app
 from bot.config import Settings
 from bot.handlers.telegram import TelegramChannel
 from tests.fake_telegram import FakeTelegram
-from tests.harness import Bot, _buttons
+from tests.harness import Bot, _buttons, web_server
 from tests.test_registration import join_as_chair
 
 
@@ -158,15 +157,10 @@ async def webhook(tmp_path):
         )
         channel = TelegramChannel(settings, bot.service, bot.storage)
         await channel.start()
-        runner = aiohttp.web.AppRunner(web_app([channel], bot.storage), access_log=None)
-        await runner.setup()
-        site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
         try:
-            yield bot, fake, f"http://127.0.0.1:{port}/telegram/hook"
+            async with web_server([channel], bot.storage) as base:
+                yield bot, fake, f"{base}/telegram/hook"
         finally:
-            await runner.cleanup()
             await channel.stop()
             await bot.close()
 

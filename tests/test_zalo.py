@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
 
-from bot.app import web_app
 from bot.config import Settings
 from bot.handlers.zalo import ZaloChannel, to_inbound
 from tests.fake_zalo import FakeZalo
-from tests.harness import Bot
+from tests.harness import Bot, web_server
 
 SECRET = "zalo-secret-123"
 
@@ -108,15 +106,10 @@ async def webhook(tmp_path):
                             zalo_webhook_url="https://bot.example.org/zalo/hook",
                             zalo_webhook_secret=SECRET)
         channel = ZaloChannel(settings, bot.service)
-        runner = aiohttp.web.AppRunner(web_app([channel], bot.storage), access_log=None)
-        await runner.setup()
-        site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
         try:
-            yield bot, fake, f"http://127.0.0.1:{port}/zalo/hook"
+            async with web_server([channel], bot.storage) as base:
+                yield bot, fake, f"{base}/zalo/hook"
         finally:
-            await runner.cleanup()
             await channel.stop()
             await bot.close()
 
