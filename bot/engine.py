@@ -87,7 +87,9 @@ class Step:
         choices: Answers to pick from (buttons, or a numbered list on text channels).
         validate: Checks a parsed value against stored data, raising ``ParseError``; it may
             return extra facts to remember with the answer.
-        next: The following step id, or a function of the data; default is the next in order.
+        next: The following step id, or a function of the data (``None``: the default, the
+            next in order). After an answer is changed from the summary, a function's step
+            is still asked (a follow-up question); otherwise the summary comes back.
         label: Name of the answer in the "what to change?" list; ``None`` = not editable.
         ask_contact: Offer a "share my phone number" button where the channel has one.
         skip: Skip the step when this returns true.
@@ -98,7 +100,7 @@ class Step:
     parse: Callable[[str, Ctx], Any] | None = None
     choices: Choices = ()
     validate: Callable[[Any, Ctx, dict[str, Any]], Awaitable[dict[str, Any] | None]] | None = None
-    next: str | Callable[[dict[str, Any]], str] | None = None
+    next: str | Callable[[dict[str, Any]], str | None] | None = None
     label: str | None = None
     ask_contact: bool = False
     skip: Callable[[Ctx, dict[str, Any]], bool] | None = None
@@ -106,7 +108,7 @@ class Step:
 
 Begin = Callable[[Ctx, str], Awaitable["dict[str, Any] | Done"]]
 Finish = Callable[[Ctx, dict[str, Any], str], Awaitable[Done]]
-Summary = Callable[[Ctx, dict[str, Any]], T]
+Summary = Callable[[Ctx, dict[str, Any]], T | Awaitable[T]]
 
 
 @dataclass(frozen=True)
@@ -310,12 +312,14 @@ class Engine:
         return Outcome(session, [reply], [])
 
     def _following(self, flow: Flow, step: Step, data: dict[str, Any]) -> str:
-        if data.pop("_editing", False):
+        follow = step.next(data) if callable(step.next) else step.next
+        if data.get("_editing"):
+            if callable(step.next) and follow not in (None, CONFIRM, END):
+                return follow  # a follow-up of the changed answer (e.g. pick among matches)
+            data.pop("_editing")
             return CONFIRM
-        if callable(step.next):
-            return step.next(data)
-        if step.next:
-            return step.next
+        if follow:
+            return follow
         index = flow.steps.index(step)
         return flow.steps[index + 1].id if index + 1 < len(flow.steps) else CONFIRM
 
@@ -326,7 +330,8 @@ class Engine:
         ref = session.session_id[:8]
         if session.step_id == CONFIRM:
             assert flow.summary is not None
-            parts = (*prefix, flow.summary(ctx, session.data), T(N_("Is this correct?")))
+            summary = await _maybe(flow.summary(ctx, session.data))
+            parts = (*prefix, summary, T(N_("Is this correct?")))
             return Reply(parts, _confirm_choices(flow), ref, CONFIRM)
         if session.step_id == EDIT:
             parts = (*prefix, T(N_("What do you want to change?")))

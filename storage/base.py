@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from storage.ledger import FundStore
+
 BOARD_ROLES = frozenset({"chair", "vice_chair"})
 ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
 
@@ -134,7 +136,7 @@ class OutboxItem:
     status: str = "pending"
 
 
-class Transaction(Protocol):
+class Transaction(FundStore, Protocol):
     """Reads and writes inside one transaction."""
 
     # Inbox, sessions, outbox, settings

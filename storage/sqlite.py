@@ -20,7 +20,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +36,9 @@ from storage.base import (
     OutboxItem,
     Session,
 )
+from storage.sqlite_ledger import SQLiteLedger, _dt, _ts
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def _ts(moment: datetime | None) -> str | None:
-    """Store times as UTC ISO text, so text order is time order."""
-    return moment.astimezone(UTC).isoformat() if moment is not None else None
-
-
-def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 def _statements(script: str) -> list[str]:
@@ -156,23 +148,15 @@ class SQLiteStorage:
             await self._db.execute("COMMIT")
 
 
-class SQLiteTransaction:
+class SQLiteTransaction(SQLiteLedger):
     """Reads and writes inside one SQLite transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    # Statements run directly on the connection (see the module docstring): the caller holds
-    # the writer lock and the transaction is open.
-
-    async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None:
-        return self._conn.execute(sql, tuple(args)).fetchone()
-
-    async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return self._conn.execute(sql, tuple(args)).fetchall()
-
-    async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, tuple(args))
+    # Statements run directly on the connection (see the module docstring) through the
+    # helpers ``_one``, ``_all`` and ``_run`` of ``SQLiteLedger``: the caller holds the
+    # writer lock and the transaction is open.
 
     # Inbox, sessions, outbox, settings
 

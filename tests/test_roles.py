@@ -20,7 +20,14 @@ BOARD_TASKS = [
     "Đăng ký hộ người không có điện thoại",
     "Tạo mã mời mới",
 ]
-MEMBER_MENU = ["Xem dữ liệu của tôi", "Đề nghị xóa dữ liệu của tôi"]
+MEMBER_MENU = [
+    "Khoản vay của tôi",
+    "Báo đã trả nợ",
+    "Xin vay vốn",
+    "Xem dữ liệu của tôi",
+    "Đề nghị xóa dữ liệu của tôi",
+]
+PENDING_MENU = ["Xem dữ liệu của tôi", "Đề nghị xóa dữ liệu của tôi"]
 
 
 async def register(chat, code, name, phone, *, birth="1958", village="Bản Na Công", sex="Nữ"):
@@ -139,7 +146,7 @@ async def test_pending_member_waits_but_can_see_own_data(chat, club):
     assert "đã được gửi tới ban chủ nhiệm" in reply.text
     reply = await lo.say("/menu")
     assert "Đăng ký của bác đang chờ ban chủ nhiệm duyệt." in reply.text
-    assert reply.labels == MEMBER_MENU
+    assert reply.labels == PENDING_MENU  # no loans before approval
     reply = await lo.say("/thanhvien")
     assert reply.text.startswith(REFUSAL)
     assert "chờ ban chủ nhiệm duyệt" in reply.text

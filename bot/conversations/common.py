@@ -89,3 +89,9 @@ def member_line(member: Member) -> str:
 def member_choices(members: list[Member]) -> tuple[Choice, ...]:
     """Members as choices keyed by their id."""
     return tuple(Choice(str(m.id), member_line(m)) for m in members)
+
+
+def one_block(items: list[Any]) -> T:
+    """Show messages (or plain strings) one per line, as one block."""
+    pattern = "\n".join(f"{{l{i}}}" for i in range(len(items)))
+    return T(pattern, **{f"l{i}": item for i, item in enumerate(items)})

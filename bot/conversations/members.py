@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversations.common import BOARD, ROLE_LABELS, member_line
+from bot.conversations.common import BOARD, ROLE_LABELS, member_line, one_block
 from bot.engine import Ctx, Done, Flow
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
@@ -51,17 +51,14 @@ def _join(parts: list[Any]) -> list[T]:
             lines.append(part)
             continue
         if lines:
-            blocks.append(_lines(lines))
+            blocks.append(one_block(lines))
             lines = []
         blocks.append(part)
     if lines:
-        blocks.append(_lines(lines))
+        blocks.append(one_block(lines))
     return blocks
 
 
-def _lines(lines: list[T]) -> T:
-    pattern = "\n".join(f"{{l{i}}}" for i in range(len(lines)))
-    return T(pattern, **{f"l{i}": line for i, line in enumerate(lines)})
 
 
 MEMBERS = Flow(

@@ -423,3 +423,73 @@ def parse_text(text: str, *, min_len: int = 2, max_len: int = 80) -> str:
     if len(cleaned) > max_len:
         raise ParseError(MSG_TEXT_TOO_LONG, max_len=max_len)
     return cleaned
+
+
+# --- loan terms --------------------------------------------------------------------------------
+
+MSG_RATE = N_("Please type the interest in percent a month, like 1 or 1,5, or 0 for none.")
+MSG_RATE_HIGH = N_("That is more than 5% a month. Please check it, for example 1,5.")
+MSG_MONTHS = N_("Please type the number of months, like 12 or 1 năm.")
+MSG_MONTHS_RANGE = N_("The term must be from 1 to 60 months, for example 12.")
+MSG_DAY_OF_MONTH = N_("Please type a day of the month from 1 to 31, like 15.")
+_RATE = re.compile(
+    r"([0-9]{1,2}(?:[.,][0-9]{1,2})?)\s*(?:%|phan tram)?(?:\s*(?:/|mot|1)?\s*thang)?"
+)
+_MONTHS = re.compile(r"([0-9]{1,3})\s*(thang|nam)?")
+
+
+def parse_rate(text: str) -> int:
+    """Read a monthly interest rate: ``1``, ``1,5%``, ``0.8 %/tháng``, ``0`` or ``không``.
+
+    Args:
+        text: What the person typed.
+
+    Returns:
+        The rate in basis points a month (``1,5`` -> 150), from 0 to 500.
+
+    Raises:
+        ParseError: If the text is not a rate or is over 5 % a month.
+    """
+    folded = _clean(text[:_MAX_INPUT])
+    if folded in ("khong", "ko", "khong lai", "mien lai"):
+        return 0
+    match = _RATE.fullmatch(folded)
+    if not match:
+        raise ParseError(MSG_RATE)
+    rate = int(Decimal(match[1].replace(",", ".")) * 100)
+    if rate > 500:
+        raise ParseError(MSG_RATE_HIGH)
+    return rate
+
+
+def parse_months(text: str) -> int:
+    """Read a loan term: ``12``, ``12 tháng``, ``1 năm``, ``2 nam``.
+
+    Args:
+        text: What the person typed.
+
+    Returns:
+        The number of months, from 1 to 60.
+
+    Raises:
+        ParseError: If the text is not a term or is outside 1..60 months.
+    """
+    match = _MONTHS.fullmatch(_clean(text[:_MAX_INPUT]))
+    if not match:
+        raise ParseError(MSG_MONTHS)
+    months = int(match[1]) * (12 if match[2] == "nam" else 1)
+    if not 1 <= months <= 60:
+        raise ParseError(MSG_MONTHS_RANGE)
+    return months
+
+
+def parse_day_of_month(text: str) -> int:
+    """Read a day of the month: ``15``, ``ngày 15``, ``mùng 5``.
+
+    Raises:
+        ParseError: If the text is not a day from 1 to 31.
+    """
+    match = re.fullmatch(r"(?:ngay|mung|mong)?\s*([0-9]{1,2})", _clean(text[:_MAX_INPUT]))
+    if not match or not 1 <= int(match[1]) <= 31:
+        raise ParseError(MSG_DAY_OF_MONTH)
+    return int(match[1])
