@@ -56,8 +56,8 @@ async def begin(ctx: Ctx, args: str) -> dict[str, Any] | Done:
 
 async def entry_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
     """The most recent entries not yet reversed, newest first."""
-    return tuple(Choice(str(e.id), translate(await describe(ctx.tx, e), ctx.locale))
-                 for e in await _correctable(ctx))
+    return tuple([Choice(str(e.id), translate(await describe(ctx.tx, e), ctx.locale))
+                  for e in await _correctable(ctx)])
 
 
 async def check_entry(value: str, ctx: Ctx, data: dict[str, Any]) -> None:

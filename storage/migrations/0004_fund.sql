@@ -146,13 +146,14 @@ CREATE TRIGGER ledger_loan_balance AFTER INSERT ON ledger WHEN NEW.loan_id IS NO
 BEGIN
     INSERT INTO loan_balances (loan_id, club_id, member_id, outstanding, principal_paid,
                                interest_paid)
-    SELECT NEW.loan_id, NEW.club_id, l.member_id, NEW.principal,
-           CASE WHEN NEW.kind = 'repayment' THEN -NEW.principal ELSE 0 END, NEW.interest
-    FROM loans l WHERE l.id = NEW.loan_id
-    ON CONFLICT (loan_id) DO UPDATE SET
-        outstanding = outstanding + excluded.outstanding,
-        principal_paid = principal_paid + excluded.principal_paid,
-        interest_paid = interest_paid + excluded.interest_paid;
+    SELECT l.id, l.club_id, l.member_id, 0, 0, 0 FROM loans l WHERE l.id = NEW.loan_id
+    ON CONFLICT (loan_id) DO NOTHING;
+    UPDATE loan_balances SET
+        outstanding = outstanding + NEW.principal,
+        principal_paid = principal_paid
+            + CASE WHEN NEW.kind = 'repayment' THEN -NEW.principal ELSE 0 END,
+        interest_paid = interest_paid + NEW.interest
+    WHERE loan_id = NEW.loan_id;
 END;
 
 CREATE TRIGGER ledger_fund_balance AFTER INSERT ON ledger
