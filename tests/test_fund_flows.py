@@ -7,11 +7,26 @@ today falls due on 15/12/2026 and every 15th after.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from bot.conversations.contribution import AddToFund
+from bot.conversations.disbursement import GiveLoan
+from bot.conversations.loan_rules import ChangeRule
+from bot.conversations.repayment import RecordPayment, ReportPayment
+from bot.conversations.reversal import Reverse
 from bot.i18n import format_money
 from tests.harness import _buttons
-from tests.test_roles import Club, approve, join_as_chair, member_id, register
+from tests.test_roles import (
+    Club,
+    approve,
+    give_role,
+    inbound_of,
+    join_as_chair,
+    member_id,
+    register,
+)
 from tests.test_roles import club as club  # the fixture
 
 REFUSAL = "Xin lỗi, bác chưa dùng được việc này."
@@ -177,6 +192,14 @@ async def test_unknown_member_and_several_matches(chat, club):
     assert "Ai vay ạ?" in reply.text
     reply = await club.chair.say("0987 654 321")
     assert f"Cho bác Mồng Thị Hoa vay {vnd(5_000_000)}" in reply.text
+    # Changed again to a name two people share: the choice is asked, then the summary.
+    await club.chair.pick("Sửa lại")
+    await club.chair.pick("Người vay")
+    reply = await club.chair.say("Mồng")
+    assert "Có mấy người trùng tên." in reply.text
+    reply = await club.chair.pick("Mồng Thị Hoa (1958, Bản Na Công)")
+    assert f"Cho bác Mồng Thị Hoa vay {vnd(5_000_000)}" in reply.text
+    assert "Thông tin trên đã đúng chưa ạ?" in reply.text
     await club.chair.pick(SAVE)
     [loan] = await chat.bot.rows("SELECT member_id, term_months FROM loans")
     assert loan == {"member_id": await member_id(chat, "Mồng Thị Hoa"), "term_months": 6}
@@ -541,3 +564,73 @@ async def test_rule_changes_are_kept_with_who_and_when(chat, club):
     reply = await club.chair.say("/quy")
     assert "Lãi suất: 1,5% một tháng" in reply.text
     assert "Hạn trả: ngày 5 hằng tháng" in reply.text
+
+
+# --- who may do what -------------------------------------------------------------------------
+
+
+async def test_the_treasurer_gives_loans_and_a_vice_chair_only_looks(chat, lent):
+    mai, _ = await register(chat, lent.info["member_code"], "Lò Thị Mai", "0977 111 222")
+    await approve(lent.chair, "Lò Thị Mai (1958, Bản Na Công)")
+    await give_role(lent.chair, "Lò Thị Mai (1958, Bản Na Công)", "Thủ quỹ")
+    await lent.chair.pick(SAVE)
+    await give_role(lent.chair, "Mồng Thị Hoa (1958, Bản Na Công)", "Phó chủ nhiệm")
+    await lent.chair.pick(SAVE)
+    mai.unread()
+    lent.hoa.unread()
+
+    reply = await give_loan(mai, who="Lò Thị Mai", amount="3tr", purpose="Gà vịt")
+    assert f"Cho bác Lò Thị Mai vay {vnd(3_000_000)}" in reply.text
+    reply = await mai.pick(SAVE)
+    assert f"Đã lưu: cho bác Lò Thị Mai vay {vnd(3_000_000)}." in reply.text
+
+    reply = await lent.hoa.say("/quy")
+    assert f"Đang cho vay: {vnd(15_000_000)} (2 khoản)" in reply.text
+    reply = await lent.hoa.say("/quahan")
+    assert "Không có khoản vay nào quá hạn" in reply.text
+    for command in ("/giaingan", "/xacnhan", "/dieuchinh", "/quyche"):
+        reply = await lent.hoa.say(command)
+        assert reply.text.startswith(REFUSAL), command
+
+
+async def test_effects_check_the_role_again_when_applied(chat, lent):
+    """A member who somehow reaches an effect (an old session, a crafted update) is refused."""
+    [loan] = await chat.bot.rows("SELECT id FROM loans")
+    [entry] = await chat.bot.rows("SELECT id FROM ledger WHERE kind = 'disbursement'")
+    before = await chat.bot.rows("SELECT * FROM ledger")
+    hoa_id = await member_id(chat, "Mồng Thị Hoa")
+    data = {"member": hoa_id, "matches": [], "amount": 1_000_000, "purpose": "cow",
+            "start": "2026-11-28", "term": 12,
+            "rules": {"rate_bp": 0, "schedule": "equal_principal", "due_day": 15,
+                      "term_default": 12, "max_amount": 50_000_000}}
+    effects = [
+        GiveLoan(data, "k1"),
+        RecordPayment(loan["id"], 100_000, date(2026, 11, 28), "k2"),
+        Reverse(entry["id"], "thử", "k3"),
+        AddToFund({"kind": "capital", "source": "x", "amount": 10**6, "day": "2026-11-28"}, "k4"),
+        ChangeRule("rate_bp", 500),
+    ]
+    inbound = await inbound_of(chat, lent.hoa)
+    async with chat.bot.storage.transaction() as tx:
+        ctx = await chat.bot.service.context(tx, inbound, chat.bot.clock())
+        assert ctx.roles == {"member"}
+        for effect in effects:
+            replies = await effect.apply(tx, ctx)
+            assert [r.parts[0].msgid for r in replies] == ["Sorry, you cannot use this."]
+    assert await chat.bot.rows("SELECT * FROM ledger") == before
+    assert await chat.bot.rows("SELECT rate_bp FROM loan_rules ORDER BY id DESC LIMIT 1") == [
+        {"rate_bp": 100}]
+
+
+async def test_a_report_for_someone_elses_loan_is_refused(chat, lent):
+    mai, _ = await register(chat, lent.info["member_code"], "Lò Thị Mai", "0977 111 222")
+    await approve(lent.chair, "Lò Thị Mai (1958, Bản Na Công)")
+    [loan] = await chat.bot.rows("SELECT id FROM loans")
+    inbound = await inbound_of(chat, mai)
+    async with chat.bot.storage.transaction() as tx:
+        ctx = await chat.bot.service.context(tx, inbound, chat.bot.clock())
+        replies = await ReportPayment(loan["id"], 1_000, date(2026, 11, 28), "k").apply(tx, ctx)
+    assert [r.parts[0].msgid for r in replies] == ["Sorry, you cannot use this."]
+    assert await chat.bot.rows("SELECT * FROM payment_reports") == []
+    reply = await mai.say("/trano")
+    assert "Bác không có khoản vay nào cần trả." in reply.text
