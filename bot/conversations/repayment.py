@@ -102,14 +102,23 @@ async def amount_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
              amount=money(at.next_amount), day=format_day(at.next_due))
 
 
-async def check_amount(amount: int, ctx: Ctx, data: dict[str, Any]) -> None:
-    """No more than is owed now (payments waiting for confirmation counted)."""
+async def _check_payable(amount: int, day: date, ctx: Ctx, data: dict[str, Any]) -> None:
     loan = await chosen_loan(ctx, data)
-    at = await where(ctx.tx, loan, ctx.today)
+    at = await where(ctx.tx, loan, day)
     left = at.payable - await pending_total(ctx.tx, loan)
     if amount > left:
         raise ParseError(N_("That is more than is owed: at most {max} can be paid now. Please "
                             "type a smaller amount, for example {max}."), max=money(max(left, 0)))
+
+
+async def check_amount(amount: int, ctx: Ctx, data: dict[str, Any]) -> None:
+    """No more than is owed, payments waiting for confirmation counted.
+
+    Owed on the payment day when it is known (the amount was changed from the summary),
+    else today.
+    """
+    day = date.fromisoformat(data["day"]) if data.get("day") else ctx.today
+    await _check_payable(amount, day, ctx, data)
 
 
 def _day(text: str, ctx: Ctx) -> str:
@@ -126,6 +135,7 @@ async def check_day(value: str, ctx: Ctx, data: dict[str, Any]) -> None:
     if day < loan.start_date:
         raise ParseError(N_("The loan started on {start}; please type a day after that, for "
                             "example hôm nay."), start=format_day(loan.start_date))
+    await _check_payable(data["amount"], day, ctx, data)  # less interest was due earlier
 
 
 async def summary(ctx: Ctx, data: dict[str, Any]) -> T:
@@ -134,7 +144,7 @@ async def summary(ctx: Ctx, data: dict[str, Any]) -> T:
     member = await ctx.tx.get_member(loan.member_id)
     assert member is not None
     at = await where(ctx.tx, loan, date.fromisoformat(data["day"]))
-    principal, interest = fund.split(min(data["amount"], at.payable), at)
+    principal, interest = fund.split(data["amount"], at)
     return T(N_("Payment by {name}: {amount} on {day}, for the loan of {title}.\n"
                 "Interest {interest}, principal {principal}; still owed after it: {left}."),
              name=member.full_name, amount=money(data["amount"]),
