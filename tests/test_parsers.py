@@ -21,8 +21,11 @@ from bot.conversations.parsers import (
     parse_birth,
     parse_choice,
     parse_date,
+    parse_day_of_month,
+    parse_months,
     parse_name,
     parse_phone,
+    parse_rate,
     parse_text,
     parse_yes_no,
 )
@@ -574,6 +577,46 @@ def test_parse_text_rejects() -> None:
     assert error.params == {"min_len": 5}
 
 
+# --- loan terms --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "rate"), [
+    ("1", 100), ("1%", 100), ("1,5", 150), ("1.5 %", 150), ("0,8%/tháng", 80),
+    ("1,25 phần trăm", 125), ("0", 0), ("không", 0), ("mien lai", 0), ("5", 500),
+])  # fmt: skip
+def test_parse_rate(text: str, rate: int) -> None:
+    assert parse_rate(text) == rate
+
+
+def test_parse_rate_errors() -> None:
+    assert_error(parse_rate, "6", message=parsers.MSG_RATE_HIGH)
+    assert_error(parse_rate, "mot", message=parsers.MSG_RATE)
+    assert_error(parse_rate, "1,555", message=parsers.MSG_RATE)
+
+
+@pytest.mark.parametrize(("text", "months"), [
+    ("12", 12), ("12 tháng", 12), ("6 thang", 6), ("1 năm", 12), ("2 nam", 24), ("60", 60),
+])  # fmt: skip
+def test_parse_months(text: str, months: int) -> None:
+    assert parse_months(text) == months
+
+
+def test_parse_months_errors() -> None:
+    assert_error(parse_months, "0", message=parsers.MSG_MONTHS_RANGE)
+    assert_error(parse_months, "6 năm", message=parsers.MSG_MONTHS_RANGE)
+    assert_error(parse_months, "mười hai", message=parsers.MSG_MONTHS)
+
+
+@pytest.mark.parametrize(("text", "day"), [("15", 15), ("ngày 5", 5), ("mùng 5", 5), ("31", 31)])
+def test_parse_day_of_month(text: str, day: int) -> None:
+    assert parse_day_of_month(text) == day
+
+
+@pytest.mark.parametrize("text", ["0", "32", "ngay", "15/12"])
+def test_parse_day_of_month_errors(text: str) -> None:
+    assert_error(parse_day_of_month, text, message=parsers.MSG_DAY_OF_MONTH)
+
+
 # --- every parser: a value or a ParseError, never anything else ----------------------------------
 
 _ALPHABET = st.sampled_from(
@@ -581,6 +624,7 @@ _ALPHABET = st.sampled_from(
         *"0123456789 ./-,+()đĐ₫:!?'",
         *["k", "tr", "triệu", "nghìn", "ty", "rưỡi", "ngày", "tháng", "năm", "sinh"],
         *["hôm nay", "có", "không", "số", "\xa0", "\u0301", "٣", "²", "\x00"],
+        *["%", "/tháng", "phần trăm", "mùng", "1,5", "12"],
     ]
 )
 _TEXT = st.one_of(st.text(), st.lists(_ALPHABET, max_size=12).map("".join))
@@ -594,6 +638,9 @@ _PARSERS = [
     lambda text: parse_choice(text, []),
     parse_name,
     parse_text,
+    parse_rate,
+    parse_months,
+    parse_day_of_month,
 ]
 
 
