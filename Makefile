@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.registration
+	$(BIN)/python -m bench.fund
 
 clean:
 	rm -rf $(VENV)

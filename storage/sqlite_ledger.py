@@ -254,13 +254,15 @@ class SQLiteLedger:
 
     async def fund_summaries(self, club_ids: Sequence[int] | None = None) -> list[FundSummary]:
         """The fund of each club (all clubs when ``club_ids`` is None), by club id."""
-        where, args = ("WHERE c.id IN (" + _in(club_ids) + ")", list(club_ids)) if club_ids \
-            else ("", [])
+        if club_ids is not None and not club_ids:
+            return []
+        ids = list(club_ids or [])
+        only = f"club_id IN ({_in(ids)})" if ids else "1"  # filtered inside each part
         rows = await self._all(
             "WITH open AS (SELECT club_id, COUNT(*) AS loans, COUNT(DISTINCT member_id) AS "
-            "borrowers FROM loan_balances WHERE outstanding > 0 GROUP BY club_id), "
+            f"borrowers FROM loan_balances WHERE outstanding > 0 AND {only} GROUP BY club_id), "
             "active AS (SELECT club_id, COUNT(*) AS members FROM members "
-            "WHERE status = 'active' GROUP BY club_id) "
+            f"WHERE status = 'active' AND {only} GROUP BY club_id) "
             "SELECT c.id AS club_id, COALESCE(f.cash, 0) AS cash, "
             "COALESCE(f.lent_out, 0) AS lent_out, COALESCE(f.disbursed, 0) AS disbursed, "
             "COALESCE(f.repaid, 0) AS repaid, COALESCE(f.interest, 0) AS interest, "
@@ -269,15 +271,17 @@ class SQLiteLedger:
             "COALESCE(a.members, 0) AS members FROM clubs c "
             "LEFT JOIN fund_balances f ON f.club_id = c.id "
             "LEFT JOIN open o ON o.club_id = c.id LEFT JOIN active a ON a.club_id = c.id "
-            f"{where} ORDER BY c.id",
-            args,
+            f"WHERE {only.replace('club_id', 'c.id')} ORDER BY c.id",
+            [*ids, *ids, *ids],
         )
         return [FundSummary(**dict(row)) for row in rows]
 
     async def arrears(self, club_ids: Sequence[int] | None, today: date) -> list[Arrears]:
         """Loans with an instalment due before ``today`` left unpaid, oldest first."""
-        where, args = ("AND b.club_id IN (" + _in(club_ids) + ")", list(club_ids)) if club_ids \
-            else ("", [])
+        if club_ids is not None and not club_ids:
+            return []
+        where, args = ("", []) if club_ids is None else (
+            f"AND b.club_id IN ({_in(club_ids)})", list(club_ids))
         rows = await self._all(
             "SELECT b.club_id, b.loan_id, b.member_id, MIN(i.due) AS since, "
             "MAX(i.cum_total) - b.principal_paid - b.interest_paid AS amount "

@@ -75,7 +75,14 @@ CREATE TABLE ledger (
     source TEXT NOT NULL DEFAULT '',
     idempotency_key TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
-    CHECK ((kind IN ('disbursement', 'opening', 'repayment')) = (loan_id IS NOT NULL))
+    CHECK ((kind IN ('disbursement', 'opening', 'repayment')) = (loan_id IS NOT NULL)),
+    -- An original entry moves money the way its kind says (a reversal negates one).
+    CHECK (reverses IS NOT NULL OR CASE kind
+        WHEN 'disbursement' THEN principal > 0 AND interest = 0 AND cash = -principal
+        WHEN 'opening' THEN principal > 0 AND interest = 0 AND cash = 0
+        WHEN 'repayment' THEN principal <= 0 AND interest >= 0 AND cash = interest - principal
+            AND cash > 0
+        ELSE principal = 0 AND interest = 0 AND cash > 0 END)
 ) STRICT;
 CREATE INDEX ledger_club ON ledger(club_id, id);
 CREATE INDEX ledger_loan ON ledger(loan_id) WHERE loan_id IS NOT NULL;
@@ -104,6 +111,16 @@ END;
 CREATE TRIGGER installments_no_delete BEFORE DELETE ON installments
 BEGIN
     SELECT RAISE(ABORT, 'schedules are fixed when the loan is given');
+END;
+
+-- A loan's entries belong to the loan's club and borrower.
+CREATE TRIGGER ledger_loan_matches BEFORE INSERT ON ledger WHEN NEW.loan_id IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'a loan entry must be in the loan''s club and of its borrower')
+    WHERE NOT EXISTS (
+        SELECT 1 FROM loans l WHERE l.id = NEW.loan_id AND l.club_id = NEW.club_id
+        AND l.member_id IS NEW.member_id
+    );
 END;
 
 -- A reversal must exactly undo an entry that is not itself a reversal.
