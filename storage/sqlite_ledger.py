@@ -177,12 +177,8 @@ class SQLiteLedger:
 
     async def add_entry(self, entry: NewEntry, now: datetime) -> tuple[int, bool]:
         """Append a ledger entry; ``(id, created)``. Same key: the existing entry's id."""
-        row = await self._one(
-            "SELECT id FROM ledger WHERE idempotency_key = ?", (entry.key,)
-        )
-        if row:
-            return row["id"], False
-        cursor = await self._run(
+        return await self._add_once(
+            "ledger", entry.key,
             "INSERT INTO ledger (club_id, kind, loan_id, member_id, principal, interest, cash, "
             "day, note, reverses, recorded_by, confirmed_by, source, idempotency_key, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -190,8 +186,6 @@ class SQLiteLedger:
              entry.interest, entry.cash, entry.day.isoformat(), entry.note, entry.reverses,
              entry.recorded_by, entry.confirmed_by, entry.source, entry.key, _ts(now)),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid, True
 
     _ENTRY_SQL = (
         "SELECT e.*, r.id AS reversed_by FROM ledger e LEFT JOIN ledger r ON r.reverses = e.id "
@@ -297,7 +291,36 @@ class SQLiteLedger:
             for r in rows
         ]
 
-    # Payment reports
+    # Payment reports and loan requests: rows waiting for a keeper's decision
+
+    async def _waiting(
+        self, table: str, club_id: int, statuses: Iterable[str], member_id: int | None
+    ) -> list[sqlite3.Row]:
+        wanted = list(statuses)
+        sql = f"SELECT * FROM {table} WHERE club_id = ? AND status IN ({_in(wanted)})"
+        args: list[Any] = [club_id, *wanted]
+        if member_id is not None:
+            sql, args = sql + " AND member_id = ?", [*args, member_id]
+        return await self._all(sql + " ORDER BY id", args)
+
+    async def _decide(
+        self, table: str, row_id: int, status: str, decided_by: int, now: datetime,
+        reason: str | None, link: tuple[str, int | None],
+    ) -> bool:
+        cursor = await self._run(
+            f"UPDATE {table} SET status = ?, decided_by = ?, decided_at = ?, reason = ?, "
+            f"{link[0]} = ? WHERE id = ? AND status = 'pending'",
+            (status, decided_by, _ts(now), reason, link[1], row_id),
+        )
+        return cursor.rowcount == 1
+
+    async def _add_once(self, table: str, key: str, sql: str, args: tuple) -> tuple[int, bool]:
+        row = await self._one(f"SELECT id FROM {table} WHERE idempotency_key = ?", (key,))
+        if row:
+            return row["id"], False
+        cursor = await self._run(sql, args)
+        assert cursor.lastrowid is not None and cursor.rowcount == 1
+        return cursor.lastrowid, True
 
     @staticmethod
     def _report(row: sqlite3.Row) -> PaymentReport:
@@ -319,19 +342,13 @@ class SQLiteLedger:
         self, loan_id: int, amount: int, day: date, key: str, now: datetime
     ) -> tuple[int, bool]:
         """Record a member's report of a payment; ``(id, created)``."""
-        row = await self._one(
-            "SELECT id FROM payment_reports WHERE idempotency_key = ?", (key,)
-        )
-        if row:
-            return row["id"], False
-        cursor = await self._run(
+        return await self._add_once(
+            "payment_reports", key,
             "INSERT INTO payment_reports (club_id, loan_id, member_id, amount, day, "
             "reported_at, idempotency_key) SELECT club_id, id, member_id, ?, ?, ?, ? "
             "FROM loans WHERE id = ?",
             (amount, day.isoformat(), _ts(now), key, loan_id),
         )
-        assert cursor.lastrowid is not None and cursor.rowcount == 1
-        return cursor.lastrowid, True
 
     async def get_payment_report(self, report_id: int) -> PaymentReport | None:
         """One payment report."""
@@ -342,12 +359,7 @@ class SQLiteLedger:
         self, club_id: int, statuses: Iterable[str] = ("pending",), member_id: int | None = None
     ) -> list[PaymentReport]:
         """A club's payment reports with one of ``statuses`` (optionally one member's)."""
-        wanted = list(statuses)
-        sql = f"SELECT * FROM payment_reports WHERE club_id = ? AND status IN ({_in(wanted)})"
-        args: list[Any] = [club_id, *wanted]
-        if member_id is not None:
-            sql, args = sql + " AND member_id = ?", [*args, member_id]
-        rows = await self._all(sql + " ORDER BY id", args)
+        rows = await self._waiting("payment_reports", club_id, statuses, member_id)
         return [self._report(row) for row in rows]
 
     async def decide_payment_report(
@@ -360,14 +372,8 @@ class SQLiteLedger:
         entry_id: int | None = None,
     ) -> bool:
         """Confirm or reject a pending report; ``False`` if it was no longer pending."""
-        cursor = await self._run(
-            "UPDATE payment_reports SET status = ?, decided_by = ?, decided_at = ?, "
-            "reason = ?, entry_id = ? WHERE id = ? AND status = 'pending'",
-            (status, decided_by, _ts(now), reason, entry_id, report_id),
-        )
-        return cursor.rowcount == 1
-
-    # Loan requests
+        return await self._decide("payment_reports", report_id, status, decided_by, now, reason,
+                                  ("entry_id", entry_id))
 
     @staticmethod
     def _request(row: sqlite3.Row) -> LoanRequest:
@@ -388,16 +394,12 @@ class SQLiteLedger:
         self, member_id: int, amount: int, purpose: str, key: str, now: datetime
     ) -> tuple[int, bool]:
         """Queue a member's request for a loan; ``(id, created)``."""
-        row = await self._one("SELECT id FROM loan_requests WHERE idempotency_key = ?", (key,))
-        if row:
-            return row["id"], False
-        cursor = await self._run(
+        return await self._add_once(
+            "loan_requests", key,
             "INSERT INTO loan_requests (club_id, member_id, amount, purpose, requested_at, "
             "idempotency_key) SELECT club_id, id, ?, ?, ?, ? FROM members WHERE id = ?",
             (amount, purpose, _ts(now), key, member_id),
         )
-        assert cursor.lastrowid is not None and cursor.rowcount == 1
-        return cursor.lastrowid, True
 
     async def get_loan_request(self, request_id: int) -> LoanRequest | None:
         """One loan request."""
@@ -408,12 +410,7 @@ class SQLiteLedger:
         self, club_id: int, statuses: Iterable[str] = ("pending",), member_id: int | None = None
     ) -> list[LoanRequest]:
         """A club's loan requests with one of ``statuses``, oldest first."""
-        wanted = list(statuses)
-        sql = f"SELECT * FROM loan_requests WHERE club_id = ? AND status IN ({_in(wanted)})"
-        args: list[Any] = [club_id, *wanted]
-        if member_id is not None:
-            sql, args = sql + " AND member_id = ?", [*args, member_id]
-        rows = await self._all(sql + " ORDER BY id", args)
+        rows = await self._waiting("loan_requests", club_id, statuses, member_id)
         return [self._request(row) for row in rows]
 
     async def decide_loan_request(
@@ -426,9 +423,5 @@ class SQLiteLedger:
         loan_id: int | None = None,
     ) -> bool:
         """Approve or decline a pending request; ``False`` if it was no longer pending."""
-        cursor = await self._run(
-            "UPDATE loan_requests SET status = ?, decided_by = ?, decided_at = ?, reason = ?, "
-            "loan_id = ? WHERE id = ? AND status = 'pending'",
-            (status, decided_by, _ts(now), reason, loan_id, request_id),
-        )
-        return cursor.rowcount == 1
+        return await self._decide("loan_requests", request_id, status, decided_by, now, reason,
+                                  ("loan_id", loan_id))

@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -38,7 +37,8 @@ from storage.ledger import (
     ScheduleRow,
 )
 from storage.sqlite import SQLiteStorage, SQLiteTransaction
-from tests.test_storage_contract import BACKENDS, MINUTE, NOW, Backend, add, make_club
+from tests import test_storage_contract as storage_contract
+from tests.test_storage_contract import MINUTE, NOW, add, make_club
 
 T = TypeVar("T")
 DAY = NOW.date()  # 28/11/2026
@@ -46,25 +46,10 @@ MILLION = 1_000_000
 _keys = itertools.count(1)
 
 
-@pytest.fixture(params=BACKENDS, ids=lambda backend: backend.name)
-def backend(request: pytest.FixtureRequest) -> Backend:
-    return request.param
-
-
-@pytest.fixture
-async def storage(backend: Backend, tmp_path: Path) -> AsyncIterator[Storage]:
-    store = backend.make(tmp_path)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-@pytest.fixture
-async def tx(storage: Storage) -> AsyncIterator[Transaction]:
-    async with storage.transaction() as transaction:
-        yield transaction
+# The storage contract's fixtures: every backend of its ``BACKENDS`` list runs these tests too.
+backend = storage_contract.backend
+storage = storage_contract.storage
+tx = storage_contract.tx
 
 
 def key(prefix: str = "k") -> str:
