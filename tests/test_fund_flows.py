@@ -634,3 +634,13 @@ async def test_a_report_for_someone_elses_loan_is_refused(chat, lent):
     assert await chat.bot.rows("SELECT * FROM payment_reports") == []
     reply = await mai.say("/trano")
     assert "Bác không có khoản vay nào cần trả." in reply.text
+
+
+async def test_a_second_loan_shows_what_the_borrower_still_owes(chat, lent):
+    summary = await give_loan(lent.chair, amount="2tr", purpose="Gà vịt")
+    assert (f"Lưu ý: bác Mồng Thị Hoa còn nợ {vnd(12_000_000)} ở các khoản vay trước."
+            in summary.text)
+    await lent.chair.pick(SAVE)
+    reply = await lent.hoa.say("/vay")
+    assert f"Khoản vay 1: {vnd(2_000_000)} (Gà vịt)" in reply.text
+    assert f"Khoản vay 2: {vnd(12_000_000)} (Bò)" in reply.text

@@ -119,15 +119,23 @@ async def summary_text(ctx: Ctx, data: dict[str, Any]) -> T:
     rows = plan(data)
     rules = data["rules"]
     total_interest = sum(row.interest for row in rows)
-    head = N_("Loan carried over from the notebook for {name}: still owed {amount}, for "
-              "{purpose}.") if data.get("carried") else N_(
-              "Loan for {name}: {amount} for {purpose}, handed over on {start}.")
+    carried = bool(data.get("carried"))
+    head = T(
+        N_("Loan carried over from the notebook for {name}: still owed {amount}, for "
+           "{purpose}.") if carried else
+        N_("Loan for {name}: {amount} for {purpose}, handed over on {start}."),
+        name=member.full_name, amount=money(data["amount"]),
+        purpose=purpose_label(data["purpose"]),
+        start=format_day(date.fromisoformat(data.get("start") or ctx.today.isoformat())),
+    )
+    owing = sum(loan.outstanding for loan in await ctx.tx.loans_of(member.id, open_only=True))
+    if owing and not carried:
+        head = T(N_("{head}\nNote: {name} still owes {amount} on earlier loans."), head=head,
+                 name=member.full_name, amount=money(owing))
     return T(
         N_("{head}\n{term} months, interest {rate} a month, {schedule}.\nRepayment schedule:\n"
            "{rows}\nTotal to repay: {total} (interest {interest})."),
-        head=T(head, name=member.full_name, amount=money(data["amount"]),
-               purpose=purpose_label(data["purpose"]),
-               start=format_day(date.fromisoformat(data.get("start", ctx.today.isoformat())))),
+        head=head,
         term=int(data["term"]), rate=rate_text(rules["rate_bp"]),
         schedule=T(SCHEDULE_LABELS[rules["schedule"]]), rows=schedule_text(rows),
         total=money(sum(row.total for row in rows)), interest=money(total_interest),

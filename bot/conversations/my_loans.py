@@ -7,14 +7,18 @@ from bot.engine import Ctx, Done, Flow
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
 
+REPAID_SHOWN = 2  # loans repaid long ago would make the message too long
+
 
 async def show(ctx: Ctx, args: str) -> Done:
-    """The writer's own loans only (never anyone else's), newest first."""
+    """The writer's own loans only (never anyone else's): open ones, then the latest repaid."""
     assert ctx.member is not None
     member = ctx.member
     parts: list[T] = []
     loans = await ctx.tx.loans_of(member.id)
-    for number, loan in enumerate(loans, 1):
+    repaid = [loan for loan in loans if not loan.outstanding]
+    shown = [loan for loan in loans if loan.outstanding] + repaid[:REPAID_SHOWN]
+    for number, loan in enumerate(shown, 1):
         at = await where(ctx.tx, loan, ctx.today)
         parts.append(T(N_("Loan {n}: {title}\n{status}"), n=number, title=loan_title(loan),
                        status=loan_status(loan, at)))
