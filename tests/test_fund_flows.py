@@ -644,3 +644,18 @@ async def test_a_second_loan_shows_what_the_borrower_still_owes(chat, lent):
     reply = await lent.hoa.say("/vay")
     assert f"Khoản vay 1: {vnd(2_000_000)} (Gà vịt)" in reply.text
     assert f"Khoản vay 2: {vnd(12_000_000)} (Bò)" in reply.text
+
+
+async def test_a_long_schedule_is_shortened_in_the_middle(chat, club):
+    await put_in(club.chair)
+    await club.chair.say("/giaingan")
+    await club.chair.say("hoa")
+    await club.chair.say("24tr")
+    await club.chair.pick("Trâu")
+    await club.chair.pick("Hôm nay")
+    reply = await club.chair.say("2 năm")
+    assert f"11. 15/10/2027: {vnd(1_000_000)}" in reply.text
+    assert "… còn 12 kỳ trả hằng tháng nữa …" in reply.text
+    assert f"24. 15/11/2028: {vnd(1_000_000)}" in reply.text
+    assert "12. 15/11/2027" not in reply.text
+    assert f"Tổng phải trả: {vnd(24_000_000)} (lãi {vnd(0)})." in reply.text

@@ -11,7 +11,7 @@ from bot import fund
 from bot.conversations.common import member_line, one_block
 from bot.conversations.parsers import ParseError, parse_text
 from bot.engine import Ctx, Step
-from bot.i18n import N_, format_day, format_money, gettext
+from bot.i18n import N_, format_day, format_money
 from bot.messages import Choice, T
 from bot.text import fold
 from storage.base import Member, Transaction
@@ -89,14 +89,21 @@ def rules_data(rules: LoanRules, meeting_day: int) -> dict[str, Any]:
     }
 
 
+SCHEDULE_SHOWN = 12  # a longer schedule shows its first instalments and its last
+
+
 def schedule_text(rows: list[fund.Installment]) -> T:
-    """A schedule, one instalment a line: date, principal, interest, total."""
-    lines = [
-        gettext(N_("{n}. {due}: {total} (principal {principal}, interest {interest})"),
-                n=row.number, due=format_day(row.due), total=money(row.total),
-                principal=money(row.principal), interest=money(row.interest))
+    """A schedule, one instalment a line: date, total, principal, interest."""
+    lines: list[T | str] = [
+        T(N_("{n}. {due}: {total} (principal {principal}, interest {interest})"),
+          n=row.number, due=format_day(row.due), total=money(row.total),
+          principal=money(row.principal), interest=money(row.interest))
         for row in rows
     ]
+    if len(lines) > SCHEDULE_SHOWN:
+        hidden = len(lines) - SCHEDULE_SHOWN
+        lines = [*lines[:SCHEDULE_SHOWN - 1],
+                 T(N_("… {count} more monthly payments …"), count=hidden), lines[-1]]
     return one_block(lines)
 
 
