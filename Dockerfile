@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     ISHC_DB=/data/ishc.sqlite3 \
     ISHC_LISTEN=0.0.0.0:8080 \
-    ISHC_TZ=Asia/Ho_Chi_Minh
+    ISHC_TZ=Asia/Ho_Chi_Minh \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.registration
 	$(BIN)/python -m bench.fund
+	$(BIN)/python -m bench.health
 
 clean:
 	rm -rf $(VENV)

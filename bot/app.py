@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import charts
 from bot.config import Settings
 from bot.conversations.registry import FLOWS
 from bot.demo import seed
@@ -54,14 +56,16 @@ async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIte
         scheduler.add_job(service.sweep, "interval", minutes=1, id="sweep")
         scheduler.start()
         worker = asyncio.create_task(outbox.run())
+        warming = asyncio.create_task(charts.warm_up())
         try:
             yield App(settings, storage, service, outbox)
         finally:
             scheduler.shutdown(wait=False)
             await outbox.stop()
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for task in (worker, warming):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     finally:
         await storage.close()
 
@@ -111,8 +115,24 @@ class Channel(ChannelSender, Protocol):
         """Disconnect."""
 
 
-def web_app(channels: list[Channel], storage: SQLiteStorage) -> web.Application:
-    """The service's web server: ``/healthz``, and each channel's webhook if configured."""
+def web_app(
+    channels: list[Channel],
+    storage: SQLiteStorage,
+    clock: Callable[[], datetime] = utcnow,
+) -> web.Application:
+    """The service's web server.
+
+    It serves ``/healthz``, each channel's webhook if configured, and ``/media/<token>.png``:
+    the pictures (charts) sent to Zalo by URL, until they expire.
+
+    Args:
+        channels: The chat platform adapters.
+        storage: The open database.
+        clock: Current UTC time (for the pictures' expiry).
+
+    Returns:
+        The aiohttp application.
+    """
     app = web.Application(client_max_size=MAX_BODY)
 
     async def health(request: web.Request) -> web.Response:
@@ -120,7 +140,16 @@ def web_app(channels: list[Channel], storage: SQLiteStorage) -> web.Application:
             await tx.get_meta("health")
         return web.json_response({"ok": True})
 
+    async def media(request: web.Request) -> web.Response:
+        async with storage.transaction() as tx:
+            found = await tx.get_media(request.match_info["token"], clock())
+        if found is None or found[0] != "image/png":
+            raise web.HTTPNotFound()
+        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return web.Response(body=found[1], content_type=found[0], headers=headers)
+
     app.router.add_get("/healthz", health)
+    app.router.add_get(r"/media/{token:[A-Za-z0-9_-]{8,64}}.png", media)
     for channel in channels:
         if channel.webhook_url:
             app.router.add_post(channel.webhook_path(), channel.webhook)
@@ -154,10 +183,11 @@ async def run_channels(settings: Settings) -> None:
         for channel in channels:
             await channel.start()
             app.outbox.add_channel(channel)
-        runner = web.AppRunner(web_app(channels, app.storage), access_log=None)
+        server = web_app(channels, app.storage, app.service.clock)
+        runner = web.AppRunner(server, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
-        log.info("listening on %s", settings.listen)
+        log.info("listening on %s (public URL: %s)", settings.listen, settings.public_url or "-")
         try:
             for channel in channels:
                 if channel.webhook_url:

@@ -1,4 +1,8 @@
-"""Command line: ``ishc-bot run`` and the operator's ``ishc-bot club create|list``."""
+"""Command line: ``ishc-bot run`` and the operator's ``club create|list`` and ``triage``.
+
+``ishc-bot triage show`` prints the blood-pressure thresholds in force; ``ishc-bot triage set
+urgent_systolic=170 ...`` changes them (as agreed with the commune health station).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ import json
 import logging
 import os
 import sys
+from dataclasses import asdict, fields, replace
 
 from bot.app import run
 from bot.clubs import create_club, list_clubs
 from bot.config import Settings
 from bot.handlers.telegram import deep_link
+from bot.health import TRIAGE_KEY, Triage, triage
 from bot.service import utcnow
 from storage.sqlite import SQLiteStorage
 
@@ -34,7 +40,32 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true", help="print JSON")
     listing = club.add_parser("list", help="list clubs with member counts")
     listing.add_argument("--json", action="store_true", help="print JSON")
+    triage = commands.add_parser("triage", help="blood-pressure thresholds (settings)")
+    actions = triage.add_subparsers(dest="action", required=True)
+    actions.add_parser("show", help="print the thresholds in force as JSON")
+    change = actions.add_parser("set", help="change thresholds, e.g. urgent_systolic=170")
+    change.add_argument("values", nargs="+", metavar="NAME=VALUE")
     return parser
+
+
+async def _triage(args: argparse.Namespace, settings: Settings) -> dict[str, int]:
+    known = {f.name for f in fields(Triage)}
+    changes: dict[str, int] = {}
+    for item in getattr(args, "values", []):
+        name, _, value = item.partition("=")
+        if name not in known or not value.isdigit():
+            raise ValueError(f"expected NAME=NUMBER with NAME among: {', '.join(sorted(known))}")
+        changes[name] = int(value)
+    storage = SQLiteStorage(settings.db)
+    await storage.open()
+    try:
+        async with storage.transaction() as tx:
+            rules = replace(await triage(tx), **changes)
+            if changes:
+                await tx.set_meta(TRIAGE_KEY, rules.to_json())
+        return asdict(rules)
+    finally:
+        await storage.close()
 
 
 async def _club(args: argparse.Namespace, settings: Settings) -> object:
@@ -80,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run(settings))
         return 0
     try:
+        if args.command == "triage":
+            print(json.dumps(asyncio.run(_triage(args, settings)), indent=2))
+            return 0
         result = asyncio.run(_club(args, settings))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def load_dotenv(path: str | Path = ".env") -> None:
@@ -47,6 +48,9 @@ class Settings:
         zalo_webhook_secret: Secret Zalo sends back in a header (8-256 characters).
         zalo_rate: Messages per second to Zalo overall (Zalo publishes no figure).
         zalo_chat_rate: Messages per second to one Zalo chat.
+        public_url: HTTPS base where this service's web server is reachable from outside
+            (no trailing slash); pictures for Zalo are served under ``/media/``. Defaults
+            to the scheme and host of the Zalo (else Telegram) webhook URL.
     """
 
     db: str = "./data/ishc.sqlite3"
@@ -66,6 +70,7 @@ class Settings:
     zalo_webhook_secret: str | None = field(default=None, repr=False)
     zalo_rate: float = 10.0
     zalo_chat_rate: float = 1.0
+    public_url: str | None = None
 
     @property
     def host(self) -> str:
@@ -92,6 +97,7 @@ class Settings:
         zalo_webhook = env.get("ZALO_WEBHOOK_URL") or None
         if zalo_webhook and not (zalo_secret and 8 <= len(zalo_secret) <= 256):
             raise ValueError("ZALO_WEBHOOK_URL needs ZALO_WEBHOOK_SECRET of 8-256 characters")
+        public_url = public_base(env.get("ISHC_PUBLIC_URL") or None, zalo_webhook, webhook)
         return cls(
             db=env.get("ISHC_DB", defaults.db),
             telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
@@ -114,4 +120,31 @@ class Settings:
             zalo_webhook_secret=zalo_secret,
             zalo_rate=float(env.get("ISHC_ZALO_RATE", defaults.zalo_rate)),
             zalo_chat_rate=float(env.get("ISHC_ZALO_CHAT_RATE", defaults.zalo_chat_rate)),
+            public_url=public_url,
         )
+
+
+def public_base(explicit: str | None, *webhooks: str | None) -> str | None:
+    """The service's public base URL: ``explicit``, else the origin of the first webhook URL.
+
+    Args:
+        explicit: ``ISHC_PUBLIC_URL`` (may have a path, e.g. behind a proxy prefix).
+        *webhooks: Webhook URLs to derive it from (``https://host/zalo`` gives
+            ``https://host``).
+
+    Returns:
+        The URL without a trailing slash, or ``None`` if nothing is configured.
+
+    Raises:
+        ValueError: ``explicit`` is not an http(s) URL.
+    """
+    if explicit:
+        parts = urlsplit(explicit)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("ISHC_PUBLIC_URL must be an http(s) URL, e.g. https://bot.example.org")
+        return explicit.rstrip("/")
+    for url in webhooks:
+        parts = urlsplit(url or "")
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}"
+    return None

@@ -11,6 +11,7 @@ typed without the slash or accents. Outside a flow, anything else shows the pers
 from __future__ import annotations
 
 import inspect
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -93,6 +94,8 @@ class Step:
         label: Name of the answer in the "what to change?" list; ``None`` = not editable.
         ask_contact: Offer a "share my phone number" button where the channel has one.
         skip: Skip the step when this returns true.
+        multi: Several choices may be picked: typed at once (``1, 3``) or tapped one by one
+            and then "Done". The answer is the list of keys.
     """
 
     id: str
@@ -104,6 +107,7 @@ class Step:
     label: str | None = None
     ask_contact: bool = False
     skip: Callable[[Ctx, dict[str, Any]], bool] | None = None
+    multi: bool = False
 
 
 Begin = Callable[[Ctx, str], Awaitable["dict[str, Any] | Done"]]
@@ -341,6 +345,9 @@ class Engine:
         question = step.prompt if callable(step.prompt) else None
         text = await _maybe(question(ctx, session.data)) if question else T(step.prompt)
         choices = await self._choices(step, ctx, session.data)
+        if step.multi:
+            return Reply((*prefix, text, _picked_note(choices, session.data)), (*choices, DONE),
+                         ref, step.id)
         return Reply((*prefix, text), choices, ref, step.id, step.ask_contact)
 
     async def _choices(self, step: Step, ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
@@ -359,7 +366,14 @@ class Engine:
         assert step is not None
         data = dict(session.data)
         try:
-            value = await self._parse(step, ctx, data, text)
+            if step.multi:
+                value = await self._several(step, ctx, data, text)
+                if value is None:  # one more tapped: ask again, showing what is picked
+                    session = replace(session, data=data, expires_at=ctx.now + ctx.flow_timeout)
+                    return Outcome(session, [await self.prompt(flow, session, ctx)], [])
+                data.pop(PICKED, None)
+            else:
+                value = await self._parse(step, ctx, data, text)
             extra = await step.validate(value, ctx, data) if step.validate else None
             data.update(extra or {})
         except ParseError as error:
@@ -380,6 +394,29 @@ class Engine:
             if step.parse is None or ctx.inbound.button is not None:
                 raise
         return step.parse(text, ctx)
+
+    async def _several(
+        self, step: Step, ctx: Ctx, data: dict[str, Any], text: str
+    ) -> list[str] | None:
+        """A multiple choice: the keys picked, or ``None`` after a tap that adds or removes one.
+
+        The keys tapped so far are kept in ``data[PICKED]``.
+        """
+        choices = (*await self._choices(step, ctx, data), DONE)
+        picked: list[str] = list(data.get(PICKED, []))
+        if ctx.inbound.button is not None:
+            key = pick(choices, ctx, text)
+            if key != DONE.key:
+                data[PICKED] = [k for k in picked if k != key] if key in picked else [*picked, key]
+                return None
+        else:
+            for piece in _pieces(text):
+                key = pick(choices, ctx, piece)
+                if key != DONE.key and key not in picked:
+                    picked.append(key)
+        if not picked:
+            raise ParseError(N_("Please pick at least one, for example 1."))
+        return picked
 
     async def _confirm(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
         try:
@@ -506,6 +543,29 @@ def pick(choices: Sequence[Choice], ctx: Ctx, text: str) -> str:
             return button.key
         raise ParseError(N_("That button belongs to an earlier question."))
     return parse_choice(text, _options(choices, ctx.locale))
+
+
+PICKED = "_picked"
+DONE = Choice("_done", N_("Done"), ("xong", "het", "roi", "done"))
+
+
+def _pieces(text: str) -> list[str]:
+    """The answers in ``1, 3``, ``1 3 5``, ``ngã, ốm`` or ``ngã và ốm``."""
+    pieces = [p.strip() for p in re.split(r"[,;+]|\s+(?:va|v\u00e0)\s+", text) if p.strip()]
+    if all(re.fullmatch(r"[0-9\s]+", p) for p in pieces):
+        return [n for p in pieces for n in p.split()]
+    return pieces or [text]
+
+
+def _picked_note(choices: Sequence[Choice], data: dict[str, Any]) -> T:
+    """The line under a multiple choice: how to pick several, and what is picked so far."""
+    labels = [T(c.label) for c in choices if c.key in data.get(PICKED, [])]
+    if not labels:
+        return T(N_("You may pick several: type their numbers, like 1, 3, or tap them one by "
+                    "one, then Done."))
+    names = ", ".join(f"{{p{i}}}" for i in range(len(labels)))
+    return T(N_("Picked so far: {names}. Tap more, or Done."),
+             names=T(names, **{f"p{i}": label for i, label in enumerate(labels)}))
 
 
 def _known_step(flow: Flow, step_id: str) -> bool:

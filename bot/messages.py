@@ -82,7 +82,11 @@ class Chat:
 
 @dataclass(frozen=True)
 class Reply:
-    """A message the bot sends: text parts (joined by a blank line), choices and options."""
+    """A message the bot sends: text parts (joined by a blank line), choices and options.
+
+    ``chart`` is a chart to draw and send as a picture with the text (see ``bot/charts.py``):
+    plain JSON whose label values may be :class:`T`, translated for the reader.
+    """
 
     parts: tuple[T, ...]
     choices: tuple[Choice, ...] = ()
@@ -91,6 +95,7 @@ class Reply:
     ask_contact: bool = False
     to: Recipient | Chat | None = None
     locale: str | None = None
+    chart: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,23 +109,34 @@ class OutButton:
 
 @dataclass(frozen=True)
 class OutMessage:
-    """A translated reply ready for a channel to render and send."""
+    """A translated reply ready for a channel to render and send.
+
+    ``chart`` is the reply's chart spec with its labels translated (drawn by the channel
+    when it sends, see ``bot/charts.py``); ``chart_note`` is the translated line a channel
+    adds to the text when it cannot attach the picture.
+    """
 
     text: str
     buttons: tuple[OutButton, ...] = ()
     ask_contact: str | None = None
     hint: str | None = None
     remove_keyboard: bool = False
+    chart: dict[str, Any] | None = None
+    chart_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the message as plain JSON for the outbox."""
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "buttons": [[b.number, b.label, b.data] for b in self.buttons],
             "ask_contact": self.ask_contact,
             "hint": self.hint,
             "remove_keyboard": self.remove_keyboard,
         }
+        if self.chart is not None:
+            data["chart"] = self.chart
+            data["chart_note"] = self.chart_note
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OutMessage:
@@ -131,6 +147,8 @@ class OutMessage:
             ask_contact=data.get("ask_contact"),
             hint=data.get("hint"),
             remove_keyboard=data.get("remove_keyboard", False),
+            chart=data.get("chart"),
+            chart_note=data.get("chart_note"),
         )
 
 

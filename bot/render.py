@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bot.i18n import N_, gettext
@@ -16,6 +17,28 @@ def translate(value: Any, locale: str) -> str:
     return str(value)
 
 
+def translate_all(value: Any, locale: str) -> Any:
+    """Translate every :class:`T` inside plain JSON (dicts and lists, recursively).
+
+    Args:
+        value: JSON-like data (e.g. a chart spec) whose values may be :class:`T`.
+        locale: The reader's language.
+
+    Returns:
+        A copy with each :class:`T` replaced by its text (tuples become lists, dates
+        ``YYYY-MM-DD`` text).
+    """
+    if isinstance(value, T):
+        return translate(value, locale)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: translate_all(item, locale) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [translate_all(item, locale) for item in value]
+    return value
+
+
 def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessage:
     """Translate a reply for one reader.
 
@@ -25,7 +48,8 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
         remove_keyboard: Hide a "share phone number" keyboard shown by the previous question.
 
     Returns:
-        The message with its buttons; button data carries the conversation reference.
+        The message with its buttons; button data carries the conversation reference. A
+        chart is carried along with its labels translated.
     """
     text = "\n\n".join(translate(part, locale) for part in reply.parts)
     buttons = tuple(
@@ -38,7 +62,13 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
         contact = gettext(N_("Share my phone number"), locale)
     commands = all(choice.key.startswith("/") for choice in reply.choices)
     hint = numbers_hint(len(buttons), locale) if buttons and not commands else None
-    return OutMessage(text, buttons, contact, hint, remove_keyboard and contact is None)
+    chart = note = None
+    if reply.chart is not None:
+        chart = translate_all(reply.chart, locale)
+        note = gettext(N_("(The chart could not be attached.)"), locale)
+    return OutMessage(
+        text, buttons, contact, hint, remove_keyboard and contact is None, chart, note
+    )
 
 
 def numbers_hint(count: int, locale: str) -> str:

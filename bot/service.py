@@ -220,6 +220,8 @@ class Service:
     async def sweep(self) -> int:
         """End timed-out conversations and tell people nothing was saved; prune the inbox.
 
+        Expired pictures (charts sent to Zalo by URL) are deleted as well.
+
         Returns:
             How many conversations ended.
         """
@@ -237,6 +239,7 @@ class Service:
                 here = (session.channel, session.chat_id, "vi")
                 queued += await self.queue(tx, here, [Reply((note,))], now)
             await tx.prune_inbox(now - INBOX_KEEP)
+            await tx.prune_media(now)
         if queued:
             self._wake(queued)
         return ended

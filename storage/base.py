@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from storage.health import HealthStore
 from storage.ledger import FundStore
+from storage.media import MediaStore
 
 BOARD_ROLES = frozenset({"chair", "vice_chair"})
 ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
@@ -136,7 +138,7 @@ class OutboxItem:
     status: str = "pending"
 
 
-class Transaction(FundStore, Protocol):
+class Transaction(FundStore, HealthStore, MediaStore, Protocol):
     """Reads and writes inside one transaction."""
 
     # Inbox, sessions, outbox, settings

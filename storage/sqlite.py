@@ -16,6 +16,7 @@ per second this way). The lock guarantees the two threads never use the connecti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -36,7 +37,9 @@ from storage.base import (
     OutboxItem,
     Session,
 )
+from storage.sqlite_health import SQLiteHealth
 from storage.sqlite_ledger import SQLiteLedger, _dt, _ts
+from storage.sqlite_media import SQLiteMedia
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -139,7 +142,14 @@ class SQLiteStorage:
         assert self._db is not None and self._conn is not None, "storage is not open"
         assert self._lock is not None
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            begin = asyncio.ensure_future(self._db.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:  # the BEGIN still runs: end it before letting go
+                with contextlib.suppress(Exception):
+                    await begin
+                    await self._db.execute("ROLLBACK")
+                raise
             try:
                 yield SQLiteTransaction(self._conn)
             except BaseException:
@@ -148,7 +158,7 @@ class SQLiteStorage:
             await self._db.execute("COMMIT")
 
 
-class SQLiteTransaction(SQLiteLedger):
+class SQLiteTransaction(SQLiteLedger, SQLiteHealth, SQLiteMedia):
     """Reads and writes inside one SQLite transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -514,6 +524,7 @@ class SQLiteTransaction(SQLiteLedger):
         await self._run(
             "UPDATE erasure_requests SET status = 'done' WHERE member_id = ?", (member_id,)
         )
+        await self.forget_health(member_id, now)  # health data goes with the person
 
     async def membership(self, member_id: int) -> tuple[Member, Club, frozenset[str]] | None:
         """A member with their club and roles, in one query."""

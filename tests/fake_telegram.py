@@ -6,6 +6,11 @@ Real HTTP on a loopback address (aiohttp.web), so the bot's own HTTP client
 People talk to the bot with ``push_*``; the bot's replies land in ``sent``
 and can be awaited per chat with ``next_message``. Faults (``fail_next``,
 ``delay_next``) provoke the error paths PTB maps from HTTP status codes.
+
+``sendPhoto`` takes an upload (multipart/form-data: the bytes are kept in
+``SentMessage.photo`` and must be a PNG, JPEG, GIF or WebP image) or a string
+(a file_id or URL, kept in ``photo_ref`` and not fetched); a caption over
+1,024 characters is refused, as Telegram does.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import bisect
 import itertools
 import json
+import struct
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -31,6 +37,8 @@ __all__ = ["FakeTelegram", "Person", "SentMessage"]
 FIRST_UPDATE_ID = 731_000
 BOT_USERNAME = "ishc_test_bot"
 BOT_FIRST_NAME = "ISHC Test Bot"
+CAPTION_LIMIT = 1024
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"RIFF")
 
 # Parameters that are plain strings on the wire. PTB sends strings without JSON
 # encoding, so ``text=123`` must stay "123" instead of becoming the int 123.
@@ -67,6 +75,8 @@ class SentMessage:
     at: float
     method: str
     message: dict = field(default_factory=dict, repr=False)  # the message dict returned to the bot
+    photo: bytes | None = field(default=None, repr=False)  # an uploaded photo's bytes
+    photo_ref: str | None = None  # a photo given as a file_id or URL
 
 
 class _ApiError(Exception):
@@ -99,7 +109,11 @@ class _Chat(Chat):
 
 def _decode(value: Any, name: str) -> Any:
     if isinstance(value, web.FileField):
-        return {"file_name": value.filename, "content_type": value.content_type}
+        return {
+            "file_name": value.filename,
+            "content_type": value.content_type,
+            "data": value.file.read(),
+        }
     if not isinstance(value, str) or name in _STRING_PARAMS:
         return value
     try:
@@ -299,10 +313,22 @@ class FakeTelegram(LoopbackFake):
         chat = self._chats.get(chat_id)
         return chat.messages.get(message_id) if chat else None
 
-    def _record(self, method: str, chat_id: int, msg: dict, markup: dict | None) -> None:
+    def _record(
+        self,
+        method: str,
+        chat_id: int,
+        msg: dict,
+        markup: dict | None,
+        *,
+        photo: bytes | None = None,
+        photo_ref: str | None = None,
+    ) -> None:
         text = msg.get("text", msg.get("caption", ""))
         self._deliver(
-            SentMessage(chat_id, text, markup, msg["message_id"], time.monotonic(), method, msg)
+            SentMessage(
+                chat_id, text, markup, msg["message_id"], time.monotonic(), method, msg,
+                photo, photo_ref,
+            )
         )
 
     # ------------------------------------------------------------------ faults
@@ -455,18 +481,37 @@ class FakeTelegram(LoopbackFake):
 
     async def _send_photo(self, params: dict) -> dict:
         chat_id = self._target(params)
-        if not params.get("photo"):
+        given = params.get("photo")
+        if not given:
             raise _ApiError(400, "Bad Request: there is no photo in the request")
+        data = ref = None
+        width = height = 1
+        if isinstance(given, dict):  # an upload
+            data = given.get("data") or b""
+            if not data.startswith(_IMAGE_MAGIC):
+                raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            if data.startswith(_IMAGE_MAGIC[0]) and len(data) >= 24:
+                width, height = struct.unpack(">II", data[16:24])
+        else:
+            ref = str(given)
+        caption = params.get("caption")
+        if caption is not None and len(str(caption)) > CAPTION_LIMIT:
+            raise _ApiError(400, "Bad Request: message caption is too long")
         n = next(self._file_ids)
         photo = [
-            {"file_id": f"bot-photo-{n}", "file_unique_id": f"bp{n}", "width": 1, "height": 1}
+            {
+                "file_id": f"bot-photo-{n}",
+                "file_unique_id": f"bp{n}",
+                "width": width,
+                "height": height,
+            }
         ]
         content: dict[str, Any] = {"photo": photo}
-        if params.get("caption"):
-            content["caption"] = str(params["caption"])
+        if caption:
+            content["caption"] = str(caption)
         markup = _markup(params)
         msg = self._new_message(chat_id, self.bot_user, **content, **_inline(markup))
-        self._record("sendPhoto", chat_id, msg, markup)
+        self._record("sendPhoto", chat_id, msg, markup, photo=data, photo_ref=ref)
         return msg
 
     def _editable(self, params: dict) -> tuple[int, dict] | None:

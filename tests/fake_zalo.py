@@ -13,6 +13,15 @@ returning ONE event object per call (no offset, at-most-once) or
 People talk to the bot with ``push_*``; the bot's replies land in ``sent``
 and can be awaited per chat with ``next_message``. Faults (``fail_next``,
 ``delay_next``) provoke the error paths.
+
+``sendPhoto`` takes an image URL. A loopback URL is fetched over HTTP (GET,
+5 s timeout) before answering, as Zalo must fetch the picture to deliver it,
+and the bytes land in ``SentMessage.photo_bytes``; other URLs are never
+fetched (the fake stays on this machine) and are accepted as before. What the
+real API answers for a URL it cannot fetch is not documented (platforms.md
+§1.3): the fake answers ``error_code`` 400 ("Bad request: cannot download
+photo") for a refused connection, a non-200 answer, a body that is not an
+image or one over 5 MB.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from yarl import URL
 
@@ -38,6 +48,9 @@ __all__ = ["FakeZalo", "Person", "SentMessage", "zalo_id"]
 DEFAULT_TOKEN = "1459232241454765289:zalo-TEST-token"
 BOT_ACCOUNT_NAME = "bot.TestIshc"
 TEXT_LIMIT = 2000
+PHOTO_LIMIT = 5 * 1024 * 1024  # bytes (OpenClaw's cap; Zalo's own is not published)
+PHOTO_TIMEOUT = 5.0  # seconds to fetch a photo URL
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"RIFF")
 SECRET_MIN, SECRET_MAX = 8, 256
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
@@ -75,6 +88,7 @@ class SentMessage:
     at: float
     photo: str | None = None
     sticker: str | None = None
+    photo_bytes: bytes | None = None  # what the photo URL served (loopback URLs only)
 
 
 class _ApiError(Exception):
@@ -223,10 +237,13 @@ class FakeZalo(LoopbackFake):
         *,
         photo: str | None = None,
         sticker: str | None = None,
+        photo_bytes: bytes | None = None,
     ) -> dict:
         message_id = self._new_message_id()
         self._deliver(
-            SentMessage(chat_id, text, method, message_id, time.monotonic(), photo, sticker)
+            SentMessage(
+                chat_id, text, method, message_id, time.monotonic(), photo, sticker, photo_bytes
+            )
         )
         return {"message_id": message_id, "date": _now_ms()}
 
@@ -399,7 +416,30 @@ class FakeZalo(LoopbackFake):
         if not isinstance(photo, str) or not photo:
             raise _ApiError(400, "Bad request: photo is required")
         caption = self._text(params.get("caption"), "caption", required=False)
-        return self._ok(self._record("sendPhoto", chat_id, caption, photo=photo))
+        data = await self._fetch_photo(photo)
+        return self._ok(
+            self._record("sendPhoto", chat_id, caption, photo=photo, photo_bytes=data)
+        )
+
+    async def _fetch_photo(self, url: str) -> bytes | None:
+        """GET a loopback photo URL as Zalo would; ``None`` for URLs it must not fetch."""
+        parsed = URL(url)
+        if parsed.scheme not in ("http", "https") or not is_loopback(parsed.host or ""):
+            return None
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        refused = _ApiError(400, "Bad request: cannot download photo")
+        try:
+            timeout = aiohttp.ClientTimeout(total=PHOTO_TIMEOUT)
+            async with self._session.get(url, timeout=timeout) as response:
+                if response.status != 200:
+                    raise refused
+                data = await response.content.read(PHOTO_LIMIT + 1)
+        except (aiohttp.ClientError, TimeoutError):
+            raise refused from None
+        if len(data) > PHOTO_LIMIT or not data.startswith(_IMAGE_MAGIC):
+            raise refused
+        return data
 
     async def _send_sticker(self, params: dict) -> web.Response:
         chat_id = self._target(params)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import charts
 from bot.clubs import create_club
 from bot.conversations.registry import FLOWS
 from bot.engine import Engine
@@ -39,18 +40,23 @@ class Clock:
 
 @dataclass
 class Received:
-    """A message as a person sees it."""
+    """A message as a person sees it; ``photo`` is the PNG of a chart sent with it."""
 
     text: str
     labels: list[str] = field(default_factory=list)
     raw: Any = None
+    photo: bytes | None = None
 
     def __contains__(self, fragment: str) -> bool:
         return fragment in self.text
 
 
 class TextChannel:
-    """A text-only channel: collects what would be sent, choices as numbered lists."""
+    """A text-only channel: collects what would be sent, choices as numbered lists.
+
+    A chart (``raw.chart``, its labels translated) is drawn as the platforms' adapters draw
+    it, so ``photo`` is set here too and a transcript can check it on every channel.
+    """
 
     channel = "text"
     rate = 1000.0
@@ -61,7 +67,8 @@ class TextChannel:
         self.counter = 0
 
     async def send(self, chat_id: str, message: OutMessage) -> None:
-        shown = Received(as_text(message), [b.label for b in message.buttons], message)
+        photo = await charts.picture(message.chart)
+        shown = Received(as_text(message), [b.label for b in message.buttons], message, photo)
         self.inbox.setdefault(chat_id, []).append(shown)
 
 
@@ -203,7 +210,8 @@ class TelegramPerson(TextPerson):
     def messages(self) -> list[Received]:
         fake = self.harness.fake
         return [
-            Received(m.text, _labels(m.reply_markup), m) for m in fake.messages_to(self.user_id)
+            Received(m.text, _labels(m.reply_markup), m, m.photo)
+            for m in fake.messages_to(self.user_id)
         ]
 
     async def send(self, text: str, external_id: str | None = None) -> None:
@@ -373,7 +381,7 @@ class ZaloPerson(TextPerson):
     @property
     def messages(self) -> list[Received]:
         return [
-            Received(m.text, _text_choices(m.text)[0], m)
+            Received(m.text, _text_choices(m.text)[0], m, m.photo_bytes)
             for m in self.harness.fake.messages_to(self.user_id)
         ]
 
@@ -409,9 +417,28 @@ def _text_choices(text: str) -> tuple[list[str], list[str]]:
 
 
 class ZaloHarness(PlatformHarness):
-    """The bot on Zalo (an event is gone once polled, so count the ones processed)."""
+    """The bot on Zalo (an event is gone once polled, so count the ones processed).
+
+    The service's web server runs on loopback and is the public URL, so the fake can fetch
+    the charts sent as photo URLs (``public_url=None`` before ``start``: no web server).
+    """
 
     kind = "zalo"
+    public_url: str | None = ""  # "": the web server's own address
+
+    async def start(self) -> None:
+        self._web = contextlib.AsyncExitStack()
+        if self.public_url == "":
+            self.public_url = await self._web.enter_async_context(
+                web_server([], self.bot.storage, self.bot.clock)
+            )
+        await super().start()
+
+    async def stop(self) -> None:
+        try:
+            await super().stop()
+        finally:
+            await self._web.aclose()
 
     def person(self, name: str = "Bác") -> ZaloPerson:
         self._people += 1
@@ -427,6 +454,7 @@ class ZaloHarness(PlatformHarness):
             zalo_api_url=self.fake.base_url,
             zalo_rate=1000.0,
             zalo_chat_rate=1000.0,
+            public_url=self.public_url or None,
         )
         return ZaloChannel(settings, self.bot.service, poll_timeout=1)
 
@@ -435,13 +463,16 @@ class ZaloHarness(PlatformHarness):
 
 
 @contextlib.asynccontextmanager
-async def web_server(channels: list[Any], storage: Any) -> AsyncIterator[str]:
-    """The service's web server (health and webhooks) on a free loopback port: its base URL."""
+async def web_server(
+    channels: list[Any], storage: Any, clock: Any = None
+) -> AsyncIterator[str]:
+    """The service's web server (health, webhooks, media) on a free loopback port: its URL."""
     from aiohttp import web
 
     from bot.app import web_app
+    from bot.service import utcnow
 
-    runner = web.AppRunner(web_app(channels, storage), access_log=None)
+    runner = web.AppRunner(web_app(channels, storage, clock or utcnow), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:

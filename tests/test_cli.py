@@ -82,3 +82,17 @@ def test_settings_from_env_and_secrets_not_in_repr():
     assert Settings.from_env({}).telegram_token is None
     with pytest.raises(ValueError, match="SECRET"):
         Settings.from_env({"TELEGRAM_WEBHOOK_URL": "https://x.example/tg"})
+
+
+def test_triage_thresholds_are_settings(tmp_path):
+    db = tmp_path / "ishc.sqlite3"
+    shown = run(["triage", "show"], db)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["urgent_systolic"] == 180
+    changed = run(["triage", "set", "urgent_systolic=170", "visit_gap_days=10"], db)
+    assert changed.returncode == 0, changed.stderr
+    again = json.loads(run(["triage", "show"], db).stdout)
+    assert (again["urgent_systolic"], again["visit_gap_days"], again["urgent_diastolic"]) == (
+        170, 10, 110)
+    bad = run(["triage", "set", "urgent=1"], db)
+    assert bad.returncode == 2 and "NAME=NUMBER" in bad.stderr

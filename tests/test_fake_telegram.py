@@ -416,3 +416,27 @@ async def test_many_people_concurrently(fake, echo):
 
     await asyncio.wait_for(asyncio.gather(*(chat(p) for p in people)), 20)
     assert len(fake.sent) == 100
+
+
+PNG_1x1 = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+async def test_send_photo_upload_keeps_the_bytes_and_checks_them(fake, bot):
+    photo = await bot.send_photo(USER, PNG_1x1, caption="Biểu đồ", reply_markup=keyboard("A"))
+    sent = fake.sent[-1]
+    assert (sent.method, sent.text, sent.photo, sent.photo_ref) == (
+        "sendPhoto", "Biểu đồ", PNG_1x1, None
+    )
+    assert Person(fake, USER).buttons() == ["A"]
+    assert (photo.photo[0].width, photo.photo[0].height) == (1, 1)
+    await bot.send_photo(USER, "some-file-id")
+    assert (fake.sent[-1].photo, fake.sent[-1].photo_ref) == (None, "some-file-id")
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await bot.send_photo(USER, b"not a picture")
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.send_photo(USER, PNG_1x1, caption="x" * 1025)
+    assert len(fake.sent) == 2

@@ -394,3 +394,43 @@ async def test_many_people_concurrently(fake, http):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+PNG_1x1 = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+async def test_send_photo_fetches_a_loopback_url(fake, call):
+    async def picture(request):
+        return web.Response(body=PNG_1x1, content_type="image/png")
+
+    async def page(request):
+        return web.Response(text="<html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/chart.png", picture)
+    app.router.add_get("/page.png", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        _, body = await call("sendPhoto", chat_id=USER, photo=f"{base}/chart.png", caption="Ảnh")
+        assert body["ok"] is True
+        sent = fake.messages_to(USER)[-1]
+        assert (sent.photo, sent.photo_bytes, sent.text) == (f"{base}/chart.png", PNG_1x1, "Ảnh")
+        for url in (f"{base}/missing.png", f"{base}/page.png"):
+            _, body = await call("sendPhoto", chat_id=USER, photo=url)
+            assert (body["ok"], body["error_code"]) == (False, 400)
+    finally:
+        await runner.cleanup()
+    _, body = await call("sendPhoto", chat_id=USER, photo=f"{base}/chart.png")  # nobody there
+    assert (body["ok"], body["error_code"]) == (False, 400)
+    assert len(fake.messages_to(USER)) == 1
+    # Not loopback: accepted as given, never fetched.
+    _, body = await call("sendPhoto", chat_id=USER, photo="https://example.com/clb.jpg")
+    assert body["ok"] is True and fake.messages_to(USER)[-1].photo_bytes is None

@@ -21,6 +21,8 @@ BOARD_TASKS = [
     "Tạo mã mời mới",
 ]
 MEMBER_MENU = [
+    "Huyết áp và cân nặng",
+    "Sổ sức khỏe",
     "Khoản vay của tôi",
     "Báo đã trả nợ",
     "Xin vay vốn",

@@ -112,6 +112,7 @@ WHO, PICK = member_steps(
     N_("Who paid in? Type part of the name or the phone number, for example Hoa or "
        "0912 345 678."),
     N_("Member"),
+    skip=lambda ctx, data: not _is_member(data),
 )
 CONTRIBUTE = Flow(
     id="contribute",
@@ -119,8 +120,7 @@ CONTRIBUTE = Flow(
     title=N_("Record money paid into the fund"),
     steps=(
         Step("kind", N_("What money is it?"), choices=KINDS),
-        Step(WHO.id, WHO.prompt, parse=WHO.parse, validate=WHO.validate, next=WHO.next,
-             label=WHO.label, skip=lambda ctx, data: not _is_member(data)),
+        WHO,
         PICK,
         Step("source", N_("Where is the money from? For example: dự án hỗ trợ, or tiền quỹ "
                           "đang có."), parse=lambda text, ctx: parse_text(text, max_len=100),

@@ -185,7 +185,11 @@ Check = Callable[[int, Ctx], Awaitable[dict[str, Any] | None]]
 
 
 def member_steps(
-    prompt: str, label: str, check: Check | None = None, then: str | None = None
+    prompt: str,
+    label: str,
+    check: Check | None = None,
+    then: str | None = None,
+    skip: Callable[[Ctx, dict[str, Any]], bool] | None = None,
 ) -> tuple[Step, Step]:
     """Two steps: type a name or phone, then pick when several members match.
 
@@ -195,6 +199,7 @@ def member_steps(
         check: Raises ``ParseError`` when the chosen member cannot be used here; may return
             facts to remember about them.
         then: A step that depends on the member, asked again when the member is changed.
+        skip: Skip both steps when this returns true (the member is known another way).
 
     The chosen member's id is :func:`chosen`.
     """
@@ -210,11 +215,11 @@ def member_steps(
 
     return (
         Step("who", prompt, parse=lambda text, ctx: parse_text(text, max_len=60),
-             validate=who, label=label,
+             validate=who, label=label, skip=skip,
              next=lambda data: "pick" if data.get("matches") else then),
         Step("pick", N_("Several members match. Which one?"), choices=match_choices,
-             validate=pick, skip=lambda ctx, data: not data.get("matches"),
-             next=lambda data: then),
+             validate=pick, next=lambda data: then,
+             skip=lambda ctx, data: not data.get("matches") or bool(skip and skip(ctx, data))),
     )
 
 

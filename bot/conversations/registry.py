@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from bot.conversations.approval import APPROVE
+from bot.conversations.blood_pressure import BLOOD_PRESSURE
+from bot.conversations.care import CARE
 from bot.conversations.channel_choice import CHANNEL_CHOICE
+from bot.conversations.clients import CLIENTS
 from bot.conversations.contribution import CONTRIBUTE
 from bot.conversations.disbursement import CARRIED_LOAN, GIVE_LOAN
 from bot.conversations.erase import ERASE
 from bot.conversations.erasure import ERASURE
 from bot.conversations.fund_summary import FUND
+from bot.conversations.health_view import HEALTH
 from bot.conversations.invite_code import INVITE_CODE
 from bot.conversations.language import LANGUAGE
 from bot.conversations.linking import LINKING
@@ -24,10 +28,16 @@ from bot.conversations.registration import REGISTER, REGISTER_ASSISTED
 from bot.conversations.repayment import COLLECT_PAYMENT, REPORT_PAYMENT
 from bot.conversations.reversal import CORRECT
 from bot.conversations.roles import ROLES
+from bot.conversations.visit import VISIT
 from bot.engine import Flow
 
 FLOWS: tuple[Flow, ...] = (
     REGISTER,
+    # Health: every member, every month; volunteers' home visits
+    BLOOD_PRESSURE,
+    HEALTH,
+    VISIT,
+    CLIENTS,
     # The revolving fund: members first, then the treasurer's daily work, then the rest.
     MY_LOANS,
     REPORT_PAYMENT,
@@ -44,6 +54,7 @@ FLOWS: tuple[Flow, ...] = (
     MEMBERS,
     REGISTER_ASSISTED,
     ROLES,
+    CARE,
     INVITE_CODE,
     LOAN_RULES,
     CARRIED_LOAN,

@@ -2,7 +2,8 @@
 
 Like ``rasa shell``: type as one of the demo people, switch with ``/as NAME`` (chair,
 treasurer, volunteer, member, new, or any name for another newcomer). Choices are shown as a
-numbered list, as on every text-only channel.
+numbered list, as on every text-only channel. A chart is drawn to a PNG file in the temporary
+folder, and its path is printed (open it with an image viewer).
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
+from bot import charts
 from bot.demo import PERSONAS
 from bot.messages import Inbound, OutMessage
 from bot.render import as_text
@@ -40,9 +45,20 @@ class LocalChannel:
         self._ids = itertools.count(1)
 
     async def send(self, chat_id: str, message: OutMessage) -> None:
-        """Print a message addressed to one of the personas."""
+        """Print a message addressed to one of the personas (a chart: the path of its PNG)."""
         who = self.names.get(chat_id, chat_id)
+        picture = None
+        if message.chart is not None:
+            png = await charts.picture(message.chart)
+            if png is None:
+                message = replace(
+                    message, text=charts.with_note(message.text, message.chart_note)
+                )
+            else:
+                picture = await asyncio.to_thread(_save_png, png)
         body = as_text(message).replace("\n", "\n    ")
+        if picture is not None:
+            body = f"[chart: {picture}]\n    {body}"
         self.write(f"  [bot -> {who}]\n    {body}\n")
 
     def switch(self, name: str) -> str:
@@ -93,6 +109,13 @@ async def repl(channel: LocalChannel, drain: Callable[[], asyncio.Future], banne
             continue
         await channel.say(line)
         await drain()
+
+
+def _save_png(png: bytes) -> Path:
+    """Write a picture to a new file in the temporary folder; return its path."""
+    with tempfile.NamedTemporaryFile(prefix="ishc-chart-", suffix=".png", delete=False) as file:
+        file.write(png)
+    return Path(file.name)
 
 
 def _read(prompt: str) -> str:

@@ -12,17 +12,18 @@ import contextlib
 import hmac
 import logging
 import warnings
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
-from bot import outbox
+from bot import charts, outbox
 from bot.config import Settings
 from bot.messages import Button, Inbound, OutMessage, decode_button
 from bot.render import as_text, split_text
@@ -39,6 +40,7 @@ CHANNEL = "telegram"
 OFFSET_KEY = "telegram_offset"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 MAX_BUTTONS = 40  # more buttons than this become a numbered list to type from
 ALLOWED_UPDATES = ["message", "callback_query"]
 STALE = Button("?", "?", "?")
@@ -154,11 +156,24 @@ class TelegramChannel:
     # Sending
 
     async def send(self, chat_id: str, message: OutMessage) -> None:
-        """Send one message (split at 4096 characters), mapping errors for the outbox."""
+        """Send one message (split at 4096 characters), mapping errors for the outbox.
+
+        A chart goes first as an uploaded PNG, with the text as its caption (and the buttons)
+        if the text fits in 1,024 characters; otherwise the text follows as usual.
+        """
         if len(message.buttons) > MAX_BUTTONS:  # e.g. a big club's member list
-            message = OutMessage(as_text(message))
-        pieces = split_text(message.text, MAX_TEXT)
+            message = OutMessage(
+                as_text(message), chart=message.chart, chart_note=message.chart_note
+            )
         try:
+            if message.chart is not None:
+                sent = await self._send_chart(chat_id, message)
+                if sent == "caption":
+                    return
+                if sent is None:
+                    text = charts.with_note(message.text, message.chart_note)
+                    message = replace(message, text=text)
+            pieces = split_text(message.text, MAX_TEXT)
             for index, piece in enumerate(pieces):
                 params: dict[str, Any] = {"chat_id": int(chat_id), "text": piece}
                 markup = _markup(message) if index == len(pieces) - 1 else None
@@ -171,6 +186,33 @@ class TelegramChannel:
             raise outbox.Blocked(str(error)) from error
         except BadRequest as error:
             raise outbox.Rejected(str(error)) from error
+
+    async def _send_chart(self, chat_id: str, message: OutMessage) -> str | None:
+        """Upload the chart: ``"caption"`` (text and buttons with it), ``"photo"`` or ``None``.
+
+        ``None``: not sent (drawing failed, or Telegram refused the picture itself).
+        """
+        png = await charts.picture(message.chart)
+        if png is None:
+            return None
+        params: dict[str, Any] = {
+            "chat_id": int(chat_id),
+            "photo": InputFile(png, filename="chart.png"),
+        }
+        caption = len(message.text) <= MAX_CAPTION  # the text, if any, goes with the photo
+        if caption:
+            if message.text:
+                params["caption"] = message.text
+            markup = _markup(message)
+            if markup is not None:
+                params["reply_markup"] = markup
+        try:
+            await self.bot.do_api_request("sendPhoto", params)
+        except BadRequest as error:
+            # The picture is refused for good: the text still goes, with a note.
+            log.warning("Telegram refused a chart picture: %s", error)
+            return None
+        return "caption" if caption else "photo"
 
     # Receiving
 

@@ -1,10 +1,16 @@
-"""Zalo channel (Zalo Bot Platform): a small HTTP client of our own, text only.
+"""Zalo channel (Zalo Bot Platform): a small HTTP client of our own, text and pictures.
 
 Zalo has no buttons, keyboards or editing: choices go out as a numbered list and come back
 as a typed number or word. ``getUpdates`` returns one event at a time with no offset (an
 event it returned is gone), so production uses the webhook, answered 200 only after the
 commit. Events are deduplicated on ``event_name:message_id`` through the inbox. Errors may
 come as HTTP 200 with ``ok: false`` (408 is just an empty poll), so ``ok`` is always checked.
+
+Zalo's ``sendPhoto`` takes an image URL, not the bytes: a chart is drawn when its message is
+sent, stored for :data:`MEDIA_KEEP` under a random token and sent as
+``<ISHC_PUBLIC_URL>/media/<token>.png``, which this service's web server answers. Without a
+public URL, or if the chart cannot be drawn or Zalo refuses the picture, the text goes alone
+with a short note.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import secrets
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
-from bot import outbox
+from bot import charts, outbox
 from bot.config import Settings
 from bot.messages import Inbound, OutMessage
 from bot.render import as_text, split_text
@@ -29,7 +38,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
-MAX_TEXT = 2000
+MAX_TEXT = 2000  # also the caption limit
+MEDIA_KEEP = timedelta(days=7)  # how long a picture's URL works
 QUOTA_BACKOFF = 30.0  # Zalo's 429 "Quota exceeded" names no retry time
 
 
@@ -114,6 +124,15 @@ def to_inbound(event: dict[str, Any]) -> Inbound | None:
     )
 
 
+def _mapped(error: ZaloError) -> Exception | None:
+    """The outbox's error for a Zalo error; ``None``: temporary, raise it as it is."""
+    if error.code == 429:
+        return outbox.RetryAfter(QUOTA_BACKOFF)
+    if error.code in (400, 404):
+        return outbox.Rejected(str(error))
+    return None
+
+
 class ZaloChannel:
     """The Zalo adapter: sender for the outbox, poller and webhook endpoint.
 
@@ -134,18 +153,68 @@ class ZaloChannel:
         self.chat_rate = settings.zalo_chat_rate
         self.client = ZaloClient(settings.zalo_token, settings.zalo_api_url)
         self.handled = 0  # events taken in and processed (committed), since start
+        self._warned_no_url = False
 
     async def send(self, chat_id: str, message: OutMessage) -> None:
-        """Send a message as text (choices numbered), split at 2,000 characters."""
+        """Send a message as text (choices numbered), split at 2,000 characters.
+
+        A chart goes first, as a picture with the text as its caption if that fits.
+        """
+        text = as_text(message)
         try:
-            for piece in split_text(as_text(message), MAX_TEXT):
+            if message.chart is not None:
+                sent = await self._send_chart(chat_id, message.chart, text)
+                if sent == "caption":
+                    return
+                if sent is None:
+                    with_note = charts.with_note(message.text, message.chart_note)
+                    text = as_text(replace(message, text=with_note))
+            for piece in split_text(text, MAX_TEXT):
                 await self.client.call("sendMessage", {"chat_id": chat_id, "text": piece})
         except ZaloError as error:
-            if error.code == 429:
-                raise outbox.RetryAfter(QUOTA_BACKOFF) from error
-            if error.code in (400, 404):
-                raise outbox.Rejected(str(error)) from error
-            raise  # 401, 403 ("Internal server error"), 5xx: try again later
+            mapped = _mapped(error)
+            if mapped is None:
+                raise  # 401, 403 ("Internal server error"), 5xx: try again later
+            raise mapped from error
+
+    async def _send_chart(self, chat_id: str, chart: dict[str, Any], text: str) -> str | None:
+        """Send a chart as a picture: ``"caption"`` (with the text), ``"photo"`` or ``None``.
+
+        ``None``: not sent (no public URL, drawing failed, or Zalo refused the picture).
+        """
+        url = await self._chart_url(chart)
+        if url is None:
+            return None
+        params: dict[str, Any] = {"chat_id": chat_id, "photo": url}
+        caption = len(text) <= MAX_TEXT  # the text, if any, goes with the photo
+        if caption and text:
+            params["caption"] = text
+        try:
+            await self.client.call("sendPhoto", params)
+        except ZaloError as error:
+            if error.code not in (400, 404):
+                raise
+            # Refused for good (e.g. Zalo could not fetch the URL): the text still goes.
+            log.warning("Zalo refused a chart picture: %s", error)
+            return None
+        return "caption" if caption else "photo"
+
+    async def _chart_url(self, chart: dict[str, Any] | None) -> str | None:
+        """Draw and store the chart; its public URL, or ``None`` if it cannot be sent."""
+        base = self.settings.public_url
+        if not base:
+            if not self._warned_no_url:
+                self._warned_no_url = True
+                log.warning("ISHC_PUBLIC_URL is not set: Zalo charts are sent as text only")
+            return None
+        png = await charts.picture(chart)
+        if png is None:
+            return None
+        token = secrets.token_urlsafe(24)
+        now = self.service.clock()
+        async with self.service.storage.transaction() as tx:
+            await tx.put_media(token, "image/png", png, now, now + MEDIA_KEEP)
+        return f"{base}/media/{token}.png"
 
     async def process(self, event: dict[str, Any]) -> None:
         """Handle one event; it is committed when this returns."""

@@ -1,0 +1,292 @@
+"""Charts sent as PNG pictures: a chart spec (plain JSON) in, PNG bytes out.
+
+A flow puts a spec in :attr:`bot.messages.Reply.chart`; its label values may be :class:`T`,
+translated for the reader when the reply is queued. The picture is drawn only when the outbox
+delivers the message, by the channel adapter, off the event loop (:func:`picture`).
+
+Each kind of chart is one function in :data:`KINDS`. Kind ``"bp"`` (blood pressure)::
+
+    {"kind": "bp", "title": "...",
+     "points": [["2026-11-15", systolic, diastolic, pulse or None, weight_kg or None], ...],
+     "labels": {"systolic": "...", "diastolic": "...", "weight": "...", "date": "..."},
+     "limits": {"systolic": 140, "diastolic": 90}}
+
+Points are oldest first. Pulse is carried but not drawn. :func:`bp_chart` builds such a spec
+with the default (translatable) labels.
+
+Drawing uses matplotlib's object API on the Agg canvas (no pyplot, no GUI) with DejaVu Sans,
+which has the Vietnamese letters; large type, as most readers are over 60.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from bot.i18n import N_
+from bot.messages import T
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
+
+WIDTH, HEIGHT, DPI = 800, 500, 100  # pixels
+MAX_POINTS = 120  # more are cut to the latest ones (a spec usually has up to ~60)
+SYSTOLIC_COLOR = "#c0392b"
+DIASTOLIC_COLOR = "#1f5fa8"
+WEIGHT_COLOR = "#1e8449"
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 15,
+    "axes.titlesize": 20,
+    "axes.labelsize": 16,
+    "xtick.labelsize": 14,
+    "ytick.labelsize": 14,
+    "legend.fontsize": 14,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+# matplotlib's text and font caches are not meant for several threads at once; charts are
+# rare, so they are simply drawn one at a time.
+_lock = threading.Lock()
+
+
+def bp_chart(
+    title: str | T,
+    points: Sequence[Sequence[Any]],
+    *,
+    systolic_limit: int = 140,
+    diastolic_limit: int = 90,
+) -> dict[str, Any]:
+    """A blood-pressure (and weight) chart spec with the standard labels.
+
+    Args:
+        title: The chart's title, e.g. ``T(N_("Blood pressure of {name}"), name=...)``.
+        points: ``[day, systolic, diastolic, pulse, weight_kg]`` rows, oldest first; ``day``
+            is a :class:`datetime.date` or ``YYYY-MM-DD`` text, pulse and weight may be
+            ``None``.
+        systolic_limit: Drawn as a dashed line (high above it).
+        diastolic_limit: Drawn as a dashed line (high above it).
+
+    Returns:
+        The spec, plain JSON apart from the :class:`T` labels (translated when queued).
+    """
+    rows = [
+        [row[0].isoformat() if isinstance(row[0], date) else str(row[0]), *row[1:5]]
+        for row in points
+    ]
+    return {
+        "kind": "bp",
+        "title": title,
+        "points": rows,
+        "labels": {
+            "systolic": T(N_("Systolic (upper)")),
+            "diastolic": T(N_("Diastolic (lower)")),
+            "weight": T(N_("Weight (kg)")),
+            "date": T(N_("Day measured")),
+        },
+        "limits": {"systolic": systolic_limit, "diastolic": diastolic_limit},
+    }
+
+
+def draw(spec: dict[str, Any]) -> bytes:
+    """Draw a chart spec as an 800x500 PNG.
+
+    CPU work (tens of milliseconds): call it in a thread from async code (:func:`picture`).
+
+    Args:
+        spec: A chart spec whose labels are already translated (plain text).
+
+    Returns:
+        The PNG file's bytes.
+
+    Raises:
+        ValueError: Unknown kind or malformed spec.
+    """
+    kind = spec.get("kind")
+    drawer = KINDS.get(kind) if isinstance(kind, str) else None
+    if drawer is None:
+        raise ValueError(f"unknown chart kind {kind!r}")
+    import matplotlib
+
+    with _lock, matplotlib.rc_context(STYLE):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
+        FigureCanvasAgg(figure)
+        drawer(figure, spec)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+async def picture(spec: dict[str, Any] | None) -> bytes | None:
+    """Draw ``spec`` in a worker thread; ``None`` (logged) if there is none or drawing fails.
+
+    A chart that cannot be drawn must not stop its message: the caller sends the text alone.
+    """
+    if not spec:
+        return None
+    try:
+        return await asyncio.to_thread(draw, spec)
+    except Exception:
+        log.exception("chart %r could not be drawn", spec.get("kind"))
+        return None
+
+
+async def warm_up() -> None:
+    """Import matplotlib in a worker thread at start, so the first chart is not slow (~0.3 s)."""
+
+    def load() -> None:
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure  # noqa: F401
+
+    try:
+        await asyncio.to_thread(load)
+    except Exception:  # pragma: no cover - the first chart will report it
+        log.exception("matplotlib could not be loaded")
+
+
+def with_note(text: str, note: str | None) -> str:
+    """``text`` followed by ``note`` (the "chart could not be attached" line), if any."""
+    return "\n\n".join(part for part in (text, note) if part)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"not a number: {value!r}")
+    return float(value)
+
+
+def _bp_points(
+    spec: dict[str, Any],
+) -> list[tuple[date, float, float, float | None]]:
+    points = spec.get("points")
+    if not isinstance(points, list) or not points:
+        raise ValueError("a chart needs at least one point")
+    rows = []
+    for point in points:
+        if not isinstance(point, list | tuple) or len(point) < 3:
+            raise ValueError(f"bad point {point!r}")
+        day = date.fromisoformat(str(point[0]))
+        systolic, diastolic = _number(point[1]), _number(point[2])
+        if systolic is None or diastolic is None:
+            raise ValueError(f"a point needs both pressures: {point!r}")
+        weight = _number(point[4]) if len(point) > 4 else None
+        rows.append((day, systolic, diastolic, weight))
+    rows.sort(key=lambda row: row[0])  # oldest first, as promised (stable for one day)
+    return rows[-MAX_POINTS:]
+
+
+def _draw_bp(figure: Figure, spec: dict[str, Any]) -> None:
+    """Blood pressure over time: two lines, the limits dashed, weight on a second axis."""
+    from matplotlib import dates as mdates
+    from matplotlib.ticker import MaxNLocator
+
+    rows = _bp_points(spec)
+    labels = spec.get("labels") or {}
+    limits = spec.get("limits") or {}
+    days = [row[0] for row in rows]
+    systolic = [row[1] for row in rows]
+    diastolic = [row[2] for row in rows]
+    weights = [(row[0], row[3]) for row in rows if row[3] is not None]
+    marker_size = 8 if len(rows) <= 20 else 5
+
+    axes = figure.add_axes((0.1, 0.14, 0.8 if weights else 0.86, 0.68))
+    title = figure.suptitle(_text(spec.get("title")), fontsize=STYLE["axes.titlesize"], y=0.975)
+    lines = axes.plot(
+        days, systolic, color=SYSTOLIC_COLOR, marker="o", markersize=marker_size,
+        linewidth=2.5, label=_text(labels.get("systolic")),
+    )
+    lines += axes.plot(
+        days, diastolic, color=DIASTOLIC_COLOR, marker="s", markersize=marker_size,
+        linewidth=2.5, label=_text(labels.get("diastolic")),
+    )
+    values = systolic + diastolic
+    for key, color in (("systolic", SYSTOLIC_COLOR), ("diastolic", DIASTOLIC_COLOR)):
+        limit = _number(limits.get(key))
+        if limit is not None:
+            axes.axhline(limit, color=color, linestyle="--", linewidth=1.8, alpha=0.7)
+            axes.annotate(
+                f"{limit:g}", (0, limit), xycoords=("axes fraction", "data"),
+                xytext=(4, 2), textcoords="offset points", va="bottom", color=color,
+                fontsize=13,
+            )
+            values.append(limit)
+    # The latest reading, written out: easier to read than a line's height.
+    last = rows[-1]
+    axes.annotate(
+        f"{last[1]:g}/{last[2]:g}", (last[0], last[1]), xytext=(0 if len(rows) == 1 else -8, 10),
+        textcoords="offset points", ha="center" if len(rows) == 1 else "right", va="bottom",
+        fontsize=15, fontweight="bold", color=SYSTOLIC_COLOR,
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none",
+              "alpha": 0.85},
+    )
+    low, high = min(values), max(values)
+    axes.set_ylim(low - 10, high + 18)
+    axes.set_ylabel("mmHg")
+    axes.set_xlabel(_text(labels.get("date")))
+    axes.grid(axis="y", alpha=0.3)
+
+    first_day, last_day = days[0], days[-1]
+    span = (last_day - first_day).days
+    pad = max(1.0, span * 0.04)
+    axes.set_xlim(mdates.date2num(first_day) - pad, mdates.date2num(last_day) + pad)
+    if span <= 6:  # a few days: one tick per day measured
+        axes.set_xticks([mdates.date2num(day) for day in sorted(set(days))])
+    else:
+        axes.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=6))
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y" if span > 300 else "%d/%m"))
+
+    if weights:
+        right = axes.twinx()
+        right.spines["right"].set_visible(True)
+        kilos = [w for _, w in weights]
+        lines += right.plot(
+            [d for d, _ in weights], kilos, color=WEIGHT_COLOR, marker="^",
+            markersize=marker_size, linewidth=2, label=_text(labels.get("weight")),
+        )
+        right.set_ylim(min(kilos) - 5, max(kilos) + 5)
+        right.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+        right.set_ylabel(_text(labels.get("weight")), color=WEIGHT_COLOR)
+        right.tick_params(axis="y", colors=WEIGHT_COLOR)
+    _fit_top(figure, axes, title, lines)
+
+
+def _fit_top(figure: Figure, axes: Any, title: Any, lines: list[Any]) -> None:
+    """Fit the title and the legend (above the plot) into the picture's width.
+
+    Long labels (Vietnamese ones are) go on two or three legend rows, the plot made shorter;
+    a title too long for one line gets smaller type.
+    """
+    renderer = figure.canvas.get_renderer()
+    room = figure.bbox.width * 0.98
+    while title.get_window_extent(renderer).width > room and title.get_fontsize() > 12:
+        title.set_fontsize(title.get_fontsize() - 1)
+    left, bottom, width, height = axes.get_position().bounds
+    for columns in sorted({len(lines), 2, 1}, reverse=True):
+        rows = -(-len(lines) // columns)
+        axes.set_position((left, bottom, width, height - 0.055 * (rows - 1)))
+        legend = axes.legend(
+            handles=lines, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=columns,
+            frameon=False, handlelength=1.6, columnspacing=1.2, borderaxespad=0.3,
+        )
+        if legend.get_window_extent(renderer).width <= room:
+            return
+
+
+KINDS: dict[str, Callable[[Figure, dict[str, Any]], None]] = {"bp": _draw_bp}

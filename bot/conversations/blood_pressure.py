@@ -1,0 +1,178 @@
+"""Blood pressure and weight (``/huyetap``): a member's own reading, or one entered for them.
+
+At the monthly meeting one volunteer enters readings for many members in a row: after each
+one the bot offers "next member" (``/huyetap tiep``), straight to the name question. A very
+high reading leads to a second measure after rest and the warning signs; if help is needed
+the person is told to call 115 and the member's volunteers and the chair are alerted at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot import health
+from bot.conversations.fund_common import chosen, member_in_club, member_steps
+from bot.conversations.health_common import (
+    RECORDERS,
+    Assessment,
+    advice,
+    alerts,
+    assess,
+    reading_steps,
+    summary_lines,
+    weight_tenths,
+)
+from bot.engine import Ctx, Done, Flow, Step, notify, refused
+from bot.i18n import N_
+from bot.messages import Choice, Reply, T
+from storage.base import Member, Transaction
+from storage.health import NewReading
+
+WHOM = (
+    Choice("self", N_("My own"), ("toi", "cua toi", "ban than")),
+    Choice("other", N_("For another member"), ("nguoi khac", "thanh vien khac")),
+)
+NEXT = (Choice("/huyetap tiep", N_("Next member")),)
+
+
+def _records_for_others(ctx: Ctx) -> bool:
+    return bool(ctx.roles & RECORDERS)
+
+
+async def begin(ctx: Ctx, args: str) -> dict[str, Any]:
+    """``/huyetap tiep`` goes straight to the next member; otherwise ask whose reading."""
+    if args.strip().lower() in ("tiep", "tiếp") and _records_for_others(ctx):
+        return {"whom": "other"}
+    return {} if _records_for_others(ctx) else {"whom": "self"}
+
+
+def whose(ctx: Ctx, data: dict[str, Any]) -> int:
+    """The member measured."""
+    assert ctx.member is not None
+    return chosen(data) if data.get("whom") == "other" else ctx.member.id
+
+
+def _for_self(ctx: Ctx, data: dict[str, Any]) -> bool:
+    return data.get("whom") != "other"
+
+
+async def summary(ctx: Ctx, data: dict[str, Any]) -> T:
+    """Whose reading and the numbers, for checking."""
+    lines = summary_lines(data, ctx.today)
+    if _for_self(ctx, data):
+        return lines
+    member = await ctx.tx.get_member(whose(ctx, data))
+    assert member is not None
+    return T(N_("Reading of {name}:\n{lines}"), name=member.full_name, lines=lines)
+
+
+async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
+    """Record the reading (checked again as it is written)."""
+    return Done(effects=[RecordReading(whose(ctx, data), data, session_id, "self"
+                                       if _for_self(ctx, data) else "meeting")])
+
+
+@dataclass(frozen=True)
+class RecordReading:
+    """Effect: save a reading, tell the person what it means, alert if help is needed.
+
+    ``data`` holds the answers of the reading questions; ``key`` makes it happen once, so
+    an urgent reading alerts exactly once.
+    """
+
+    member_id: int
+    data: dict[str, Any]
+    key: str
+    place: str
+    visit_id: int | None = None
+
+    async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
+        """Write the reading if the writer may record for this member."""
+        assert ctx.member is not None
+        own = self.member_id == ctx.member.id
+        if not own and (refusal := refused(ctx, RECORDERS)):
+            return refusal
+        if not ctx.active:
+            return [Reply((T(N_("Sorry, you cannot use this.")),))]
+        member = await member_in_club(tx, self.member_id, ctx.member.club_id)
+        result = assess(self.data, await health.triage(tx))
+        if member is None or result is None:
+            return [Reply((T(N_("This person is not an active member of the club.")),))]
+        _, created = await tx.add_reading(new_reading(member, result, self, ctx), ctx.now)
+        if not created:
+            return []
+        return await told(tx, ctx, member, result, own,
+                          NEXT if not own and self.place == "meeting" else ())
+
+
+def new_reading(
+    member: Member, result: Assessment, effect: RecordReading, ctx: Ctx
+) -> NewReading:
+    """The row to store for a reading recorded by ``effect``."""
+    assert ctx.member is not None
+    return NewReading(
+        club_id=member.club_id, member_id=member.id, measured_at=ctx.now, day=ctx.today,
+        systolic=result.reading.systolic, diastolic=result.reading.diastolic,
+        pulse=result.reading.pulse, weight_tenths=weight_tenths(effect.data),
+        grade=result.grade, high=result.high, urgent=result.urgent,
+        first_systolic=result.first.systolic if result.first else None,
+        first_diastolic=result.first.diastolic if result.first else None,
+        symptoms=result.symptoms, place=effect.place, recorded_by=ctx.member.id,
+        key=effect.key, visit_id=effect.visit_id,
+    )
+
+
+async def told(
+    tx: Transaction, ctx: Ctx, member: Member, result: Assessment, own: bool,
+    choices: tuple[Choice, ...] = (),
+) -> list[Reply]:
+    """The answer to the writer, the member's own message and any alerts, after a reading."""
+    name = T(health.label(result.reading, await health.triage(tx)))
+    graded = T(N_("Saved: {reading} ({grade})."), reading=health.reading_text(result.reading),
+               grade=name)
+    if own:
+        replies = [Reply((graded, advice(result)), choices, "-", "-")]
+    else:
+        saved = T(N_("Saved for {name}: {reading} ({grade})."), name=member.full_name,
+                  reading=health.reading_text(result.reading), grade=name)
+        parts = [saved]
+        if result.urgent:
+            parts.append(T(N_("{name} needs help now: call 115 or take them to the commune "
+                              "health station. I have told their volunteer and the chair."),
+                           name=member.full_name))
+        replies = [Reply(tuple(parts), choices, "-", "-")]
+        if result.urgent:
+            replies.append(notify(member.id, T(URGENT_FOR_MEMBER)))
+    if result.urgent:
+        why = T(N_("The blood pressure measured today is dangerous."))
+        replies.extend(await alerts(tx, ctx, member, why))
+    return replies
+
+
+URGENT_FOR_MEMBER = N_("Your blood pressure measured today is dangerous. Please call 115 or go "
+                       "to the commune health station now.")
+
+WHO, PICK = member_steps(
+    N_("Whose reading is it? Type part of the name or the phone number, for example Hoa or "
+       "0912 345 678."),
+    N_("Member"),
+    skip=_for_self,
+)
+
+BLOOD_PRESSURE = Flow(
+    id="blood_pressure",
+    command="huyetap",
+    title=N_("Blood pressure and weight"),
+    steps=(
+        Step("whom", N_("Whose blood pressure?"), choices=WHOM,
+             skip=lambda ctx, data: "whom" in data),
+        WHO,
+        PICK,
+        *reading_steps(whose),
+    ),
+    begin=begin,
+    summary=summary,
+    finish=finish,
+    aliases=("huyet ap", "do huyet ap", "ha"),
+)

@@ -1,0 +1,184 @@
+"""Home-care visits (``/thamnom``): a volunteer records a visit in a few taps.
+
+Which client (their own clients), when (default today), the services given (several at once),
+an optional blood-pressure reading (the same questions and alerts as ``/huyetap``) and any
+concern with a note. A concern goes to the chair at once, without health numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import health
+from bot.conversations.blood_pressure import RecordReading, new_reading, told
+from bot.conversations.common import member_line
+from bot.conversations.fund_common import today_choices
+from bot.conversations.health_common import assess, reading_of, reading_steps, summary_lines
+from bot.conversations.parsers import ParseError, parse_date, parse_text
+from bot.engine import Ctx, Done, Flow, Step, notify, refused
+from bot.i18n import N_, format_day
+from bot.messages import Choice, Reply, T
+from storage.base import Transaction
+from storage.health import NewVisit
+
+VOLUNTEERS = frozenset({"volunteer"})
+SERVICES = (
+    Choice("meal", N_("Cooking a meal"), ("nau an", "bua an", "com")),
+    Choice("cleaning", N_("Cleaning"), ("don dep", "quet nha")),
+    Choice("hygiene", N_("Personal hygiene"), ("ve sinh", "tam goi")),
+    Choice("medicine_purchase", N_("Buying medicine"), ("mua thuoc",)),
+    Choice("medicine_reminder", N_("Reminding to take medicine"), ("nhac uong thuoc",)),
+    Choice("bp_check", N_("Measuring blood pressure"), ("do huyet ap",)),
+    Choice("massage", N_("Massage"), ("xoa bop",)),
+    Choice("farm_help", N_("Help in the fields"), ("dong ang", "lam ruong")),
+    Choice("companionship", N_("Talking, keeping company"), ("tro chuyen",)),
+    Choice("other", N_("Other"), ("khac",)),
+)
+CONCERNS = (
+    Choice("none", N_("Nothing worrying"), ("khong", "khong co")),
+    Choice("fall", N_("A fall"), ("nga",)),
+    Choice("not_eating", N_("Not eating"), ("bo an",)),
+    Choice("sick", N_("Ill"), ("om", "benh")),
+    Choice("needs_doctor", N_("Needs to see a doctor"), ("di kham", "can di kham")),
+    Choice("other", N_("Something else"), ("khac",)),
+)
+SKIP_NOTE = (Choice("skip", N_("No note"), ("bo qua", "khong")),)
+
+
+async def _clients(ctx: Ctx) -> list[Any]:
+    assert ctx.member is not None
+    return [c.member for c in await ctx.tx.clients_of(ctx.member.id)]
+
+
+async def begin(ctx: Ctx, args: str) -> dict[str, Any] | Done:
+    """Start only for a volunteer with clients."""
+    if not await _clients(ctx):
+        return Done([Reply((T(N_("You have no care clients yet. The board assigns them with "
+                                 "/phancong.")),))])
+    return {"visit": True}
+
+
+async def client_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
+    """The volunteer's own clients."""
+    return tuple(Choice(str(m.id), member_line(m)) for m in await _clients(ctx))
+
+
+def _day(text: str, ctx: Ctx) -> str:
+    return parse_date(text, ctx.today).isoformat()
+
+
+async def check_day(value: str, ctx: Ctx, data: dict[str, Any]) -> None:
+    """Today or within the last month."""
+    day = date.fromisoformat(value)
+    if day > ctx.today:
+        raise ParseError(N_("That day is in the future. Please type today or an earlier day, "
+                            "for example hôm nay."))
+    if day < ctx.today - timedelta(days=31):
+        raise ParseError(N_("Please record visits within a month, for example hôm qua."))
+
+
+def whose(ctx: Ctx, data: dict[str, Any]) -> int:
+    """The client visited."""
+    return int(data["client"])
+
+
+async def summary(ctx: Ctx, data: dict[str, Any]) -> T:
+    """The visit, for checking."""
+    client = await ctx.tx.get_member(whose(ctx, data))
+    assert client is not None
+    day = date.fromisoformat(data["day"])
+    services = ", ".join(f"{{s{i}}}" for i in range(len(data["services"])))
+    labels = {c.key: c.label for c in SERVICES}
+    text = T(N_("Visit to {name} on {day}.\nHelp given: {services}\nConcern: {concern}"),
+             name=client.full_name, day=format_day(day),
+             services=T(services, **{f"s{i}": T(labels[k]) for i, k in
+                                     enumerate(data["services"])}),
+             concern=T(next(c.label for c in CONCERNS if c.key == data["concern"])))
+    if data.get("note") and data["note"] != "skip":
+        text = T(N_("{text}\nNote: {note}"), text=text, note=data["note"])
+    if reading_of(data) is not None:
+        text = T("{text}\n{bp}", text=text, bp=summary_lines(data, day))
+    return text
+
+
+async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
+    """Record the visit (and its reading)."""
+    return Done(effects=[RecordVisit(data, session_id)])
+
+
+@dataclass(frozen=True)
+class RecordVisit:
+    """Effect: save a visit and its reading; a concern and an urgent reading alert at once."""
+
+    data: dict[str, Any]
+    key: str
+
+    async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
+        """Write the visit if the writer is a volunteer caring for this client."""
+        if refusal := refused(ctx, VOLUNTEERS):
+            return refusal
+        assert ctx.member is not None and ctx.club is not None
+        data, volunteer = self.data, ctx.member
+        clients = {c.member.id: c.member for c in await tx.clients_of(volunteer.id)}
+        client = clients.get(int(data["client"]))
+        if client is None:
+            return [Reply((T(N_("You do not care for this person.")),))]
+        day = date.fromisoformat(data["day"])
+        local = datetime.combine(day, time(12), ZoneInfo(ctx.tz))
+        at = ctx.now if day == ctx.today else local
+        concern = None if data["concern"] == "none" else data["concern"]
+        note = "" if data.get("note") in (None, "skip") else data["note"]
+        visit_id, created = await tx.add_visit(
+            NewVisit(club_id=client.club_id, client_id=client.id, volunteer_id=volunteer.id,
+                     visited_at=at, day=day, services=tuple(data["services"]), concern=concern,
+                     note=note, key=self.key),
+            ctx.now,
+        )
+        if not created:
+            return []
+        replies = [Reply((T(N_("Visit saved. Thank you!")),))]
+        result = assess(data, await health.triage(tx))
+        if result is not None:
+            reading = RecordReading(client.id, data, f"{self.key}:bp", "home", visit_id)
+            await tx.add_reading(new_reading(client, result, reading, ctx), ctx.now)
+            replies = await told(tx, ctx, client, result, own=False)
+            replies.insert(0, Reply((T(N_("Visit saved. Thank you!")),)))
+        if concern is not None:
+            label = T(next(c.label for c in CONCERNS if c.key == concern))
+            why = T(N_("{volunteer} reports after a visit: {concern}. {note}"),
+                    volunteer=volunteer.full_name, concern=label, note=note)
+            chairs = await tx.members_with_roles(client.club_id, {"chair"})
+            phone = client.phone.replace("+84", "0") if client.phone else "-"
+            for chair in chairs:
+                if chair.id != volunteer.id:
+                    replies.append(notify(chair.id, T(
+                        N_("Concern about {name} ({village}, phone {phone}): {why}"),
+                        name=client.full_name, village=client.village, phone=phone, why=why)))
+        return replies
+
+
+VISIT = Flow(
+    id="visit",
+    command="thamnom",
+    title=N_("Record a home visit"),
+    steps=(
+        Step("client", N_("Whom did you visit?"), choices=client_choices, label=N_("Client")),
+        Step("day", N_("When? For example hôm nay or hôm qua."), parse=_day,
+             choices=today_choices, validate=check_day, label=N_("Day")),
+        Step("services", N_("What help did you give? Pick all that apply."), choices=SERVICES,
+             multi=True, label=N_("Help given")),
+        *reading_steps(whose, optional=True, weight=False),
+        Step("concern", N_("Anything worrying?"), choices=CONCERNS, label=N_("Concern")),
+        Step("note", N_("A few words about it? For example: ngã ở sân, đau chân."),
+             parse=lambda text, ctx: parse_text(text, max_len=200), choices=SKIP_NOTE,
+             skip=lambda ctx, data: data.get("concern") == "none", label=N_("Note")),
+    ),
+    roles=VOLUNTEERS,
+    begin=begin,
+    summary=summary,
+    finish=finish,
+    aliases=("tham nom", "tham"),
+)

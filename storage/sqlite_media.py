@@ -1,0 +1,43 @@
+"""SQLite implementation of :class:`storage.media.MediaStore` (table ``media``, 0007)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from storage.sqlite_ledger import _ts
+
+
+class SQLiteMedia:
+    """Stored images; mixed into ``SQLiteTransaction``."""
+
+    if TYPE_CHECKING:  # provided by ``SQLiteLedger`` in ``SQLiteTransaction``
+
+        async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None: ...
+
+        async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor: ...
+
+    async def put_media(
+        self, token: str, content_type: str, data: bytes, now: datetime, expires_at: datetime
+    ) -> None:
+        """Keep an image under ``token`` until ``expires_at`` (replacing one of that token)."""
+        await self._run(
+            "INSERT OR REPLACE INTO media (token, content_type, data, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (token, content_type, bytes(data), _ts(now), _ts(expires_at)),
+        )
+
+    async def get_media(self, token: str, now: datetime) -> tuple[str, bytes] | None:
+        """``(content type, bytes)`` of an unexpired image, else ``None``."""
+        row = await self._one(
+            "SELECT content_type, data FROM media WHERE token = ? AND expires_at > ?",
+            (token, _ts(now)),
+        )
+        return (row["content_type"], bytes(row["data"])) if row else None
+
+    async def prune_media(self, now: datetime) -> int:
+        """Forget expired images; return how many."""
+        cursor = await self._run("DELETE FROM media WHERE expires_at <= ?", (_ts(now),))
+        return cursor.rowcount
