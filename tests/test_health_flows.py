@@ -362,28 +362,41 @@ async def test_the_board_sees_who_was_not_measured_and_who_is_high(chat, care):
     assert "Các lần đo gần đây của bác:" in reply.text
 
 
-async def test_the_trend_chart_comes_with_the_readings(text_chat):
-    chat = text_chat
-    info = await chat.bot.new_club()
-    from tests.test_roles import join_as_chair
+async def test_the_trend_chart_arrives_as_a_picture(chat, care):
+    club, mai = care
+    for month, typed in enumerate(("140/90", "135/88", "128/84")):
+        chat.bot.clock.advance(days=30 * (month > 0))
+        await club.hoa.say("/huyetap")
+        await club.hoa.say(typed)
+        await club.hoa.say("55")
+        await club.hoa.pick(SAVE)
+    reply = await club.hoa.say("/suckhoe")
+    assert "Các lần đo gần đây của bác:" in reply.text
+    assert reply.photo is not None and reply.photo.startswith(b"\x89PNG")
+    # The volunteer gets the same chart for their client.
+    await mai.say("/suckhoe")
+    reply = await mai.pick("Mồng Thị Hoa (1958, Bản Na Công)")
+    assert "Các lần đo gần đây của bác Mồng Thị Hoa:" in reply.text
+    assert reply.photo is not None and reply.photo.startswith(b"\x89PNG")
+    spec = reply.raw.chart if chat.kind == "text" else None
+    if spec is not None:
+        assert [p[1:3] for p in spec["points"]] == [[140, 90], [135, 88], [128, 84]]
+        assert spec["title"] == "Huyết áp của Mồng Thị Hoa"
 
-    lan = await join_as_chair(chat, info)
-    for day, typed in enumerate(("140/90", "135/88", "128/84")):
-        chat.bot.clock.advance(days=30 * (day > 0))
-        await lan.say("/huyetap")
-        await lan.pick("Của tôi")
-        await lan.say(typed)
-        await lan.say("55")
-        await lan.pick(SAVE)
-    reply = await lan.say("/suckhoe")
-    await lan.pick("Của tôi")
-    reply = lan.messages[-1]
-    spec = reply.raw.chart
-    assert spec["kind"] == "bp" and spec["title"] == "Huyết áp của Vi Thị Lan"
-    assert [p[1:3] for p in spec["points"]] == [[140, 90], [135, 88], [128, 84]]
-    assert spec["points"][0][0] == "2026-11-28" and spec["points"][0][4] == 55.0
-    assert spec["limits"] == {"systolic": 140, "diastolic": 90}
-    assert reply.photo.startswith(b"\x89PNG")
+
+async def test_an_unusual_weight_is_confirmed(chat, club):
+    await club.hoa.say("/huyetap")
+    await club.hoa.say("120/80")
+    await club.hoa.say("52")
+    await club.hoa.pick(SAVE)
+    await club.hoa.say("/huyetap")
+    await club.hoa.say("121/80")
+    reply = await club.hoa.say("62")
+    assert "Cân nặng 62 kg khác thường hoặc khác nhiều so với lần trước." in reply.text
+    reply = await club.hoa.pick("Gõ lại")
+    assert "Cân nặng bao nhiêu kg ạ?" in reply.text
+    reply = await club.hoa.say("52,5")
+    assert "Cân nặng: 52,5 kg" in reply.text
 
 
 async def test_the_health_station_can_lower_the_urgent_threshold(chat, club):
@@ -394,3 +407,12 @@ async def test_the_health_station_can_lower_the_urgent_threshold(chat, club):
     await club.hoa.say("/huyetap")
     reply = await club.hoa.say("172/95")
     assert "Huyết áp này rất cao. Bác ngồi nghỉ 5 phút rồi đo lại" in reply.text
+
+
+async def test_my_data_mentions_health_and_loan_records(chat, club):
+    await club.hoa.say("/huyetap")
+    await club.hoa.say("120/80")
+    await club.hoa.pick("Không cân")
+    await club.hoa.pick(SAVE)
+    reply = await club.hoa.say("/dulieu")
+    assert "Sức khỏe: 1 lần đo (xem /suckhoe). Khoản vay: 0 (xem /vay)." in reply.text

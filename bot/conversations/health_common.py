@@ -184,7 +184,12 @@ async def doubt_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
 async def weight_doubt_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
     """"Are you sure?" for a weight far from the usual."""
     return T(N_("A weight of {weight} kg is unusual or far from the last one. Is it right?"),
-             weight=data["weight"].replace(".", ","))
+             weight=kg(data["weight"]))
+
+
+def kg(value: str | float) -> str:
+    """A weight as people write it: ``52,5`` or ``52``."""
+    return f"{float(value):.1f}".replace(".", ",").removesuffix(",0")
 
 
 def _shown(reading: health.Reading) -> T | str:
@@ -255,7 +260,7 @@ def summary_lines(data: dict[str, Any], day: date) -> T:
         text = T(N_("{text} (first measure {first})"), text=text, first=_shown(reading))
     weight = data.get("weight")
     if weight and weight != "skip":
-        text = T(N_("{text}\nWeight: {weight} kg"), text=text, weight=weight.replace(".", ","))
+        text = T(N_("{text}\nWeight: {weight} kg"), text=text, weight=kg(weight))
     return T(N_("{text}\nDay: {day}"), text=text, day=format_day(day))
 
 

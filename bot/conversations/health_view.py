@@ -12,6 +12,7 @@ from typing import Any
 from bot import charts, health
 from bot.conversations.common import BOARD, member_line, one_block
 from bot.conversations.fund_common import chosen, member_steps
+from bot.conversations.health_common import kg
 from bot.engine import END, Ctx, Done, Flow, Step
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
@@ -53,8 +54,7 @@ def _line(reading: StoredReading, rules: health.Triage) -> T:
     if reading.pulse:
         text = T(N_("{text}, pulse {pulse}"), text=text, pulse=reading.pulse)
     if reading.weight_tenths:
-        weight = f"{reading.weight_tenths // 10},{reading.weight_tenths % 10}".removesuffix(",0")
-        text = T(N_("{text}, {weight} kg"), text=text, weight=weight)
+        text = T(N_("{text}, {weight} kg"), text=text, weight=kg(reading.weight_tenths / 10))
     return text
 
 

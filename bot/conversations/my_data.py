@@ -27,6 +27,11 @@ async def show(ctx: Ctx, args: str) -> Done:
     for consent in await ctx.tx.consents_of(member.id):
         parts.append(T(N_("You agreed to the data notice (version {version}) on {when}."),
                        version=consent.text_version, when=format_moment(consent.given_at, ctx.tz)))
+    readings = len(await ctx.tx.readings_of(member.id, limit=10_000))
+    loans = len(await ctx.tx.loans_of(member.id))
+    if readings or loans:
+        parts.append(T(N_("Health: {readings} readings (see /suckhoe). Loans: {loans} (see "
+                          "/vay)."), readings=readings, loans=loans))
     channels = sorted({i.channel for i in await ctx.tx.identities_of(member.id)})
     if channels:
         parts.append(T(N_("Chat accounts: {channels}"), channels=", ".join(channels)))
