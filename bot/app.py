@@ -14,7 +14,6 @@ from typing import Protocol
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import charts
 from bot.config import Settings
 from bot.conversations.registry import FLOWS
 from bot.demo import seed
@@ -56,16 +55,14 @@ async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIte
         scheduler.add_job(service.sweep, "interval", minutes=1, id="sweep")
         scheduler.start()
         worker = asyncio.create_task(outbox.run())
-        warming = asyncio.create_task(charts.warm_up())
         try:
             yield App(settings, storage, service, outbox)
         finally:
             scheduler.shutdown(wait=False)
             await outbox.stop()
-            for task in (worker, warming):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
     finally:
         await storage.close()
 

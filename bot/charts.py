@@ -142,19 +142,6 @@ async def picture(spec: dict[str, Any] | None) -> bytes | None:
         return None
 
 
-async def warm_up() -> None:
-    """Import matplotlib in a worker thread at start, so the first chart is not slow (~0.3 s)."""
-
-    def load() -> None:
-        import matplotlib.backends.backend_agg
-        import matplotlib.figure  # noqa: F401
-
-    try:
-        await asyncio.to_thread(load)
-    except Exception:  # pragma: no cover - the first chart will report it
-        log.exception("matplotlib could not be loaded")
-
-
 def with_note(text: str, note: str | None) -> str:
     """``text`` followed by ``note`` (the "chart could not be attached" line), if any."""
     return "\n\n".join(part for part in (text, note) if part)

@@ -142,12 +142,12 @@ class SQLiteStorage:
         assert self._db is not None and self._conn is not None, "storage is not open"
         assert self._lock is not None
         async with self._lock:
-            begin = asyncio.ensure_future(self._db.execute("BEGIN IMMEDIATE"))
             try:
-                await asyncio.shield(begin)
-            except asyncio.CancelledError:  # the BEGIN still runs: end it before letting go
+                await self._db.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # The BEGIN still runs on aiosqlite's thread; the ROLLBACK queued behind it
+                # ends it, so the next transaction does not find one open.
                 with contextlib.suppress(Exception):
-                    await begin
                     await self._db.execute("ROLLBACK")
                 raise
             try:
