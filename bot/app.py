@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from aiohttp import web
@@ -53,6 +53,10 @@ async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIte
             job_defaults={"coalesce": True, "misfire_grace_time": 60, "max_instances": 1},
         )
         scheduler.add_job(service.sweep, "interval", minutes=1, id="sweep")
+        # Reminders are computed from the database each minute, and once at start (what was
+        # missed while the service was down still goes out if it is still relevant).
+        scheduler.add_job(service.remind, "interval", minutes=1, id="reminders",
+                          next_run_time=datetime.now(UTC))
         scheduler.start()
         worker = asyncio.create_task(outbox.run())
         try:

@@ -1,7 +1,10 @@
-"""Command line: ``ishc-bot run`` and the operator's ``club create|list`` and ``triage``.
+"""Command line: ``ishc-bot run`` and the operator's ``club``, ``reminders`` and ``triage``.
 
-``ishc-bot triage show`` prints the blood-pressure thresholds in force; ``ishc-bot triage set
-urgent_systolic=170 ...`` changes them (as agreed with the commune health station).
+``ishc-bot reminders due --at 2026-12-13T07:00 --json`` lists what would go out at that
+moment; ``reminders send --at ...`` queues it (the same code as the scheduler's scan; the
+running service delivers it). ``ishc-bot triage show`` prints the blood-pressure thresholds
+in force; ``ishc-bot triage set urgent_systolic=170 ...`` changes them (as agreed with the
+commune health station).
 """
 
 from __future__ import annotations
@@ -14,13 +17,18 @@ import logging
 import os
 import sys
 from dataclasses import asdict, fields, replace
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.app import run
 from bot.clubs import create_club, list_clubs
 from bot.config import Settings
+from bot.conversations.registry import FLOWS
+from bot.engine import Engine
 from bot.handlers.telegram import deep_link
 from bot.health import TRIAGE_KEY, Triage, triage
-from bot.service import utcnow
+from bot.render import translate
+from bot.service import Service, utcnow
 from storage.sqlite import SQLiteStorage
 
 
@@ -45,7 +53,33 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_parser("show", help="print the thresholds in force as JSON")
     change = actions.add_parser("set", help="change thresholds, e.g. urgent_systolic=170")
     change.add_argument("values", nargs="+", metavar="NAME=VALUE")
+    reminders = commands.add_parser("reminders", help="what reminders are due, and queue them")
+    steps = reminders.add_subparsers(dest="action", required=True)
+    for name, text in (("due", "list the reminders due at a moment (nothing is queued)"),
+                       ("send", "queue the reminders due at a moment (each key once)")):
+        step = steps.add_parser(name, help=text)
+        step.add_argument("--at", help="ISO moment, club time unless it has an offset "
+                          "(default: now)")
+        step.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+async def _reminders(args: argparse.Namespace, settings: Settings) -> list[dict[str, object]]:
+    at = utcnow()
+    if args.at:
+        at = datetime.fromisoformat(args.at)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=ZoneInfo(settings.tz))
+    storage = SQLiteStorage(settings.db)
+    await storage.open()
+    try:
+        service = Service(storage, Engine(FLOWS), settings.tz)
+        found = await service.remind(at.astimezone(UTC), send=args.action == "send")
+    finally:
+        await storage.close()
+    return [{"key": d.key, "club_id": d.club_id, "member_id": d.member_id, "kind": d.kind,
+             "at": d.at.astimezone(ZoneInfo(settings.tz)).isoformat(),
+             "text": "\n\n".join(translate(part, "vi") for part in d.parts)} for d in found]
 
 
 async def _triage(args: argparse.Namespace, settings: Settings) -> dict[str, int]:
@@ -111,6 +145,15 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run(settings))
         return 0
     try:
+        if args.command == "reminders":
+            found = asyncio.run(_reminders(args, settings))
+            if args.json:
+                print(json.dumps(found, ensure_ascii=False, indent=2))
+            else:
+                for item in found:
+                    print(f"{item['at']}\t{item['kind']}\t{item['member_id']}\t{item['key']}")
+                print(f"{len(found)} reminder(s) {'queued' if args.action == 'send' else 'due'}")
+            return 0
         if args.command == "triage":
             print(json.dumps(asyncio.run(_triage(args, settings)), indent=2))
             return 0

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.engine import MENU_FLOW, Ctx, Engine
@@ -179,6 +180,7 @@ class Service:
         replies: list[Reply],
         now: datetime,
         asked_contact: bool = False,
+        dedupe_key: str | None = None,
     ) -> list[OutboxItem]:
         """Translate replies for their readers and put them in the outbox.
 
@@ -189,6 +191,7 @@ class Service:
                 last; members without one (registered on their behalf) are skipped.
             now: The current time.
             asked_contact: The previous question showed a "share phone" keyboard.
+            dedupe_key: Queue the (single) reply only if this key was never queued.
 
         Returns:
             The queued messages (handed to the sender after the commit).
@@ -212,7 +215,7 @@ class Service:
             locale = reply.locale or locale
             first = not queued and reply.to is None
             payload = render(reply, locale, remove_keyboard=asked_contact and first).to_json()
-            item_id = await tx.enqueue(channel, chat_id, payload, now)
+            item_id = await tx.enqueue(channel, chat_id, payload, now, dedupe_key)
             if item_id is not None:
                 queued.append(OutboxItem(item_id, channel, chat_id, payload, 0, now))
         return queued
@@ -243,3 +246,26 @@ class Service:
         if queued:
             self._wake(queued)
         return ended
+
+    async def remind(self, now: datetime | None = None, *, send: bool = True) -> list[Any]:
+        """Queue the reminders due at ``now`` (default: the clock), each exactly once.
+
+        Args:
+            now: The moment to look at (the operator's ``reminders send --at``).
+            send: Queue them; with ``False`` only list what is due and new.
+
+        Returns:
+            The new reminders (:class:`bot.reminders.Due`).
+        """
+        from bot import reminders  # the reminders use the flows' formatting helpers
+
+        now = now or self.clock()
+        async with self.storage.transaction() as tx:
+            if not send:
+                found = await reminders.due(tx, now, self.tz)
+                fresh = await tx.new_reminder_keys([d.key for d in found])
+                return reminders.fair(d for d in found if d.key in fresh)
+            queued, fresh = await reminders.queue_due(tx, self, now)
+        if queued:
+            self._wake(queued)
+        return fresh

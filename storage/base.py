@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from storage.health import HealthStore
 from storage.ledger import FundStore
 from storage.media import MediaStore
+from storage.meetings import MeetingStore
 
 BOARD_ROLES = frozenset({"chair", "vice_chair"})
 ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
@@ -138,7 +139,7 @@ class OutboxItem:
     status: str = "pending"
 
 
-class Transaction(FundStore, HealthStore, MediaStore, Protocol):
+class Transaction(FundStore, HealthStore, MeetingStore, MediaStore, Protocol):
     """Reads and writes inside one transaction."""
 
     # Inbox, sessions, outbox, settings

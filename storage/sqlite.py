@@ -40,6 +40,7 @@ from storage.base import (
 from storage.sqlite_health import SQLiteHealth
 from storage.sqlite_ledger import SQLiteLedger, _dt, _ts
 from storage.sqlite_media import SQLiteMedia
+from storage.sqlite_meetings import SQLiteMeetings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -158,7 +159,7 @@ class SQLiteStorage:
             await self._db.execute("COMMIT")
 
 
-class SQLiteTransaction(SQLiteLedger, SQLiteHealth, SQLiteMedia):
+class SQLiteTransaction(SQLiteLedger, SQLiteHealth, SQLiteMeetings, SQLiteMedia):
     """Reads and writes inside one SQLite transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

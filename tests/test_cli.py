@@ -96,3 +96,39 @@ def test_triage_thresholds_are_settings(tmp_path):
         170, 10, 110)
     bad = run(["triage", "set", "urgent=1"], db)
     assert bad.returncode == 2 and "NAME=NUMBER" in bad.stderr
+
+
+def test_reminders_due_and_send_from_the_command_line(tmp_path):
+    db = tmp_path / "ishc.sqlite3"
+    created = run(["club", "create", "--name", "CLB LTHTGN bản Lốc", "--meeting-day", "15",
+                   "--json"], db)
+    club = json.loads(created.stdout)
+    assert club["club_id"] == 1
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:  # an active member (as registration leaves one)
+        connection.execute(
+            "INSERT INTO members (club_id, full_name, sex, birth_year, village, household, "
+            "status, registered_at, registration_key) VALUES (1, 'Vi Thị Lan', 'female', 1956, "
+            "'Bản Lốc', 'ordinary', 'active', '2026-11-01T00:00:00+00:00', 'k1')"
+        )
+        connection.execute(
+            "INSERT INTO identities (channel, user_id, chat_id, member_id, last_seen_at) "
+            "VALUES ('telegram', '42', '42', 1, '2026-11-01T00:00:00+00:00')"
+        )
+    early = run(["reminders", "due", "--at", "2026-12-13T07:59", "--json"], db)
+    assert [r["kind"] for r in json.loads(early.stdout)] == ["health"]
+    due = run(["reminders", "due", "--at", "2026-12-13T08:00", "--json"], db)
+    assert due.returncode == 0, due.stderr
+    found = json.loads(due.stdout)
+    meeting = [r for r in found if r["kind"] == "meeting"]
+    assert meeting[0]["at"] == "2026-12-13T08:00:00+07:00"
+    assert meeting[0]["text"].startswith("Nhắc lịch: câu lạc bộ họp Thứ Ba ngày 15/12/2026")
+    sent = run(["reminders", "send", "--at", "2026-12-13T08:00"], db)
+    assert sent.returncode == 0 and f"{len(found)} reminder(s) queued" in sent.stdout
+    again = run(["reminders", "send", "--at", "2026-12-13T08:05"], db)
+    assert "0 reminder(s) queued" in again.stdout
+    with sqlite3.connect(db) as connection:
+        queued = connection.execute(
+            "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'reminder:%'").fetchone()[0]
+    assert queued == len(found)

@@ -23,9 +23,11 @@ BOARD_TASKS = [
 MEMBER_MENU = [
     "Huyết áp và cân nặng",
     "Sổ sức khỏe",
+    "Lịch họp",
     "Khoản vay của tôi",
     "Báo đã trả nợ",
     "Xin vay vốn",
+    "Nhắc nhở của tôi",
     "Xem dữ liệu của tôi",
     "Đề nghị xóa dữ liệu của tôi",
 ]

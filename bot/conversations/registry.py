@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.conversations.approval import APPROVE
+from bot.conversations.attendance import ATTENDANCE
 from bot.conversations.blood_pressure import BLOOD_PRESSURE
 from bot.conversations.care import CARE
 from bot.conversations.channel_choice import CHANNEL_CHOICE
@@ -19,12 +20,14 @@ from bot.conversations.linking import LINKING
 from bot.conversations.loan_request import ASK_LOAN
 from bot.conversations.loan_review import REVIEW_LOANS
 from bot.conversations.loan_rules import LOAN_RULES
+from bot.conversations.meeting_schedule import MEETING_SCHEDULE
 from bot.conversations.members import MEMBERS
 from bot.conversations.my_data import MY_DATA
 from bot.conversations.my_loans import MY_LOANS
 from bot.conversations.overdue import OVERDUE
 from bot.conversations.payment_confirm import CONFIRM_PAYMENTS
 from bot.conversations.registration import REGISTER, REGISTER_ASSISTED
+from bot.conversations.reminder_pause import REMINDERS
 from bot.conversations.repayment import COLLECT_PAYMENT, REPORT_PAYMENT
 from bot.conversations.reversal import CORRECT
 from bot.conversations.roles import ROLES
@@ -38,6 +41,9 @@ FLOWS: tuple[Flow, ...] = (
     HEALTH,
     VISIT,
     CLIENTS,
+    # Meetings: the schedule for everyone, attendance for the board
+    MEETING_SCHEDULE,
+    ATTENDANCE,
     # The revolving fund: members first, then the treasurer's daily work, then the rest.
     MY_LOANS,
     REPORT_PAYMENT,
@@ -60,6 +66,7 @@ FLOWS: tuple[Flow, ...] = (
     CARRIED_LOAN,
     CORRECT,
     # The member's own account
+    REMINDERS,
     MY_DATA,
     ERASURE,
     ERASE,

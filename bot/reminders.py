@@ -1,0 +1,347 @@
+"""Reminders: what is due at a moment, computed from the database, and queued exactly once.
+
+Nothing is kept in a job store. A periodic scan (APScheduler, every minute; also at start, so
+what was missed while the service was down still goes out if it is still relevant) asks
+:func:`due` what should have gone out by now and is still relevant, keeps the reminders whose
+key (kind, target, occurrence) was never queued, and queues them in the outbox in the same
+transaction that records the keys (:func:`queue_due`). A second scan, a late scan or a restart
+finds the keys recorded and sends nothing twice.
+
+Kinds (each can be paused by the member with ``/nhacnho``):
+
+- ``meeting``: every active member, some days before the meeting and on its morning;
+- ``repayment``: the borrower, before the due day, on it, the day after if unpaid, then weekly
+  while overdue; only the latest step that is due goes out, and a payment moves the loan to
+  its next instalment, so what was not sent yet is never sent;
+- ``health``: members not measured this month, a few days before the meeting;
+- ``digest``: weekly to the chair and treasurer, only when there is something to say.
+
+All times are club time; nothing goes out in the quiet hours (21:00–06:30 by default): a
+reminder that falls in them goes out when they end. Settings live in ``meta``
+(``reminders``), one JSON for every club.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import health
+from bot.conversations.fund_common import money
+from bot.conversations.meeting_schedule import day_text
+from bot.i18n import N_, format_day
+from bot.meetings import Meeting, default_rule, meetings
+from bot.messages import Choice, Recipient, Reply, T
+from storage.base import OutboxItem, Transaction
+
+SETTINGS_KEY = "reminders"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """When reminders go out (club time).
+
+    Attributes:
+        quiet_start: Nothing is sent from this time...
+        quiet_end: ...until this time; what fell in between goes out then.
+        send_at: The hour of reminders sent a day or more ahead.
+        meeting_days: Days before the meeting (0 = its morning, at ``quiet_end``).
+        repayment_days: Days from the due day (negative: before; positive: after, if unpaid).
+        overdue_every: Then every this many days while overdue.
+        health_days: Days before the meeting for "not measured this month".
+        digest_weekday: Day of the board's weekly digest (0 = Monday).
+        digest_at: Its time.
+    """
+
+    quiet_start: str = "21:00"
+    quiet_end: str = "06:30"
+    send_at: str = "08:00"
+    meeting_days: tuple[int, ...] = (2, 0)
+    repayment_days: tuple[int, ...] = (-3, 0, 1)
+    overdue_every: int = 7
+    health_days: int = 3
+    digest_weekday: int = 0
+    digest_at: str = "07:30"
+
+    def to_json(self) -> str:
+        """The settings as JSON (for ``meta``)."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Settings:
+        """Stored settings over the defaults; unknown keys are ignored."""
+        stored = json.loads(text) if text else {}
+        known = {f.name: f for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()
+                  if k in known}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A reminder that should go out: to whom, why, from when and until when (UTC)."""
+
+    key: str
+    club_id: int
+    member_id: int
+    kind: str
+    at: datetime
+    until: datetime
+    parts: tuple[T, ...]
+    choices: tuple[Choice, ...] = field(default=())
+
+
+def _clock(text: str) -> time:
+    hour, minute = (int(part) for part in text.split(":"))
+    return time(hour, minute)
+
+
+def out_of_quiet(moment: datetime, settings: Settings) -> datetime:
+    """``moment`` (club time), or the end of the quiet hours it falls in."""
+    start, end = _clock(settings.quiet_start), _clock(settings.quiet_end)
+    local = moment.timetz().replace(tzinfo=None)
+    if local < end:
+        return moment.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if local >= start:
+        following = moment + timedelta(days=1)
+        return following.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    return moment
+
+
+def _on(day: date, at: str, zone: ZoneInfo, settings: Settings) -> datetime:
+    return out_of_quiet(datetime.combine(day, _clock(at), zone), settings)
+
+
+# What is due ----------------------------------------------------------------------------------
+
+
+async def due(tx: Transaction, now: datetime, tz: str) -> list[Due]:
+    """Every reminder that should have gone out by ``now`` and is still relevant.
+
+    Already queued ones are included (the caller keeps the new keys), paused ones are not.
+    Members are loaded only for clubs with a meeting reminder due now.
+    """
+    zone = ZoneInfo(tz)
+    settings = Settings.from_json(await tx.get_meta(SETTINGS_KEY))
+    local = now.astimezone(zone)
+    clubs = [club for club, _ in await tx.list_clubs()]
+    windows: dict[int, tuple[Meeting, list[int]]] = {}
+    for club in clubs:
+        rule = await tx.meeting_rule(club.id) or default_rule(club.meeting_day)
+        nxt = [m for m in meetings(rule, await tx.meeting_moves(club.id), local.date(), 2)
+               if m.starts(tz) > now]
+        if not nxt:
+            continue
+        open_days = [d for d in (*settings.meeting_days, settings.health_days)
+                     if _meeting_time(nxt[0], d, zone, settings) <= now]
+        if open_days:
+            windows[club.id] = (nxt[0], open_days)
+    members = await tx.active_member_ids(list(windows))
+    found: list[Due] = []
+    for club_id, (meeting, open_days) in windows.items():
+        found += _meeting_reminders(club_id, meeting, members[club_id], now, zone, settings)
+        if settings.health_days in open_days:
+            found += await _health_reminders(tx, club_id, meeting, now, zone, settings)
+    found += await _repayment_reminders(tx, now, zone, settings)
+    found += await _digests(tx, [c.id for c in clubs], now, zone, settings)
+    return await _not_paused(tx, found)
+
+
+def _meeting_time(meeting: Meeting, days: int, zone: ZoneInfo, settings: Settings) -> datetime:
+    """When the reminder ``days`` before a meeting goes out (0: on its morning)."""
+    if days == 0:
+        return _on(meeting.day, settings.quiet_end, zone, settings)
+    return _on(meeting.day - timedelta(days=days), settings.send_at, zone, settings)
+
+
+def _meeting_reminders(
+    club_id: int, meeting: Meeting, members: list[int], now: datetime, zone: ZoneInfo,
+    settings: Settings,
+) -> list[Due]:
+    starts = meeting.starts(zone.key)
+    found = []
+    for days in settings.meeting_days:
+        at = _meeting_time(meeting, days, zone, settings)
+        if not at <= now < starts:
+            continue
+        when = (T(N_("today at {time}"), time=meeting.time) if days == 0 else
+                T(N_("{day} at {time}"), day=day_text(meeting.day), time=meeting.time))
+        text = T(N_("Reminder: the club meets {when}{place}. Please come, and bring your "
+                    "health book."), when=when,
+                 place=T(N_(" at {place}"), place=meeting.place) if meeting.place else "")
+        found += [Due(f"meeting:{club_id}:{meeting.day}:{days}:{m}", club_id, m, "meeting", at,
+                      starts, (text,)) for m in members]
+    return found
+
+
+async def _health_reminders(
+    tx: Transaction, club_id: int, meeting: Meeting, now: datetime, zone: ZoneInfo,
+    settings: Settings,
+) -> list[Due]:
+    at = _meeting_time(meeting, settings.health_days, zone, settings)
+    starts = meeting.starts(zone.key)
+    if not at <= now < starts:
+        return []
+    since = now.astimezone(zone).date().replace(day=1)
+    missing = [h.member.id for h in await tx.club_health(club_id, since) if not h.measured_since]
+    text = T(N_("You have not had your blood pressure measured this month. It is measured at "
+                "the meeting on {day}; or type /huyetap if you measure it yourself."),
+             day=format_day(meeting.day))
+    return [Due(f"health:{club_id}:{meeting.day}:{m}", club_id, m, "health", at, starts,
+                (text,), (Choice("/huyetap", N_("Blood pressure and weight")),))
+            for m in missing]
+
+
+def _repayment_steps(due_day: date, settings: Settings, today: date) -> list[int]:
+    """Days from the due day of each reminder step, weekly ones up to today."""
+    steps = sorted(settings.repayment_days)
+    while due_day + timedelta(days=steps[-1] + settings.overdue_every) <= today:
+        steps.append(steps[-1] + settings.overdue_every)
+    return steps
+
+
+async def _repayment_reminders(
+    tx: Transaction, now: datetime, zone: ZoneInfo, settings: Settings
+) -> list[Due]:
+    today = now.astimezone(zone).date()
+    found = []
+    for item in await tx.due_instalments(None):
+        steps = _repayment_steps(item.due, settings, today)
+        times = [_on(item.due + timedelta(days=s), settings.quiet_end if s == 0 else
+                     settings.send_at, zone, settings) for s in steps]
+        current = [i for i, at in enumerate(times) if at <= now]
+        if not current:
+            continue
+        index = current[-1]  # only the latest step: a missed earlier one is no longer news
+        step = steps[index]
+        until = times[index + 1] if index + 1 < len(times) else times[index] + timedelta(days=7)
+        if now >= until:
+            continue
+        amount, day = money(item.amount), format_day(item.due)
+        if step < 0:
+            text = T(N_("Reminder: {amount} of your loan is due on {day}."), amount=amount,
+                     day=day)
+        elif step == 0:
+            text = T(N_("Reminder: {amount} of your loan is due today."), amount=amount)
+        else:
+            text = T(N_("Your loan payment of {amount} was due on {day} and is not paid yet. "
+                        "Please pay it soon, or talk to the treasurer."), amount=amount, day=day)
+        found.append(Due(f"repayment:{item.loan_id}:{item.due}:{step}", item.club_id,
+                         item.member_id, "repayment", times[index], until, (text,),
+                         (Choice("/trano", N_("Report a payment")),
+                          Choice("/vay", N_("My loans")))))
+    return found
+
+
+async def _digests(
+    tx: Transaction, club_ids: list[int], now: datetime, zone: ZoneInfo, settings: Settings
+) -> list[Due]:
+    local = now.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    day = monday + timedelta(days=settings.digest_weekday)
+    at = _on(day, settings.digest_at, zone, settings)
+    until = at + timedelta(days=1)
+    if not at <= now < until:
+        return []
+    week = day.isocalendar()
+    board: dict[int, list[int]] = {}
+    for club_id in club_ids:
+        people = await tx.members_with_roles(club_id, {"chair", "treasurer"})
+        board[club_id] = [m.id for m in people]
+    keys = {(c, m): f"digest:{c}:{week.year}-W{week.week:02d}:{m}"
+            for c, people in board.items() for m in people}
+    fresh = await tx.new_reminder_keys(list(keys.values()))
+    found = []
+    for club_id, people in board.items():
+        todo = [m for m in people if keys[club_id, m] in fresh]
+        parts = await digest(tx, club_id, local.date()) if todo else ()
+        found += [Due(keys[club_id, m], club_id, m, "digest", at, until, parts)
+                  for m in todo if parts]
+    return found
+
+
+async def digest(tx: Transaction, club_id: int, today: date) -> tuple[T, ...]:
+    """The board's weekly digest of a club; empty when there is nothing to say."""
+    lines: list[T] = []
+    overdue = await tx.arrears([club_id], today)
+    if overdue:
+        lines.append(T(N_("- Overdue loans: {count} ({amount}), see /quahan"),
+                       count=len(overdue), amount=money(sum(a.amount for a in overdue))))
+    reports = await tx.payment_reports(club_id)
+    if reports:
+        lines.append(T(N_("- Payments waiting for confirmation: {count}, see /xacnhan"),
+                       count=len(reports)))
+    pending = await tx.list_members(club_id, ["pending"])
+    if pending:
+        lines.append(T(N_("- People waiting to join: {count}, see /duyet"), count=len(pending)))
+    rules = await health.triage(tx)
+    high = [h for h in await tx.club_health(club_id, today.replace(day=1))
+            if h.latest is not None and h.latest.high]
+    if high:
+        lines.append(T(N_("- Members whose last reading was high: {count}, see /suckhoe"),
+                       count=len(high)))
+    late = [c for c in await tx.care_clients(club_id)
+            if c.last_visit is None or (today - c.last_visit).days > rules.visit_gap_days]
+    if late:
+        lines.append(T(N_("- Care clients without a visit for {days} days: {count}, see "
+                          "/khachhang"), days=rules.visit_gap_days, count=len(late)))
+    if not lines:
+        return ()
+    body = T("\n".join(f"{{l{i}}}" for i in range(len(lines))),
+             **{f"l{i}": line for i, line in enumerate(lines)})
+    return (T(N_("This week in the club:")), body)
+
+
+async def _not_paused(tx: Transaction, found: list[Due]) -> list[Due]:
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for item in found:
+        by_kind[item.kind].append(item.member_id)
+    paused = {kind: await tx.paused_members(kind, sorted(set(ids)))
+              for kind, ids in by_kind.items()}
+    return [item for item in found if item.member_id not in paused[item.kind]]
+
+
+# Queueing -------------------------------------------------------------------------------------
+
+
+def fair(items: Iterable[Due]) -> list[Due]:
+    """Interleave the clubs (one of each in turn), so a big club cannot delay the others."""
+    per_club: dict[int, list[Due]] = defaultdict(list)
+    for item in sorted(items, key=lambda d: (d.at, d.key)):
+        per_club[item.club_id].append(item)
+    queues = list(per_club.values())
+    ordered: list[Due] = []
+    for index in range(max((len(q) for q in queues), default=0)):
+        ordered += [q[index] for q in queues if index < len(q)]
+    return ordered
+
+
+async def queue_due(
+    tx: Transaction, service: Any, now: datetime
+) -> tuple[list[OutboxItem], list[Due]]:
+    """Queue every new reminder due at ``now``; each key is recorded with its message.
+
+    Args:
+        tx: One transaction for computing, queueing and recording.
+        service: The :class:`bot.service.Service` (its ``queue`` translates and routes).
+        now: The moment to look at.
+
+    Returns:
+        The queued messages (hand them to the outbox after the commit) and the reminders.
+    """
+    found = await due(tx, now, service.tz)
+    fresh = await tx.new_reminder_keys([item.key for item in found])
+    todo = fair(d for d in found if d.key in fresh)
+    queued: list[OutboxItem] = []
+    for item in todo:
+        reply = Reply(item.parts, item.choices, "-", "-", to=Recipient(item.member_id))
+        items = await service.queue(tx, None, [reply], now, dedupe_key=f"reminder:{item.key}")
+        await tx.record_reminder(item.key, item.club_id, item.member_id, item.kind, item.at, now,
+                                 items[0].id if items else None)
+        queued += items
+    return queued, todo
