@@ -41,17 +41,16 @@ import math
 import os
 import platform
 import random
-import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench import common
 from bench.registration import person_name
 from bot import fund
 from bot.clubs import create_club
@@ -677,59 +676,20 @@ def report(timings: list[Timing], facts: dict, runs: int, seconds: float) -> boo
         "timings": {t.label: {"median_ms": round(t.median, 2), "max_ms": round(t.worst, 2),
                               "target_ms": t.target, "ok": t.ok} for t in timings},
     }
-    print(json.dumps(_rounded(data), ensure_ascii=False, separators=(",", ":")))
+    print(json.dumps(common.rounded(data), ensure_ascii=False, separators=(",", ":")))
     return met
 
 
-def _rounded(value: object) -> object:
-    """``value`` with floats rounded, for a short JSON line."""
-    if isinstance(value, float):
-        return round(value, 3)
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item) for item in value]
-    return value
-
-
-async def main_async(args: argparse.Namespace) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="ishc-bench-fund-"))
-    started = time.perf_counter()
-    try:
-        timings, facts = await run(args, workdir)
-    except AssertionError as error:
-        print(f"\nbenchmark FAILED: the data is not right: {error}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"database kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    met = report(timings, facts, args.runs, time.perf_counter() - started)
-    return 0 if met or not args.strict else 2
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.fund",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--runs", type=int, default=5, help="repetitions (default 5)")
+    parser = common.parser("python -m bench.fund", __doc__)
     parser.add_argument("--clubs", type=int, default=1000, help="clubs in the shared "
                         "database (default 1000)")
-    parser.add_argument("--strict", action="store_true",
-                        help="exit with status 2 when a target is missed")
-    parser.add_argument("--explain", action="store_true",
-                        help="print the query plans of the timed queries")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary database and print where it is")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.clubs < 1:
         parser.error("--clubs must be at least 1")
-    return asyncio.run(main_async(args))
+    return asyncio.run(common.run_in_tempdir("fund", args, run, report))
 
 
 if __name__ == "__main__":

@@ -41,12 +41,10 @@ import json
 import os
 import platform
 import random
-import shutil
 import sqlite3
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,6 +52,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import common
 from bench.fund import (
     ETHNICITIES,
     HOUSEHOLD_WEIGHTS,
@@ -62,7 +61,6 @@ from bench.fund import (
     VILLAGES,
     Chair,
     Timing,
-    _rounded,
     at,
     explain,
     link_chair,
@@ -539,44 +537,16 @@ def report(timings: list[Timing], facts: dict, runs: int, seconds: float) -> boo
         "timings": {t.label: {"median_ms": round(t.median, 2), "max_ms": round(t.worst, 2),
                               "target_ms": t.target, "ok": t.ok} for t in timings},
     }
-    print(json.dumps(_rounded(data), ensure_ascii=False, separators=(",", ":")))
+    print(json.dumps(common.rounded(data), ensure_ascii=False, separators=(",", ":")))
     return met
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="ishc-bench-health-"))
-    started = time.perf_counter()
-    try:
-        timings, facts = await run(args, workdir)
-    except AssertionError as error:
-        print(f"\nbenchmark FAILED: the data is not right: {error}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"database kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    met = report(timings, facts, args.runs, time.perf_counter() - started)
-    return 0 if met or not args.strict else 2
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.health",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--runs", type=int, default=5, help="repetitions (default 5)")
-    parser.add_argument("--strict", action="store_true",
-                        help="exit with status 2 when a target is missed")
-    parser.add_argument("--explain", action="store_true",
-                        help="print the query plans of the timed queries")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary database and print where it is")
+    parser = common.parser("python -m bench.health", __doc__)
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    return asyncio.run(main_async(args))
+    return asyncio.run(common.run_in_tempdir("health", args, run, report))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""What the database benchmarks share: their command line and their run in a temp folder."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+
+def parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The options every database benchmark has: --runs, --strict, --explain, --keep."""
+    made = argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    made.add_argument("--runs", type=int, default=5, help="repetitions (default 5)")
+    made.add_argument("--strict", action="store_true",
+                      help="exit with status 2 when a target is missed")
+    made.add_argument("--explain", action="store_true",
+                      help="print the query plans of the timed queries")
+    made.add_argument("--keep", action="store_true",
+                      help="keep the temporary database and print where it is")
+    return made
+
+
+async def run_in_tempdir(
+    name: str,
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace, Path], Awaitable[tuple[Any, Any]]],
+    report: Callable[[Any, Any, int, float], bool],
+) -> int:
+    """Run a benchmark in a fresh folder, report it, and return the exit status.
+
+    Returns:
+        0, or 1 when the generated data fails its checks, or 2 when a target is missed and
+        ``--strict`` was given.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"ishc-bench-{name}-"))
+    started = time.perf_counter()
+    try:
+        timings, facts = await run(args, workdir)
+    except AssertionError as error:
+        print(f"\nbenchmark FAILED: the data is not right: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"database kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    met = report(timings, facts, args.runs, time.perf_counter() - started)
+    return 0 if met or not args.strict else 2
+
+
+def rounded(value: object) -> object:
+    """``value`` with floats rounded, for a short JSON line."""
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
