@@ -55,8 +55,9 @@ async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIte
         scheduler.add_job(service.sweep, "interval", minutes=1, id="sweep")
         # Reminders are computed from the database each minute, and once at start (what was
         # missed while the service was down still goes out if it is still relevant).
-        scheduler.add_job(service.remind, "interval", minutes=1, id="reminders",
-                          next_run_time=datetime.now(UTC))
+        if settings.reminders:
+            scheduler.add_job(service.remind, "interval", minutes=1, id="reminders",
+                              next_run_time=datetime.now(UTC))
         scheduler.start()
         worker = asyncio.create_task(outbox.run())
         try:

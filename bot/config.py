@@ -51,6 +51,8 @@ class Settings:
         public_url: HTTPS base where this service's web server is reachable from outside
             (no trailing slash); pictures for Zalo are served under ``/media/``. Defaults
             to the scheme and host of the Zalo (else Telegram) webhook URL.
+        reminders: Send reminders (``ISHC_REMINDERS=0`` turns the scan off, e.g. on a
+            staging copy of the database).
     """
 
     db: str = "./data/ishc.sqlite3"
@@ -71,6 +73,7 @@ class Settings:
     zalo_rate: float = 10.0
     zalo_chat_rate: float = 1.0
     public_url: str | None = None
+    reminders: bool = True
 
     @property
     def host(self) -> str:
@@ -121,6 +124,8 @@ class Settings:
             zalo_rate=float(env.get("ISHC_ZALO_RATE", defaults.zalo_rate)),
             zalo_chat_rate=float(env.get("ISHC_ZALO_CHAT_RATE", defaults.zalo_chat_rate)),
             public_url=public_url,
+            reminders=env.get("ISHC_REMINDERS", "1").strip().lower() not in ("0", "off", "no",
+                                                                            "false"),
         )
 
 

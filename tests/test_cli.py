@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(args, db, stdin=None, env=None):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    environment.update({"ISHC_DB": str(db), "PYTHONPATH": str(ROOT), **(env or {})})
+    environment.update({"ISHC_DB": str(db), "PYTHONPATH": str(ROOT), "ISHC_REMINDERS": "0",
+                        **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
         env=environment, cwd=ROOT, timeout=60, check=False,
@@ -132,3 +133,9 @@ def test_reminders_due_and_send_from_the_command_line(tmp_path):
         queued = connection.execute(
             "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'reminder:%'").fetchone()[0]
     assert queued == len(found)
+
+
+def test_reminders_can_be_turned_off():
+    assert Settings.from_env({}).reminders is True
+    assert Settings.from_env({"ISHC_REMINDERS": "off"}).reminders is False
+    assert Settings.from_env({"ISHC_REMINDERS": "0"}).reminders is False

@@ -33,6 +33,7 @@ class BotProcess:
         self.env = {
             **os.environ,
             "ISHC_DB": str(db),
+            "ISHC_REMINDERS": "0",  # real time: reminders would depend on the date
             "TELEGRAM_BOT_TOKEN": fake.token,
             "TELEGRAM_API_URL": fake.base_url,
             "ISHC_LISTEN": f"127.0.0.1:{free_port()}",

@@ -158,7 +158,8 @@ async def test_the_service_runs_on_zalo_and_telegram_together(tmp_path):
 
     root = Path(__file__).resolve().parent.parent
     async with FakeZalo() as zalo, FakeTelegram() as telegram:
-        env = {**os.environ, "ISHC_DB": str(tmp_path / "db.sqlite3"), "PYTHONPATH": str(root),
+        env = {**os.environ, "ISHC_DB": str(tmp_path / "db.sqlite3"), "ISHC_REMINDERS": "0",
+               "PYTHONPATH": str(root),
                "ZALO_BOT_TOKEN": zalo.token, "ZALO_API_URL": zalo.base_url,
                "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.base_url,
                "ISHC_LISTEN": f"127.0.0.1:{free_port()}"}
