@@ -11,6 +11,15 @@ and can be awaited per chat with ``next_message``. Faults (``fail_next``,
 ``SentMessage.photo`` and must be a PNG, JPEG, GIF or WebP image) or a string
 (a file_id or URL, kept in ``photo_ref`` and not fetched); a caption over
 1,024 characters is refused, as Telegram does.
+
+An optional overall flood limit (``flood_limit=N``, default ``None`` = off) answers
+``sendMessage`` and ``sendPhoto`` with HTTP 429 and ``parameters.retry_after`` (whole
+seconds, at least 1, as Telegram does) once N messages were accepted in the last second: a
+sliding one-second window over the accepted messages (refused calls do not count), so no
+one-second span ever holds more than N messages, a stricter reading of "N per second" than
+a token bucket (which lets 2N through in a second after a quiet one). Each 429 is kept in
+``rate_limited`` (arrival time on ``time.monotonic()``, chat id); ``fail_next`` faults are
+applied before the limit.
 """
 
 from __future__ import annotations
@@ -19,8 +28,10 @@ import asyncio
 import bisect
 import itertools
 import json
+import math
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -38,6 +49,7 @@ FIRST_UPDATE_ID = 731_000
 BOT_USERNAME = "ishc_test_bot"
 BOT_FIRST_NAME = "ISHC Test Bot"
 CAPTION_LIMIT = 1024
+FLOOD_METHODS = frozenset({"sendmessage", "sendphoto"})  # what the flood limit counts
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"RIFF")
 
 # Parameters that are plain strings on the wire. PTB sends strings without JSON
@@ -154,9 +166,17 @@ class FakeTelegram(LoopbackFake):
     sent: list[SentMessage]
 
     def __init__(
-        self, token: str = "123456:TEST-token", *, host: str = "127.0.0.1", port: int = 0
+        self,
+        token: str = "123456:TEST-token",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        flood_limit: float | None = None,
     ):
         super().__init__(token, host=host, port=port)
+        self.flood_limit = flood_limit
+        self.rate_limited: list[tuple[float, Any]] = []  # (monotonic time, chat id) of each 429
+        self._accepted: deque[float] = deque()  # times of the messages in the last second
         prefix = token.split(":", 1)[0]
         self.bot_id = int(prefix) if prefix.isdigit() else 123456
         self.bot_user = {
@@ -390,11 +410,29 @@ class FakeTelegram(LoopbackFake):
         fault = self._take_fault(method, params)
         if fault is not None:
             return _error(fault.status, fault.description, fault.retry_after)
+        limited = method in FLOOD_METHODS and self.flood_limit is not None
+        if limited:
+            retry_after = self._flood_wait()
+            if retry_after is not None:
+                self.rate_limited.append((time.monotonic(), self._chat_of(params)))
+                return _error(429, _default_description(429, retry_after), retry_after)
         try:
             result = await handler(params)
         except _ApiError as exc:
             return _error(exc.status, exc.description, exc.retry_after)
+        if limited:
+            self._accepted.append(time.monotonic())
         return web.json_response({"ok": True, "result": result})
+
+    def _flood_wait(self) -> int | None:
+        """Whole seconds until the window has room for one more message; ``None``: it has."""
+        assert self.flood_limit is not None
+        now = time.monotonic()
+        while self._accepted and self._accepted[0] <= now - 1.0:
+            self._accepted.popleft()
+        if len(self._accepted) < self.flood_limit:
+            return None
+        return max(1, math.ceil(self._accepted[0] + 1.0 - now))
 
     async def _true(self, params: dict) -> bool:
         return True
