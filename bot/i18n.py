@@ -71,6 +71,7 @@ def gettext(message: str, locale: str = DEFAULT_LOCALE, **params: object) -> str
     return text.format(**params) if params else text
 
 
+@cache  # reminders format the same few amounts and days many thousands of times
 def format_money(amount: int, locale: str = DEFAULT_LOCALE) -> str:
     """Format an amount of đồng, e.g. ``10.000.000 ₫`` (a no-break space before ``₫``).
 
@@ -84,6 +85,7 @@ def format_money(amount: int, locale: str = DEFAULT_LOCALE) -> str:
     return format_currency(amount, "VND", locale="vi_VN")
 
 
+@cache
 def format_day(day: date, locale: str = DEFAULT_LOCALE) -> str:
     """Format a calendar day as ``dd/MM/yyyy``.
 

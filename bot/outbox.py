@@ -121,7 +121,9 @@ class OutboxWorker:
     def add_channel(self, sender: ChannelSender) -> None:
         """Deliver for one more channel."""
         self.senders[sender.channel] = sender
-        self._global[sender.channel] = TokenBucket(sender.rate, max(1.0, sender.rate))
+        # No burst overall: 30 at once after a pause, then the 31st a moment later, is what
+        # Telegram answers with 429 (make bench measured 665 of them for 10,000 messages).
+        self._global[sender.channel] = TokenBucket(sender.rate, 1.0)
         self.wake()
 
     def wake(self) -> None:

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,7 +83,7 @@ class Settings:
         return cls(**values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Due:
     """A reminder that should go out: to whom, why, from when and until when (UTC)."""
 
@@ -113,6 +114,7 @@ def out_of_quiet(moment: datetime, settings: Settings) -> datetime:
     return moment
 
 
+@lru_cache(maxsize=4096)
 def _on(day: date, at: str, zone: ZoneInfo, settings: Settings) -> datetime:
     return out_of_quiet(datetime.combine(day, _clock(at), zone), settings)
 
@@ -188,7 +190,7 @@ async def _health_reminders(
     if not at <= now < starts:
         return []
     since = now.astimezone(zone).date().replace(day=1)
-    missing = [h.member.id for h in await tx.club_health(club_id, since) if not h.measured_since]
+    missing = (await tx.unmeasured_members([club_id], since))[club_id]
     text = T(N_("You have not had your blood pressure measured this month. It is measured at "
                 "the meeting on {day}; or type /huyetap if you measure it yourself."),
              day=format_day(meeting.day))
@@ -280,11 +282,10 @@ async def digest(tx: Transaction, club_id: int, today: date) -> tuple[T, ...]:
     if pending:
         lines.append(T(N_("- People waiting to join: {count}, see /duyet"), count=len(pending)))
     rules = await health.triage(tx)
-    high = [h for h in await tx.club_health(club_id, today.replace(day=1))
-            if h.latest is not None and h.latest.high]
+    high = await tx.high_last_readings(club_id)
     if high:
         lines.append(T(N_("- Members whose last reading was high: {count}, see /suckhoe"),
-                       count=len(high)))
+                       count=high))
     late = [c for c in await tx.care_clients(club_id)
             if c.last_visit is None or (today - c.last_visit).days > rules.visit_gap_days]
     if late:

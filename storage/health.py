@@ -100,6 +100,14 @@ class HealthStore(Protocol):
     async def club_health(self, club_id: int, since: date) -> list[MemberHealth]:
         """Every active member of a club with their latest reading, by name."""
 
+    async def unmeasured_members(
+        self, club_ids: list[int], since: date
+    ) -> dict[int, list[int]]:
+        """Active members of each club with no reading on or after ``since``."""
+
+    async def high_last_readings(self, club_id: int) -> int:
+        """How many active members' latest reading was high."""
+
     async def link_care(
         self, volunteer_id: int, client_id: int, by: int | None, now: datetime
     ) -> bool:

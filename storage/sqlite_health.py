@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from storage.health import Client, MemberHealth, NewReading, NewVisit, StoredReading, StoredVisit
-from storage.sqlite_ledger import _dt, _ts
+from storage.sqlite_ledger import _dt, _in, _ts
 
 if TYPE_CHECKING:
     from storage.base import Member
@@ -93,6 +93,34 @@ class SQLiteHealth:
             )
             for row in members
         ]
+
+    async def unmeasured_members(
+        self, club_ids: list[int], since: date
+    ) -> dict[int, list[int]]:
+        """Active members of each club with no reading on or after ``since``."""
+        found: dict[int, list[int]] = {club_id: [] for club_id in club_ids}
+        for start in range(0, len(club_ids), 500):
+            chunk = club_ids[start:start + 500]
+            rows = await self._all(
+                f"SELECT m.club_id, m.id FROM members m WHERE m.status = 'active' "
+                f"AND m.club_id IN ({_in(chunk)}) AND NOT EXISTS (SELECT 1 FROM readings r "
+                f"WHERE r.member_id = m.id AND r.day >= ?) ORDER BY m.club_id, m.id",
+                (*chunk, since.isoformat()),
+            )
+            for row in rows:
+                found[row["club_id"]].append(row["id"])
+        return found
+
+    async def high_last_readings(self, club_id: int) -> int:
+        """How many active members' latest reading was high."""
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM members m JOIN readings r ON r.id = (SELECT id FROM "
+            "readings WHERE member_id = m.id ORDER BY measured_at DESC, id DESC LIMIT 1) "
+            "WHERE m.club_id = ? AND m.status = 'active' AND r.high = 1",
+            (club_id,),
+        )
+        assert row is not None
+        return row["n"]
 
     async def link_care(
         self, volunteer_id: int, client_id: int, by: int | None, now: datetime
