@@ -4,7 +4,7 @@ Nothing is kept in a job store. A periodic scan (APScheduler, every minute; also
 what was missed while the service was down still goes out if it is still relevant) asks
 :func:`due` what should have gone out by now and is still relevant, keeps the reminders whose
 key (kind, target, occurrence) was never queued, and queues them in the outbox in the same
-transaction that records the keys (:func:`queue_due`). A second scan, a late scan or a restart
+transaction that records the keys (:func:`queue`). A second scan, a late scan or a restart
 finds the keys recorded and sends nothing twice.
 
 Kinds (each can be paused by the member with ``/nhacnho``):
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -38,7 +38,7 @@ from bot.conversations.meeting_schedule import day_text
 from bot.i18n import N_, format_day
 from bot.meetings import Meeting, default_rule, meetings
 from bot.messages import Choice, Recipient, Reply, T
-from storage.base import OutboxItem, Transaction
+from storage.base import Club, OutboxItem, Transaction
 
 SETTINGS_KEY = "reminders"
 
@@ -122,16 +122,26 @@ def _on(day: date, at: str, zone: ZoneInfo, settings: Settings) -> datetime:
 # What is due ----------------------------------------------------------------------------------
 
 
-async def due(tx: Transaction, now: datetime, tz: str) -> list[Due]:
+async def due(
+    tx: Transaction, now: datetime, tz: str, clubs: Sequence[Club] | None = None
+) -> list[Due]:
     """Every reminder that should have gone out by ``now`` and is still relevant.
 
     Already queued ones are included (the caller keeps the new keys), paused ones are not.
     Members are loaded only for clubs with a meeting reminder due now.
+
+    Args:
+        tx: A transaction to read in.
+        now: The moment.
+        tz: The clubs' time zone.
+        clubs: Only these clubs (default: all).
     """
     zone = ZoneInfo(tz)
     settings = Settings.from_json(await tx.get_meta(SETTINGS_KEY))
     local = now.astimezone(zone)
-    clubs = [club for club, _ in await tx.list_clubs()]
+    if clubs is None:
+        clubs = [club for club, _ in await tx.list_clubs()]
+    ids = [club.id for club in clubs]
     windows: dict[int, tuple[Meeting, list[int]]] = {}
     for club in clubs:
         rule = await tx.meeting_rule(club.id) or default_rule(club.meeting_day)
@@ -149,8 +159,8 @@ async def due(tx: Transaction, now: datetime, tz: str) -> list[Due]:
         found += _meeting_reminders(club_id, meeting, members[club_id], now, zone, settings)
         if settings.health_days in open_days:
             found += await _health_reminders(tx, club_id, meeting, now, zone, settings)
-    found += await _repayment_reminders(tx, now, zone, settings)
-    found += await _digests(tx, [c.id for c in clubs], now, zone, settings)
+    found += await _repayment_reminders(tx, ids, now, zone, settings)
+    found += await _digests(tx, ids, now, zone, settings)
     return await _not_paused(tx, found)
 
 
@@ -208,11 +218,11 @@ def _repayment_steps(due_day: date, settings: Settings, today: date) -> list[int
 
 
 async def _repayment_reminders(
-    tx: Transaction, now: datetime, zone: ZoneInfo, settings: Settings
+    tx: Transaction, club_ids: list[int], now: datetime, zone: ZoneInfo, settings: Settings
 ) -> list[Due]:
     today = now.astimezone(zone).date()
     found = []
-    for item in await tx.due_instalments(None):
+    for item in await tx.due_instalments(club_ids):
         steps = _repayment_steps(item.due, settings, today)
         times = [_on(item.due + timedelta(days=s), settings.quiet_end if s == 0 else
                      settings.send_at, zone, settings) for s in steps]
@@ -322,27 +332,21 @@ def fair(items: Iterable[Due]) -> list[Due]:
     return ordered
 
 
-async def queue_due(
-    tx: Transaction, service: Any, now: datetime
-) -> tuple[list[OutboxItem], list[Due]]:
-    """Queue every new reminder due at ``now``; each key is recorded with its message.
+async def queue(
+    tx: Transaction, service: Any, items: Sequence[Due], now: datetime
+) -> list[OutboxItem]:
+    """Queue reminders and record their keys, in the caller's transaction.
 
-    Args:
-        tx: One transaction for computing, queueing and recording.
-        service: The :class:`bot.service.Service` (its ``queue`` translates and routes).
-        now: The moment to look at.
+    A key queued meanwhile (by another scan) is skipped by the outbox's dedupe key.
 
     Returns:
-        The queued messages (hand them to the outbox after the commit) and the reminders.
+        The queued messages (hand them to the outbox after the commit).
     """
-    found = await due(tx, now, service.tz)
-    fresh = await tx.new_reminder_keys([item.key for item in found])
-    todo = fair(d for d in found if d.key in fresh)
     queued: list[OutboxItem] = []
-    for item in todo:
+    for item in items:
         reply = Reply(item.parts, item.choices, "-", "-", to=Recipient(item.member_id))
-        items = await service.queue(tx, None, [reply], now, dedupe_key=f"reminder:{item.key}")
+        made = await service.queue(tx, None, [reply], now, dedupe_key=f"reminder:{item.key}")
         await tx.record_reminder(item.key, item.club_id, item.member_id, item.kind, item.at, now,
-                                 items[0].id if items else None)
-        queued += items
-    return queued, todo
+                                 made[0].id if made else None)
+        queued += made
+    return queued

@@ -40,6 +40,10 @@ class Handled:
     queued: list[OutboxItem]
 
 
+REMIND_CLUBS = 300  # clubs read per transaction by the reminder scan
+REMIND_BATCH = 1000  # reminders queued per transaction
+
+
 class Service:
     """Applies updates to the database through the engine.
 
@@ -250,22 +254,34 @@ class Service:
     async def remind(self, now: datetime | None = None, *, send: bool = True) -> list[Any]:
         """Queue the reminders due at ``now`` (default: the clock), each exactly once.
 
+        What is due is read in short transactions of a few hundred clubs each, and queued in
+        batches, so a national scan never holds the database for long: chats go on between
+        them. All clubs are interleaved before queueing, so a large club delays no other.
+
         Args:
             now: The moment to look at (the operator's ``reminders send --at``).
             send: Queue them; with ``False`` only list what is due and new.
 
         Returns:
-            The new reminders (:class:`bot.reminders.Due`).
+            The new reminders (:class:`bot.reminders.Due`), in the order queued.
         """
         from bot import reminders  # the reminders use the flows' formatting helpers
 
         now = now or self.clock()
         async with self.storage.transaction() as tx:
-            if not send:
-                found = await reminders.due(tx, now, self.tz)
-                fresh = await tx.new_reminder_keys([d.key for d in found])
-                return reminders.fair(d for d in found if d.key in fresh)
-            queued, fresh = await reminders.queue_due(tx, self, now)
-        if queued:
-            self._wake(queued)
-        return fresh
+            clubs = [club for club, _ in await tx.list_clubs()]
+        found: list[Any] = []
+        for start in range(0, len(clubs), REMIND_CLUBS):
+            async with self.storage.transaction() as tx:
+                due = await reminders.due(tx, now, self.tz, clubs[start:start + REMIND_CLUBS])
+                fresh = await tx.new_reminder_keys([d.key for d in due])
+            found += [d for d in due if d.key in fresh]
+        todo = reminders.fair(found)
+        if not send:
+            return todo
+        for start in range(0, len(todo), REMIND_BATCH):
+            async with self.storage.transaction() as tx:
+                queued = await reminders.queue(tx, self, todo[start:start + REMIND_BATCH], now)
+            if queued:
+                self._wake(queued)
+        return todo
