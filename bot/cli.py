@@ -27,6 +27,8 @@ from bot.conversations.registry import FLOWS
 from bot.engine import Engine
 from bot.handlers.telegram import deep_link
 from bot.health import TRIAGE_KEY, Triage, triage
+from bot.reminders import SETTINGS_KEY as REMINDERS_KEY
+from bot.reminders import Settings as ReminderSettings
 from bot.render import translate
 from bot.service import Service, utcnow
 from storage.sqlite import SQLiteStorage
@@ -61,7 +63,42 @@ def _parser() -> argparse.ArgumentParser:
         step.add_argument("--at", help="ISO moment, club time unless it has an offset "
                           "(default: now)")
         step.add_argument("--json", action="store_true", help="print JSON")
+    tune = steps.add_parser("settings", help="show or change when reminders go out, e.g. "
+                            "send_at=07:30 meeting_days=2,0")
+    tune.add_argument("values", nargs="*", metavar="NAME=VALUE")
     return parser
+
+
+async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
+    current_fields = {f.name: f for f in fields(ReminderSettings)}
+    storage = SQLiteStorage(settings.db)
+    await storage.open()
+    try:
+        async with storage.transaction() as tx:
+            current = ReminderSettings.from_json(await tx.get_meta(REMINDERS_KEY))
+            changes: dict[str, object] = {}
+            for item in args.values:
+                name, _, value = item.partition("=")
+                if name not in current_fields or not value:
+                    raise ValueError("expected NAME=VALUE with NAME among: "
+                                     + ", ".join(sorted(current_fields)))
+                old = getattr(current, name)
+                if isinstance(old, tuple):
+                    changes[name] = tuple(int(v) for v in value.split(",") if v.strip())
+                elif isinstance(old, int):
+                    changes[name] = int(value)
+                else:
+                    hour, _, minute = value.partition(":")
+                    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24
+                            and int(minute) < 60):
+                        raise ValueError(f"{name}: expected a time like 07:30")
+                    changes[name] = f"{int(hour):02d}:{int(minute):02d}"
+            updated = replace(current, **changes)
+            if changes:
+                await tx.set_meta(REMINDERS_KEY, updated.to_json())
+        return asdict(updated)
+    finally:
+        await storage.close()
 
 
 async def _reminders(args: argparse.Namespace, settings: Settings) -> list[dict[str, object]]:
@@ -145,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run(settings))
         return 0
     try:
+        if args.command == "reminders" and args.action == "settings":
+            print(json.dumps(asyncio.run(_reminder_settings(args, settings)), indent=2))
+            return 0
         if args.command == "reminders":
             found = asyncio.run(_reminders(args, settings))
             if args.json:

@@ -139,3 +139,17 @@ def test_reminders_can_be_turned_off():
     assert Settings.from_env({}).reminders is True
     assert Settings.from_env({"ISHC_REMINDERS": "off"}).reminders is False
     assert Settings.from_env({"ISHC_REMINDERS": "0"}).reminders is False
+
+
+def test_reminder_settings_from_the_command_line(tmp_path):
+    db = tmp_path / "ishc.sqlite3"
+    shown = json.loads(run(["reminders", "settings"], db).stdout)
+    assert shown["meeting_days"] == [2, 0] and shown["quiet_start"] == "21:00"
+    changed = run(["reminders", "settings", "send_at=7:30", "meeting_days=3,1,0",
+                   "overdue_every=14"], db)
+    assert changed.returncode == 0, changed.stderr
+    again = json.loads(run(["reminders", "settings"], db).stdout)
+    assert (again["send_at"], again["meeting_days"], again["overdue_every"]) == (
+        "07:30", [3, 1, 0], 14)
+    bad = run(["reminders", "settings", "send_at=25:00"], db)
+    assert bad.returncode == 2 and "07:30" in bad.stderr
