@@ -18,6 +18,7 @@ from storage.health import HealthStore
 from storage.ledger import FundStore
 from storage.media import MediaStore
 from storage.meetings import MeetingStore
+from storage.reports import ReportStore
 
 BOARD_ROLES = frozenset({"chair", "vice_chair"})
 ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
@@ -139,7 +140,7 @@ class OutboxItem:
     status: str = "pending"
 
 
-class Transaction(FundStore, HealthStore, MeetingStore, MediaStore, Protocol):
+class Transaction(FundStore, HealthStore, MeetingStore, MediaStore, ReportStore, Protocol):
     """Reads and writes inside one transaction."""
 
     # Inbox, sessions, outbox, settings

@@ -41,6 +41,7 @@ from storage.sqlite_health import SQLiteHealth
 from storage.sqlite_ledger import SQLiteLedger, _dt, _ts
 from storage.sqlite_media import SQLiteMedia
 from storage.sqlite_meetings import SQLiteMeetings
+from storage.sqlite_reports import SQLiteReports
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -159,7 +160,9 @@ class SQLiteStorage:
             await self._db.execute("COMMIT")
 
 
-class SQLiteTransaction(SQLiteLedger, SQLiteHealth, SQLiteMeetings, SQLiteMedia):
+class SQLiteTransaction(
+    SQLiteLedger, SQLiteHealth, SQLiteMeetings, SQLiteMedia, SQLiteReports
+):
     """Reads and writes inside one SQLite transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

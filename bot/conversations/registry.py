@@ -22,6 +22,7 @@ from bot.conversations.loan_review import REVIEW_LOANS
 from bot.conversations.loan_rules import LOAN_RULES
 from bot.conversations.meeting_schedule import MEETING_SCHEDULE
 from bot.conversations.members import MEMBERS
+from bot.conversations.monthly_report import MONTHLY_REPORT
 from bot.conversations.my_data import MY_DATA
 from bot.conversations.my_loans import MY_LOANS
 from bot.conversations.overdue import OVERDUE
@@ -58,6 +59,7 @@ FLOWS: tuple[Flow, ...] = (
     # The club
     APPROVE,
     MEMBERS,
+    MONTHLY_REPORT,
     REGISTER_ASSISTED,
     ROLES,
     CARE,

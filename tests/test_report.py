@@ -1,0 +1,108 @@
+"""The monthly report: each figure against a value worked out independently in the test, and
+``/baocao`` on every channel. The clock is at 28/11/2026, so "last month" is 10/2026."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from bot import report
+from storage.base import NewMember
+from storage.health import NewReading, NewVisit
+from storage.ledger import NewEntry, NewLoan, ScheduleRow
+from tests.test_roles import club as club  # the fixture
+
+OCT = datetime(2026, 10, 10, 2, 0, tzinfo=UTC)
+
+
+async def history(chat, club_id: int, chair_id: int) -> dict[str, int]:
+    """A small October: members, a loan and a payment, readings, a visit, a meeting."""
+    async with chat.bot.storage.transaction() as tx:
+        people = []
+        for n, (sex, year, household) in enumerate([
+            ("male", 1950, "poor"), ("female", 1970, "near_poor"), ("female", 1942, "ordinary"),
+        ]):
+            member_id, _ = await tx.add_member(NewMember(
+                club_id, f"Người {n}", sex, year, None, None, "Bản Lốc", household, None,
+                "active", chair_id, f"r{n}"), OCT)
+            await tx.set_member_status(member_id, "active", chair_id, OCT)
+            people.append(member_id)
+        a, b, c = people
+        await tx.add_entry(NewEntry(club_id, "capital", date(2026, 9, 1), "cap",
+                                    cash=20_000_000), OCT)
+        loan_id, _ = await tx.add_loan(NewLoan(
+            club_id, a, 6_000_000, "cow", 100, 6, "equal_principal", date(2026, 10, 5),
+            date(2026, 11, 15), 15, False, None, chair_id, "loan",
+            tuple(ScheduleRow(k, date(2026, 10 + k, 15) if k < 3 else date(2027, k - 2, 15),
+                              1_000_000, 10_000) for k in range(1, 7))), OCT)
+        await tx.add_entry(NewEntry(club_id, "disbursement", date(2026, 10, 5), "d1",
+                                    loan_id=loan_id, member_id=a, principal=6_000_000,
+                                    cash=-6_000_000), OCT)
+        await tx.add_entry(NewEntry(club_id, "repayment", date(2026, 10, 20), "p1",
+                                    loan_id=loan_id, member_id=a, principal=-500_000,
+                                    interest=60_000, cash=560_000), OCT)
+        await tx.add_entry(NewEntry(club_id, "contribution", date(2026, 10, 15), "g1",
+                                    member_id=b, cash=50_000), OCT)
+        for member, (s, d, high) in zip((a, b), ((150, 95, True), (120, 80, False)),
+                                        strict=True):
+            await tx.add_reading(NewReading(
+                club_id, member, OCT, date(2026, 10, 15), s, d, None, None,
+                "grade_1" if high else "normal", high, False, None, None, (), "meeting",
+                chair_id, f"bp{member}"), OCT)
+        await tx.link_care(b, c, chair_id, OCT)
+        await tx.add_visit(NewVisit(club_id, c, b, OCT, date(2026, 10, 25), ("meal",), None,
+                                    "", "v1"), OCT)
+        await tx.record_attendance(club_id, date(2026, 10, 15), [a, b, chair_id], [c],
+                                   chair_id, OCT)
+    return {"a": a, "b": b, "c": c}
+
+
+async def test_every_figure_of_the_month(chat, club):
+    chair_id = (await chat.bot.rows("SELECT id FROM members WHERE full_name = 'Vi Thị Lan'"))[0][
+        "id"]
+    await history(chat, club.info["club_id"], chair_id)
+    async with chat.bot.storage.transaction() as tx:
+        figures = {f.key: f.value for f in await report.monthly(tx, club.info["club_id"],
+                                                                 "2026-10")}
+    # Worked out by hand: the chair (born 1956) and Hoa (1958) registered in November, so
+    # October counts the three October members.
+    assert figures["members"] == 3
+    assert (figures["women"], figures["share_women"]) == (2, 67)
+    assert (figures["age_under_60"], figures["age_70_79"], figures["age_80_up"]) == (1, 1, 1)
+    assert figures["share_older"] == 67 and figures["poor_near_poor"] == 2
+    assert figures["joined"] == 3 and figures["left_club"] == 0
+    assert (figures["meetings"], figures["attended"]) == (1, 3)
+    assert figures["opening_cash"] == 20_000_000
+    assert (figures["loans_given"], figures["disbursed"]) == (1, 6_000_000)
+    assert (figures["repaid"], figures["interest"]) == (500_000, 60_000)
+    assert figures["contributions"] == 50_000
+    assert figures["outstanding"] == 5_500_000
+    assert figures["closing_cash"] == 20_000_000 - 6_000_000 + 560_000 + 50_000
+    assert (figures["borrowers"], figures["share_borrowers"]) == (1, 33)
+    assert (figures["measured"], figures["share_high"], figures["urgent_readings"]) == (2, 50, 0)
+    assert (figures["clients"], figures["volunteers"], figures["visits"]) == (1, 1, 1)
+    assert figures["clients_unvisited"] == 0
+    assert figures["reminders"] == 0
+
+
+async def test_the_board_gets_last_months_report(chat, club):
+    chair_id = (await chat.bot.rows("SELECT id FROM members WHERE full_name = 'Vi Thị Lan'"))[0][
+        "id"]
+    await history(chat, club.info["club_id"], chair_id)
+    reply = await club.chair.say("/baocao")
+    assert "Báo cáo tháng nào ạ?" in reply.text
+    assert reply.labels == ["Tháng trước (10/2026)"]
+    reply = await club.chair.pick("Tháng trước (10/2026)")
+    assert reply.text.startswith("Báo cáo của CLB LTHTGN bản Lốc, tháng 10/2026:")
+    assert "Thành viên\n- Thành viên: 3\n- Nữ: 2\n- Tỷ lệ nữ: 67%" in reply.text
+    assert "- Dư nợ: 5.500.000\xa0₫" in reply.text
+    assert "- Tỷ lệ người huyết áp cao: 50%" in reply.text
+    reply = await club.chair.say("/baocao")
+    reply = await club.chair.say("12/2026")
+    assert "Tháng này chưa tới." in reply.text
+    reply = await club.chair.say("thang 9")
+    assert "tháng 09/2026" in reply.text and "- Thành viên: 0" in reply.text
+
+
+async def test_a_member_cannot_get_the_report(chat, club):
+    reply = await club.hoa.say("/baocao")
+    assert reply.text.startswith("Xin lỗi, bác chưa dùng được việc này.")
