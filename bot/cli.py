@@ -15,11 +15,14 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import report
 from bot.app import run
 from bot.clubs import create_club, list_clubs
 from bot.config import Settings
@@ -30,7 +33,9 @@ from bot.health import TRIAGE_KEY, Triage, triage
 from bot.reminders import SETTINGS_KEY as REMINDERS_KEY
 from bot.reminders import Settings as ReminderSettings
 from bot.render import translate
+from bot.report_xlsx import workbook
 from bot.service import Service, utcnow
+from bot.text import fold
 from storage.sqlite import SQLiteStorage
 
 
@@ -63,10 +68,34 @@ def _parser() -> argparse.ArgumentParser:
         step.add_argument("--at", help="ISO moment, club time unless it has an offset "
                           "(default: now)")
         step.add_argument("--json", action="store_true", help="print JSON")
+    monthly = commands.add_parser("report", help="the monthly report of clubs as a spreadsheet")
+    monthly.add_argument("--month", required=True, help="YYYY-MM")
+    for area in ("province", "district", "commune"):
+        monthly.add_argument(f"--{area}", help=f"only the clubs of this {area}")
+    monthly.add_argument("--club", type=int, help="only this club")
+    monthly.add_argument("--xlsx", required=True, help="the file to write")
     tune = steps.add_parser("settings", help="show or change when reminders go out, e.g. "
                             "send_at=07:30 meeting_days=2,0")
     tune.add_argument("values", nargs="*", metavar="NAME=VALUE")
     return parser
+
+
+async def _report(args: argparse.Namespace, settings: Settings) -> int:
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", args.month):
+        raise ValueError("--month must look like 2026-11")
+    storage = SQLiteStorage(settings.db)
+    await storage.open()
+    try:
+        async with storage.transaction() as tx:
+            clubs = [club for club, _ in await tx.list_clubs()
+                     if (args.club is None or club.id == args.club)
+                     and all(getattr(args, a) is None or fold(getattr(club, a)) ==
+                             fold(getattr(args, a)) for a in ("province", "district", "commune"))]
+            rows = [(club, await report.monthly(tx, club.id, args.month)) for club in clubs]
+    finally:
+        await storage.close()
+    Path(args.xlsx).write_bytes(workbook(args.month, rows))
+    return len(rows)
 
 
 async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
@@ -182,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run(settings))
         return 0
     try:
+        if args.command == "report":
+            count = asyncio.run(_report(args, settings))
+            print(f"{count} club(s) written to {args.xlsx}")
+            return 0
         if args.command == "reminders" and args.action == "settings":
             print(json.dumps(asyncio.run(_reminder_settings(args, settings)), indent=2))
             return 0

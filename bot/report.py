@@ -71,6 +71,8 @@ FIGURES = (
                                                                        "(target 50%)."), SHARE),
     ("measured", "health", N_("Members measured"), N_("Members with a reading this month."),
      COUNT),
+    ("measured_high", "health", N_("High last reading"), N_("Members whose last reading "
+                                                              "this month was high."), COUNT),
     ("share_high", "health", N_("Share with a high reading"), N_("Members whose last reading "
                                                                  "this month was high / "
                                                                  "members measured."), SHARE),
@@ -109,14 +111,21 @@ def _share(part: int, whole: int) -> int:
     return (200 * part + whole) // (2 * whole) if whole else 0
 
 
+def shares(values: dict[str, int]) -> dict[str, int]:
+    """The percentages, from the counts (of one club, or summed over many)."""
+    older = values["age_60_69"] + values["age_70_79"] + values["age_80_up"]
+    return {
+        "share_women": _share(values["women"], values["members"]),
+        "share_older": _share(older, values["members"]),
+        "share_borrowers": _share(values["borrowers"], values["members"]),
+        "share_high": _share(values["measured_high"], values["measured"]),
+    }
+
+
 async def monthly(tx: Transaction, club_id: int, month: str) -> list[Figure]:
     """Every figure of a club's month, in report order."""
     first, last = month_bounds(month)
     values = await tx.month_figures(club_id, first, last)
-    older = values["age_60_69"] + values["age_70_79"] + values["age_80_up"]
-    values["share_women"] = _share(values["women"], values["members"])
-    values["share_older"] = _share(older, values["members"])
-    values["share_borrowers"] = _share(values["borrowers"], values["members"])
-    values["share_high"] = _share(values["measured_high"], values["measured"])
+    values.update(shares(values))
     return [Figure(key, section, label, definition, kind, values[key])
             for key, section, label, definition, kind in FIGURES]

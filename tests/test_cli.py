@@ -153,3 +153,21 @@ def test_reminder_settings_from_the_command_line(tmp_path):
         "07:30", [3, 1, 0], 14)
     bad = run(["reminders", "settings", "send_at=25:00"], db)
     assert bad.returncode == 2 and "07:30" in bad.stderr
+
+
+def test_report_of_a_province_as_a_spreadsheet(tmp_path):
+    from openpyxl import load_workbook
+
+    db = tmp_path / "ishc.sqlite3"
+    for name, province in (("CLB A", "Nghệ An"), ("CLB B", "Hòa Bình"), ("CLB C", "Nghe An")):
+        run(["club", "create", "--name", name, "--province", province, "--meeting-day", "15"],
+            db)
+    out = tmp_path / "report.xlsx"
+    done = run(["report", "--month", "2026-10", "--province", "nghe an", "--xlsx", str(out)], db)
+    assert done.returncode == 0, done.stderr
+    assert "2 club(s) written" in done.stdout
+    sheet = load_workbook(out)["Báo cáo"]
+    assert [row[0].value for row in sheet.iter_rows(min_row=2)] == ["CLB A", "CLB C",
+                                                                     "Tất cả câu lạc bộ"]
+    bad = run(["report", "--month", "2026-13", "--xlsx", str(out)], db)
+    assert bad.returncode == 2 and "2026-11" in bad.stderr

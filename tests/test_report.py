@@ -106,3 +106,34 @@ async def test_the_board_gets_last_months_report(chat, club):
 async def test_a_member_cannot_get_the_report(chat, club):
     reply = await club.hoa.say("/baocao")
     assert reply.text.startswith("Xin lỗi, bác chưa dùng được việc này.")
+
+
+async def test_the_spreadsheet_has_the_figures_and_their_definitions(chat, club, tmp_path):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from bot.report_xlsx import workbook
+
+    chair_id = (await chat.bot.rows("SELECT id FROM members WHERE full_name = 'Vi Thị Lan'"))[0][
+        "id"]
+    await history(chat, club.info["club_id"], chair_id)
+    other = await chat.bot.new_club(name="CLB LTHTGN bản Na")
+    async with chat.bot.storage.transaction() as tx:
+        clubs = [c for c, _ in await tx.list_clubs()]
+        rows = [(c, await report.monthly(tx, c.id, "2026-10")) for c in clubs]
+    book = load_workbook(BytesIO(workbook("2026-10", rows)))
+    sheet = book["Báo cáo"]
+    head = [cell.value for cell in sheet[1]]
+    assert head[:5] == ["Câu lạc bộ", "Xã", "Huyện", "Tỉnh", "Tháng"]
+    first = dict(zip(head, [cell.value for cell in sheet[2]], strict=True))
+    assert first["Câu lạc bộ"] == "CLB LTHTGN bản Lốc" and first["Thành viên"] == 3
+    assert first["Dư nợ"] == 5_500_000 and first["Tỷ lệ nữ"] == 67
+    second = dict(zip(head, [cell.value for cell in sheet[3]], strict=True))
+    assert second["Câu lạc bộ"] == other["name"] and second["Thành viên"] == 0
+    total = dict(zip(head, [cell.value for cell in sheet[4]], strict=True))
+    assert total["Câu lạc bộ"] == "Tất cả câu lạc bộ" and total["Thành viên"] == 3
+    assert total["Tỷ lệ người huyết áp cao"] == 50  # recomputed from the sums
+    definitions = {row[0].value: row[1].value for row in book["Định nghĩa"].iter_rows(min_row=2)}
+    assert definitions["Dư nợ"] == "Tiền gốc còn nợ vào cuối tháng. (đồng)"
+    assert len(definitions) == len(report.FIGURES)
