@@ -7,9 +7,15 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from bot.clubs import create_club
+from storage.base import NewMember
+
+MEETING_DAY = 15  # the benchmark clubs meet on the 15th
 
 
 def parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
@@ -64,3 +70,37 @@ def rounded(value: object) -> object:
     if isinstance(value, list):
         return [rounded(item) for item in value]
     return value
+
+
+async def write_club(
+    tx: Any, people: Sequence[Any], founded: datetime, when: Callable[[Any], datetime]
+) -> tuple[int, list[int]]:
+    """Create a club and its members through the storage API; the first three are the board.
+
+    Args:
+        tx: An open transaction.
+        people: Planned members (``name``, ``sex``, ``birth_year``, ``phone``, ``village``,
+            ``household``, ``ethnicity``, ``index``, ``joined``).
+        founded: When the club was created and the board's roles were given.
+        when: Turns a planned day into the moment it happened.
+
+    Returns:
+        The club id and the member ids, in the order of ``people``.
+    """
+    info = await create_club(tx, name="CLB LTHTGN bản Lốc", commune="Thông Thụ",
+                             district="Quế Phong", province="Nghệ An",
+                             meeting_day=MEETING_DAY, now=founded)
+    club_id = info["club_id"]
+    ids: list[int] = []
+    for person in people:
+        member_id, _ = await tx.add_member(NewMember(
+            club_id=club_id, full_name=person.name, sex=person.sex,
+            birth_year=person.birth_year, birth_date=None, phone=person.phone,
+            village=person.village, household=person.household,
+            ethnicity=person.ethnicity, status="active", assisted_by=None,
+            registration_key=f"bench-member-{person.index}",
+        ), when(person.joined))
+        ids.append(member_id)
+    for member_id, role in zip(ids[:3], ("chair", "vice_chair", "treasurer"), strict=False):
+        await tx.grant_role(member_id, role, None, founded)
+    return club_id, ids

@@ -53,12 +53,10 @@ from pathlib import Path
 from bench import common
 from bench.registration import person_name
 from bot import fund
-from bot.clubs import create_club
 from bot.conversations.registry import FLOWS
 from bot.engine import Engine
 from bot.messages import Inbound
 from bot.service import Service
-from storage.base import NewMember
 from storage.ledger import FundSummary, LoanRules, NewEntry, NewLoan, ScheduleRow
 from storage.sqlite import SQLiteStorage
 
@@ -66,7 +64,7 @@ SEED = 20261128
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 09:00 in Vietnam, as in tests.harness
 START = date(2021, 11, 28)  # five years of history
-MEETING_DAY = 15
+MEETING_DAY = common.MEETING_DAY
 MEMBERS = 70
 LATE_JOINERS = 10  # members who joined during the five years
 LOANS_PER_YEAR = 25
@@ -237,24 +235,8 @@ class Built:
 async def build(storage: SQLiteStorage, history: History) -> Built:
     """Write the planned club through the storage API, in one transaction."""
     async with storage.transaction() as tx:
-        info = await create_club(tx, name="CLB LTHTGN bản Lốc", commune="Thông Thụ",
-                                 district="Quế Phong", province="Nghệ An",
-                                 meeting_day=MEETING_DAY, now=at(START))
-        club_id = info["club_id"]
-        ids: list[int] = []
-        for person in history.people:
-            member_id, _ = await tx.add_member(NewMember(
-                club_id=club_id, full_name=person.name, sex=person.sex,
-                birth_year=person.birth_year, birth_date=None, phone=person.phone,
-                village=person.village, household=person.household,
-                ethnicity=person.ethnicity, status="active", assisted_by=None,
-                registration_key=f"bench-member-{person.index}",
-            ), at(person.joined))
-            ids.append(member_id)
-        chair, vice, treasurer = ids[:3]
-        for member_id, role in ((chair, "chair"), (vice, "vice_chair"),
-                                (treasurer, "treasurer")):
-            await tx.grant_role(member_id, role, None, at(START))
+        club_id, ids = await common.write_club(tx, history.people, at(START), at)
+        chair, _, treasurer = ids[:3]
         await tx.set_loan_rules(club_id, RULES, chair, at(START))
 
         loan_ids: dict[int, int] = {}

@@ -69,15 +69,13 @@ from bench.fund import (
 )
 from bench.registration import person_name
 from bot import charts, health
-from bot.clubs import create_club
 from bot.conversations.health_view import CHARTED, chart
 from bot.fund import add_months
-from storage.base import NewMember
 from storage.health import NewReading
 from storage.sqlite import SQLiteStorage
 
 SEED = 20261115
-MEETING_DAY = 15
+MEETING_DAY = common.MEETING_DAY
 FIRST_MEETING = date(2021, 12, 15)
 LAST_MEETING = date(2026, 11, 15)  # sixty meetings
 MONTH = TODAY.replace(day=1)  # "this month" of the board's list
@@ -232,24 +230,8 @@ class Built:
 async def build(storage: SQLiteStorage, club: Plan) -> Built:
     """Write the planned club through the storage API, in one transaction."""
     async with storage.transaction() as tx:
-        info = await create_club(tx, name="CLB LTHTGN bản Lốc", commune="Thông Thụ",
-                                 district="Quế Phong", province="Nghệ An",
-                                 meeting_day=MEETING_DAY, now=at(FIRST_MEETING))
-        club_id = info["club_id"]
-        ids: list[int] = []
-        for person in club.people:
-            member_id, _ = await tx.add_member(NewMember(
-                club_id=club_id, full_name=person.name, sex=person.sex,
-                birth_year=person.birth_year, birth_date=None, phone=person.phone,
-                village=person.village, household=person.household,
-                ethnicity=person.ethnicity, status="active", assisted_by=None,
-                registration_key=f"bench-member-{person.index}",
-            ), at(person.joined))
-            ids.append(member_id)
-        chair, vice, treasurer = ids[:3]
-        for member_id, role in ((chair, "chair"), (vice, "vice_chair"),
-                                (treasurer, "treasurer")):
-            await tx.grant_role(member_id, role, None, at(FIRST_MEETING))
+        club_id, ids = await common.write_club(tx, club.people, at(FIRST_MEETING), at)
+        chair, vice, _ = ids[:3]
         written = 0
         for person in club.people:
             for number, r in enumerate(person.readings):
