@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -104,3 +108,33 @@ async def write_club(
     for member_id, role in zip(ids[:3], ("chair", "vice_chair", "treasurer"), strict=False):
         await tx.grant_role(member_id, role, None, founded)
     return club_id, ids
+
+
+def timing_table(timings: Sequence[Any]) -> bool:
+    """Print median and max (ms) of each timing with its target; whether all targets were met.
+
+    A timing has ``label``, ``median``, ``worst``, ``target`` (or None) and ``ok``.
+    """
+    width = max(len(t.label) for t in timings) + 2
+    print(f"{'':{width}}{'median':>9}{'max':>9}   target")
+    met = True
+    for timing in timings:
+        if timing.target is None:
+            verdict = ""
+        else:
+            verdict = f"< {timing.target:.0f} ms [{'ok' if timing.ok else 'MISSED'}]"
+            met = met and bool(timing.ok)
+        print(f"{timing.label:{width}}{timing.median:9.1f}{timing.worst:9.1f}   {verdict}")
+    return met
+
+
+def footer(seconds: float, facts: dict[str, Any], timings: Sequence[Any]) -> None:
+    """The closing lines: total time and versions, then the figures as one JSON line."""
+    print(f"total time {seconds:.1f}s, python {platform.python_version()}, SQLite "
+          f"{sqlite3.sqlite_version}, {os.cpu_count()} CPUs")
+    data = {
+        "facts": facts,
+        "timings": {t.label: {"median_ms": round(t.median, 2), "max_ms": round(t.worst, 2),
+                              "target_ms": t.target, "ok": t.ok} for t in timings},
+    }
+    print(json.dumps(rounded(data), ensure_ascii=False, separators=(",", ":")))

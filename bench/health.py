@@ -37,11 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import random
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -491,16 +487,7 @@ def report(timings: list[Timing], facts: dict, runs: int, seconds: float) -> boo
           f" {facts['db_kib']:.0f} KiB")
     print(f"board's lists: {facts['not_measured']} not measured this month, {facts['high']} "
           f"with a high last reading (checked against the generated data)")
-    width = max(len(t.label) for t in timings) + 2
-    print(f"{'':{width}}{'median':>9}{'max':>9}   target")
-    met = True
-    for timing in timings:
-        if timing.target is None:
-            verdict = ""
-        else:
-            verdict = f"< {timing.target:.0f} ms [{'ok' if timing.ok else 'MISSED'}]"
-            met = met and bool(timing.ok)
-        print(f"{timing.label:{width}}{timing.median:9.1f}{timing.worst:9.1f}   {verdict}")
+    met = common.timing_table(timings)
     counts = facts["statements"]
     print("SQL statements: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
     cache = "built by the first call" if facts["font_cache_built"] else "already there"
@@ -512,14 +499,7 @@ def report(timings: list[Timing], facts: dict, runs: int, seconds: float) -> boo
     print("notes: medians on a shared, noisy machine, database in the page cache; commands "
           "include the commit\n       (WAL, synchronous=FULL) and queueing the reply in the "
           "outbox, not sending it or drawing the chart.")
-    print(f"total time {seconds:.1f}s, python {platform.python_version()}, SQLite "
-          f"{sqlite3.sqlite_version}, {os.cpu_count()} CPUs")
-    data = {
-        "facts": facts,
-        "timings": {t.label: {"median_ms": round(t.median, 2), "max_ms": round(t.worst, 2),
-                              "target_ms": t.target, "ok": t.ok} for t in timings},
-    }
-    print(json.dumps(common.rounded(data), ensure_ascii=False, separators=(",", ":")))
+    common.footer(seconds, facts, timings)
     return met
 
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from bot.conversations.parsers import ParseError, parse_choice
 from bot.i18n import N_, gettext
 from bot.invites import looks_like_code
-from bot.messages import Choice, Inbound, Recipient, Reply, T
+from bot.messages import Choice, Inbound, Recipient, Reply, T, joined
 from bot.text import fold
 from storage.base import Club, Identity, Member, Session, Transaction
 
@@ -563,9 +563,7 @@ def _picked_note(choices: Sequence[Choice], data: dict[str, Any]) -> T:
     if not labels:
         return T(N_("You may pick several: type their numbers, like 1, 3, or tap them one by "
                     "one, then Done."))
-    names = ", ".join(f"{{p{i}}}" for i in range(len(labels)))
-    return T(N_("Picked so far: {names}. Tap more, or Done."),
-             names=T(names, **{f"p{i}": label for i, label in enumerate(labels)}))
+    return T(N_("Picked so far: {names}. Tap more, or Done."), names=joined(labels, ", "))
 
 
 def _known_step(flow: Flow, step_id: str) -> bool:

@@ -7,6 +7,7 @@ Channel adapters turn platform updates into :class:`Inbound` and render :class:`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,12 @@ class T:
     def __init__(self, msgid: str, **params: Any) -> None:
         object.__setattr__(self, "msgid", msgid)
         object.__setattr__(self, "params", params)
+
+
+def joined(items: Sequence[Any], sep: str = "\n") -> T:
+    """Messages (or plain strings) shown one after another, with ``sep`` between them."""
+    pattern = sep.join(f"{{p{i}}}" for i in range(len(items)))
+    return T(pattern, **{f"p{i}": item for i, item in enumerate(items)})
 
 
 @dataclass(frozen=True)

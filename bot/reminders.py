@@ -37,7 +37,7 @@ from bot.conversations.fund_common import money
 from bot.conversations.meeting_schedule import day_text
 from bot.i18n import N_, format_day
 from bot.meetings import Meeting, default_rule, meetings
-from bot.messages import Choice, Recipient, Reply, T
+from bot.messages import Choice, Recipient, Reply, T, joined
 from storage.base import Club, OutboxItem, Transaction
 
 SETTINGS_KEY = "reminders"
@@ -303,9 +303,7 @@ async def digest(tx: Transaction, club_id: int, today: date) -> tuple[T, ...]:
                           "/khachhang"), days=rules.visit_gap_days, count=len(late)))
     if not lines:
         return ()
-    body = T("\n".join(f"{{l{i}}}" for i in range(len(lines))),
-             **{f"l{i}": line for i, line in enumerate(lines)})
-    return (T(N_("This week in the club:")), body)
+    return (T(N_("This week in the club:")), joined(lines))
 
 
 async def _not_paused(tx: Transaction, found: list[Due]) -> list[Due]:

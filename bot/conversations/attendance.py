@@ -22,7 +22,7 @@ from bot.conversations.meeting_schedule import (
 )
 from bot.engine import PICKED, Ctx, Done, Flow, Step, refused
 from bot.i18n import N_
-from bot.messages import Choice, Reply, T
+from bot.messages import Choice, Reply, T, joined
 from storage.base import Member, Transaction
 
 EVERYONE = Choice("all", N_("Everyone came"), ("moi nguoi", "tat ca", "ca", "du"))
@@ -74,8 +74,7 @@ async def who_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
                               "{absent}); saving again replaces that record."),
                            **_counts(came, len(record) - came)))
     parts.append(question)
-    return T("\n\n".join(f"{{p{i}}}" for i in range(len(parts))),
-             **{f"p{i}": part for i, part in enumerate(parts)})
+    return joined(parts, "\n\n")
 
 
 def present_ids(data: dict[str, Any], members: list[Member]) -> set[int]:

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from bot.i18n import N_, format_day
-from bot.messages import Choice, T
+from bot.messages import Choice, T, joined
 from storage.base import BOARD_ROLES, Member
 
 SEXES = (
@@ -93,5 +93,4 @@ def member_choices(members: list[Member]) -> tuple[Choice, ...]:
 
 def one_block(items: list[Any]) -> T:
     """Show messages (or plain strings) one per line, as one block."""
-    pattern = "\n".join(f"{{l{i}}}" for i in range(len(items)))
-    return T(pattern, **{f"l{i}": item for i, item in enumerate(items)})
+    return joined(items)

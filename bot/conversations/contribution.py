@@ -17,10 +17,11 @@ from bot.conversations.fund_common import (
     member_in_club,
     member_steps,
     money,
+    parse_day,
     source,
     today_choices,
 )
-from bot.conversations.parsers import ParseError, parse_amount, parse_date, parse_text
+from bot.conversations.parsers import ParseError, parse_amount, parse_text
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
@@ -37,9 +38,6 @@ KINDS = (
 def _is_member(data: dict[str, Any]) -> bool:
     return data.get("kind") == "contribution"
 
-
-def _day(text: str, ctx: Ctx) -> str:
-    return parse_date(text, ctx.today).isoformat()
 
 
 async def check_day(value: str, ctx: Ctx, data: dict[str, Any]) -> None:
@@ -128,7 +126,7 @@ CONTRIBUTE = Flow(
         Step("amount", N_("How much? For example 50k or 2tr."),
              parse=lambda text, ctx: parse_amount(text), label=N_("Amount")),
         Step("day", N_("On which day was it received? For example hôm nay or 25/11."),
-             parse=_day, choices=today_choices, validate=check_day, label=N_("Day")),
+             parse=parse_day, choices=today_choices, validate=check_day, label=N_("Day")),
     ),
     roles=KEEPERS,
     begin=None,

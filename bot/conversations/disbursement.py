@@ -21,6 +21,7 @@ from bot.conversations.fund_common import (
     member_in_club,
     member_steps,
     money,
+    parse_day,
     purpose_label,
     rate_text,
     rules_data,
@@ -28,7 +29,7 @@ from bot.conversations.fund_common import (
     source,
     today_choices,
 )
-from bot.conversations.parsers import ParseError, parse_amount, parse_date, parse_months
+from bot.conversations.parsers import ParseError, parse_amount, parse_months
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day, gettext
 from bot.messages import Choice, Reply, T
@@ -68,9 +69,6 @@ async def check_amount(amount: int, ctx: Ctx, data: dict[str, Any]) -> None:
                             "or first record money paid into the fund with /gopquy."),
                          cash=money(summary.cash))
 
-
-def _day(text: str, ctx: Ctx) -> str:
-    return parse_date(text, ctx.today).isoformat()
 
 
 async def check_start(value: str, ctx: Ctx, data: dict[str, Any]) -> None:
@@ -230,7 +228,7 @@ WHO, PICK = member_steps(
 )
 PURPOSE = Step("purpose", N_("What is the loan for?"), choices=PURPOSES, label=N_("Purpose"))
 START = Step("start", N_("On which day is the money handed over? For example hôm nay or 01/12."),
-             parse=_day, choices=today_choices, validate=check_start, label=N_("Day"))
+             parse=parse_day, choices=today_choices, validate=check_start, label=N_("Day"))
 TERM = Step("term", term_prompt, parse=_months, choices=term_choices, label=N_("Term"))
 
 GIVE_LOAN = Flow(
@@ -269,7 +267,7 @@ CARRIED_LOAN = Flow(
         Step("amount", N_("How much principal is still owed? For example 6tr or 6.000.000."),
              parse=lambda text, ctx: parse_amount(text), label=N_("Still owed")),
         PURPOSE,
-        Step("next_due", N_("When is the next payment due? For example 15/12."), parse=_day,
+        Step("next_due", N_("When is the next payment due? For example 15/12."), parse=parse_day,
              validate=check_next_due, label=N_("Next due date")),
         TERM,
     ),

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot import fund
 from bot.conversations.common import member_line, one_block
-from bot.conversations.parsers import ParseError, parse_text
+from bot.conversations.parsers import ParseError, parse_date, parse_text
 from bot.engine import Ctx, Step
 from bot.i18n import N_, format_day, format_money
 from bot.messages import Choice, T
@@ -234,6 +234,11 @@ async def member_in_club(tx: Transaction, member_id: int, club_id: int) -> Membe
     if member is None or member.club_id != club_id or member.status != "active":
         return None
     return member
+
+
+def parse_day(text: str, ctx: Ctx) -> str:
+    """A typed day (``hôm nay``, ``15/12``...) as ISO text, for date questions."""
+    return parse_date(text, ctx.today).isoformat()
 
 
 async def today_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:

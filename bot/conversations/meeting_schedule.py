@@ -27,7 +27,7 @@ from bot.conversations.parsers import (
 from bot.engine import END, Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
 from bot.meetings import Meeting, default_rule, meetings, rule_day
-from bot.messages import Choice, Reply, T
+from bot.messages import Choice, Reply, T, joined
 from bot.text import fold
 from storage.base import Club, Member, Transaction
 from storage.meetings import MeetingMove, MeetingRule
@@ -261,8 +261,7 @@ async def begin(ctx: Ctx, args: str) -> dict[str, Any] | Done:
 async def action_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
     """The schedule, then what the chair wants to do."""
     parts = [*await schedule(ctx), T(N_("What do you want to do?"))]
-    return T("\n\n".join(f"{{p{i}}}" for i in range(len(parts))),
-             **{f"p{i}": part for i, part in enumerate(parts)})
+    return joined(parts, "\n\n")
 
 
 def _changing(ctx: Ctx, data: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_
-from bot.messages import Choice, Reply, T
+from bot.messages import Choice, Reply, T, joined
 from storage.base import Transaction
 
 KINDS = {
@@ -32,10 +32,8 @@ async def prompt(ctx: Ctx, data: dict[str, Any]) -> T:
     paused = await ctx.tx.paused_kinds(ctx.member.id)
     lines = [T(N_("{kind}: {state}"), kind=T(KINDS[k]),
                state=T(N_("paused")) if k in paused else T(N_("on"))) for k in _kinds(ctx)]
-    body = T("\n".join(f"{{l{i}}}" for i in range(len(lines))),
-             **{f"l{i}": line for i, line in enumerate(lines)})
     return T(N_("Your reminders:\n{lines}\n\nWhich one do you want to pause or restart?"),
-             lines=body)
+             lines=joined(lines))
 
 
 async def choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:

@@ -19,11 +19,12 @@ from bot.conversations.fund_common import (
     loan_title,
     member_steps,
     money,
+    parse_day,
     source,
     today_choices,
     where,
 )
-from bot.conversations.parsers import ParseError, parse_amount, parse_date
+from bot.conversations.parsers import ParseError, parse_amount
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
@@ -120,9 +121,6 @@ async def check_amount(amount: int, ctx: Ctx, data: dict[str, Any]) -> None:
     day = date.fromisoformat(data["day"]) if data.get("day") else ctx.today
     await _check_payable(amount, day, ctx, data)
 
-
-def _day(text: str, ctx: Ctx) -> str:
-    return parse_date(text, ctx.today).isoformat()
 
 
 async def check_day(value: str, ctx: Ctx, data: dict[str, Any]) -> None:
@@ -275,8 +273,8 @@ async def receipts(
 
 AMOUNT = Step("amount", amount_prompt, parse=lambda text, ctx: parse_amount(text),
               validate=check_amount, label=N_("Amount"))
-DAY = Step("day", N_("On which day was it paid? For example hôm nay or 25/11."), parse=_day,
-           choices=today_choices, validate=check_day, label=N_("Day"))
+DAY = Step("day", N_("On which day was it paid? For example hôm nay or 25/11."),
+           parse=parse_day, choices=today_choices, validate=check_day, label=N_("Day"))
 
 REPORT_PAYMENT = Flow(
     id="report_payment",

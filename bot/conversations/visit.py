@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 from bot import health
 from bot.conversations.blood_pressure import RecordReading, new_reading, told
 from bot.conversations.common import member_line
-from bot.conversations.fund_common import today_choices
+from bot.conversations.fund_common import parse_day, today_choices
 from bot.conversations.health_common import assess, reading_of, reading_steps, summary_lines
-from bot.conversations.parsers import ParseError, parse_date, parse_text
+from bot.conversations.parsers import ParseError, parse_text
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
-from bot.messages import Choice, Reply, T
+from bot.messages import Choice, Reply, T, joined
 from storage.base import Transaction
 from storage.health import NewVisit
 
@@ -66,9 +66,6 @@ async def client_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
     return tuple(Choice(str(m.id), member_line(m)) for m in await _clients(ctx))
 
 
-def _day(text: str, ctx: Ctx) -> str:
-    return parse_date(text, ctx.today).isoformat()
-
 
 async def check_day(value: str, ctx: Ctx, data: dict[str, Any]) -> None:
     """Today or within the last month."""
@@ -90,12 +87,10 @@ async def summary(ctx: Ctx, data: dict[str, Any]) -> T:
     client = await ctx.tx.get_member(whose(ctx, data))
     assert client is not None
     day = date.fromisoformat(data["day"])
-    services = ", ".join(f"{{s{i}}}" for i in range(len(data["services"])))
     labels = {c.key: c.label for c in SERVICES}
     text = T(N_("Visit to {name} on {day}.\nHelp given: {services}\nConcern: {concern}"),
              name=client.full_name, day=format_day(day),
-             services=T(services, **{f"s{i}": T(labels[k]) for i, k in
-                                     enumerate(data["services"])}),
+             services=joined([T(labels[k]) for k in data["services"]], ", "),
              concern=T(next(c.label for c in CONCERNS if c.key == data["concern"])))
     if data.get("note") and data["note"] != "skip":
         text = T(N_("{text}\nNote: {note}"), text=text, note=data["note"])
@@ -166,7 +161,7 @@ VISIT = Flow(
     title=N_("Record a home visit"),
     steps=(
         Step("client", N_("Whom did you visit?"), choices=client_choices, label=N_("Client")),
-        Step("day", N_("When? For example hôm nay or hôm qua."), parse=_day,
+        Step("day", N_("When? For example hôm nay or hôm qua."), parse=parse_day,
              choices=today_choices, validate=check_day, label=N_("Day")),
         Step("services", N_("What help did you give? Pick all that apply."), choices=SERVICES,
              multi=True, label=N_("Help given")),
