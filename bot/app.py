@@ -60,6 +60,7 @@ async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIte
                               next_run_time=datetime.now(UTC))
         scheduler.start()
         worker = asyncio.create_task(outbox.run())
+        await service.exports.resume()  # files a restart interrupted
         try:
             yield App(settings, storage, service, outbox)
         finally:

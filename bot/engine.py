@@ -58,6 +58,7 @@ class Ctx:
     tz: str
     locale: str
     flow_timeout: timedelta
+    jobs: list[int] = field(default_factory=list)  # export jobs to start after the commit
 
     @property
     def active(self) -> bool:

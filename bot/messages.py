@@ -93,6 +93,10 @@ class Reply:
 
     ``chart`` is a chart to draw and send as a picture with the text (see ``bot/charts.py``):
     plain JSON whose label values may be :class:`T`, translated for the reader.
+    ``document`` is a file kept in the media store (``token``, ``filename``, ``content_type``),
+    sent with the text as its caption (see ``bot/exports.py``). ``progress`` names a progress
+    message; a later reply with the same name and ``replaces`` set updates it in place where
+    the channel can edit messages, and is left out where it cannot.
     """
 
     parts: tuple[T, ...]
@@ -103,6 +107,9 @@ class Reply:
     to: Recipient | Chat | None = None
     locale: str | None = None
     chart: dict[str, Any] | None = None
+    document: dict[str, str] | None = None
+    progress: str = ""
+    replaces: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,8 @@ class OutMessage:
 
     ``chart`` is the reply's chart spec with its labels translated (drawn by the channel
     when it sends, see ``bot/charts.py``); ``chart_note`` is the translated line a channel
-    adds to the text when it cannot attach the picture.
+    adds to the text when it cannot attach the picture. ``document``, ``document_note``,
+    ``progress`` and ``replaces`` are the same for a file (see :class:`Reply`).
     """
 
     text: str
@@ -130,6 +138,10 @@ class OutMessage:
     remove_keyboard: bool = False
     chart: dict[str, Any] | None = None
     chart_note: str | None = None
+    document: dict[str, str] | None = None
+    document_note: str | None = None
+    progress: str = ""
+    replaces: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the message as plain JSON for the outbox."""
@@ -143,6 +155,12 @@ class OutMessage:
         if self.chart is not None:
             data["chart"] = self.chart
             data["chart_note"] = self.chart_note
+        if self.document is not None:
+            data["document"] = self.document
+            data["document_note"] = self.document_note
+        if self.progress:
+            data["progress"] = self.progress
+            data["replaces"] = self.replaces
         return data
 
     @classmethod
@@ -156,6 +174,10 @@ class OutMessage:
             remove_keyboard=data.get("remove_keyboard", False),
             chart=data.get("chart"),
             chart_note=data.get("chart_note"),
+            document=data.get("document"),
+            document_note=data.get("document_note"),
+            progress=data.get("progress", ""),
+            replaces=data.get("replaces", False),
         )
 
 

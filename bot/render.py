@@ -49,7 +49,8 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
 
     Returns:
         The message with its buttons; button data carries the conversation reference. A
-        chart is carried along with its labels translated.
+        chart is carried along with its labels translated; a file and a progress name as
+        they are.
     """
     text = "\n\n".join(translate(part, locale) for part in reply.parts)
     buttons = tuple(
@@ -66,8 +67,13 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
     if reply.chart is not None:
         chart = translate_all(reply.chart, locale)
         note = gettext(N_("(The chart could not be attached.)"), locale)
+    file_note = None
+    if reply.document is not None:
+        file_note = gettext(N_("(The file could not be sent on this channel. Please use "
+                               "Telegram, or ask the bot's operator.)"), locale)
     return OutMessage(
-        text, buttons, contact, hint, remove_keyboard and contact is None, chart, note
+        text, buttons, contact, hint, remove_keyboard and contact is None, chart, note,
+        reply.document, file_note, reply.progress, reply.replaces,
     )
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.engine import MENU_FLOW, Ctx, Engine
+from bot.exports import Exports
 from bot.i18n import N_
 from bot.messages import Chat, Inbound, Reply, T
 from bot.render import render
@@ -38,6 +39,7 @@ class Handled:
 
     duplicate: bool
     queued: list[OutboxItem]
+    jobs: list[int] = field(default_factory=list)
 
 
 REMIND_CLUBS = 300  # clubs read per transaction by the reminder scan
@@ -70,12 +72,14 @@ class Service:
         self.clock = clock
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
         self._listeners: list[Callable[[list[OutboxItem]], None]] = []
+        self.exports = Exports(self)
 
     def on_queued(self, listener: Callable[[list[OutboxItem]], None]) -> None:
         """Hand the replies of each commit to ``listener`` (the outbox sender)."""
         self._listeners.append(listener)
 
-    def _wake(self, items: list[OutboxItem]) -> None:
+    def wake(self, items: list[OutboxItem]) -> None:
+        """Hand messages queued in a committed transaction to the outbox sender."""
         for listener in self._listeners:
             listener(items)
 
@@ -105,7 +109,8 @@ class Service:
             else:
                 self._locks[key] = (lock, users - 1)
         if result.queued:
-            self._wake(result.queued)
+            self.wake(result.queued)
+        self.exports.start(result.jobs)
         return result
 
     async def _handle(self, inbound: Inbound) -> Handled:
@@ -127,7 +132,7 @@ class Service:
             asked_contact = session is not None and self._asked_contact(session)
             here = (inbound.channel, inbound.chat_id, ctx.locale)
             queued = await self.queue(tx, here, replies, now, asked_contact)
-        return Handled(duplicate=False, queued=queued)
+        return Handled(duplicate=False, queued=queued, jobs=ctx.jobs)
 
     def _asked_contact(self, session: Session) -> bool:
         flow = self.engine.flows.get(session.flow_id)
@@ -227,7 +232,8 @@ class Service:
     async def sweep(self) -> int:
         """End timed-out conversations and tell people nothing was saved; prune the inbox.
 
-        Expired pictures (charts sent to Zalo by URL) are deleted as well.
+        Expired pictures and files (sent to Zalo by URL) are deleted as well, and export
+        jobs a restart interrupted are started again.
 
         Returns:
             How many conversations ended.
@@ -248,7 +254,8 @@ class Service:
             await tx.prune_inbox(now - INBOX_KEEP)
             await tx.prune_media(now)
         if queued:
-            self._wake(queued)
+            self.wake(queued)
+        await self.exports.resume()
         return ended
 
     async def remind(self, now: datetime | None = None, *, send: bool = True) -> list[Any]:
@@ -283,5 +290,5 @@ class Service:
             async with self.storage.transaction() as tx:
                 queued = await reminders.queue(tx, self, todo[start:start + REMIND_BATCH], now)
             if queued:
-                self._wake(queued)
+                self.wake(queued)
         return todo

@@ -8,17 +8,22 @@ every backend must pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from storage.archive import ArchiveStore
+from storage.exports import ExportStore
 from storage.health import HealthStore
 from storage.ledger import FundStore
 from storage.media import MediaStore
 from storage.meetings import MeetingStore
+from storage.operators import OperatorStore
 from storage.reports import ReportStore
+
+R = TypeVar("R")
 
 BOARD_ROLES = frozenset({"chair", "vice_chair"})
 ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
@@ -140,7 +145,17 @@ class OutboxItem:
     status: str = "pending"
 
 
-class Transaction(FundStore, HealthStore, MeetingStore, MediaStore, ReportStore, Protocol):
+class Transaction(
+    FundStore,
+    HealthStore,
+    MeetingStore,
+    MediaStore,
+    ReportStore,
+    ExportStore,
+    OperatorStore,
+    ArchiveStore,
+    Protocol,
+):
     """Reads and writes inside one transaction."""
 
     # Inbox, sessions, outbox, settings
@@ -326,5 +341,12 @@ class Storage(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """Begin a write transaction; commit on success, roll back on error."""
+
+    async def reading(self, work: Callable[[Transaction], Awaitable[R]]) -> R:
+        """Run ``work`` on a consistent read-only snapshot, without holding the writer.
+
+        For long reads (reports over many clubs, data exports): chats go on meanwhile.
+        ``work`` may run on another thread; it must only read.
+        """
 
 

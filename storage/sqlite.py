@@ -19,11 +19,11 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -37,13 +37,17 @@ from storage.base import (
     OutboxItem,
     Session,
 )
+from storage.sqlite_archive import SQLiteArchive
+from storage.sqlite_exports import SQLiteExports
 from storage.sqlite_health import SQLiteHealth
 from storage.sqlite_ledger import SQLiteLedger, _dt, _ts
 from storage.sqlite_media import SQLiteMedia
 from storage.sqlite_meetings import SQLiteMeetings
+from storage.sqlite_operators import SQLiteOperators
 from storage.sqlite_reports import SQLiteReports
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+R = TypeVar("R")
 
 
 def _statements(script: str) -> list[str]:
@@ -159,9 +163,40 @@ class SQLiteStorage:
                 raise
             await self._db.execute("COMMIT")
 
+    async def reading(self, work: Callable[[SQLiteTransaction], Awaitable[R]]) -> R:
+        """Run ``work`` on a read-only snapshot, on a connection of its own in a worker thread.
+
+        The writer and the event loop stay free: a report over a thousand clubs takes seconds,
+        and chats go on meanwhile (WAL lets one writer and readers work at once). An
+        in-memory database has no second connection, so there ``work`` runs in an ordinary
+        transaction.
+        """
+        if self.path == ":memory:":
+            async with self.transaction() as tx:
+                return await work(tx)
+        return await asyncio.to_thread(self._read_snapshot, work)
+
+    def _read_snapshot(self, work: Callable[[SQLiteTransaction], Awaitable[R]]) -> R:
+        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("BEGIN")  # one snapshot for every statement of ``work``
+            return asyncio.run(work(SQLiteTransaction(conn)))
+        finally:
+            conn.close()
+
 
 class SQLiteTransaction(
-    SQLiteLedger, SQLiteHealth, SQLiteMeetings, SQLiteMedia, SQLiteReports
+    SQLiteLedger,
+    SQLiteHealth,
+    SQLiteMeetings,
+    SQLiteMedia,
+    SQLiteReports,
+    SQLiteExports,
+    SQLiteOperators,
+    SQLiteArchive,
 ):
     """Reads and writes inside one SQLite transaction."""
 

@@ -40,12 +40,16 @@ class Clock:
 
 @dataclass
 class Received:
-    """A message as a person sees it; ``photo`` is the PNG of a chart sent with it."""
+    """A message as a person sees it.
+
+    ``photo`` is the PNG of a chart sent with it; ``document`` the name and bytes of a file.
+    """
 
     text: str
     labels: list[str] = field(default_factory=list)
     raw: Any = None
     photo: bytes | None = None
+    document: tuple[str, bytes] | None = None
 
     def __contains__(self, fragment: str) -> bool:
         return fragment in self.text
@@ -55,7 +59,9 @@ class TextChannel:
     """A text-only channel: collects what would be sent, choices as numbered lists.
 
     A chart (``raw.chart``, its labels translated) is drawn as the platforms' adapters draw
-    it, so ``photo`` is set here too and a transcript can check it on every channel.
+    it, so ``photo`` is set here too and a transcript can check it on every channel. A file
+    is read from the media store (``document``). It cannot edit messages, so progress
+    updates (``replaces``) are left out.
     """
 
     channel = "text"
@@ -65,10 +71,21 @@ class TextChannel:
     def __init__(self) -> None:
         self.inbox: dict[str, list[Received]] = {}
         self.counter = 0
+        self.storage: Any = None  # set with the clock when the bot opens
+        self.clock: Any = None
 
     async def send(self, chat_id: str, message: OutMessage) -> None:
+        if message.replaces:
+            return
         photo = await charts.picture(message.chart)
-        shown = Received(as_text(message), [b.label for b in message.buttons], message, photo)
+        document = None
+        if message.document is not None:
+            async with self.storage.transaction() as tx:
+                found = await tx.get_media(message.document["token"], self.clock())
+            assert found is not None, "the file is not in the media store"
+            document = (message.document["filename"], found[1])
+        shown = Received(as_text(message), [b.label for b in message.buttons], message, photo,
+                         document)
         self.inbox.setdefault(chat_id, []).append(shown)
 
 
@@ -136,6 +153,7 @@ class TextPerson:
             locale="vi",
         )
         await self.harness.bot.service.handle(inbound)
+        await self.harness.bot.service.exports.wait()
         await self.harness.bot.outbox.drain()
 
     async def say(self, text: str) -> Received:
@@ -190,6 +208,7 @@ async def text_harness(tmp_path: Path) -> AsyncIterator[TextHarness]:
     bot = Bot(tmp_path / "ishc.sqlite3")
     harness = TextHarness(bot)
     await bot.open(harness.channel)
+    harness.channel.storage, harness.channel.clock = bot.storage, bot.clock
     try:
         yield harness
     finally:
@@ -303,7 +322,9 @@ class PlatformHarness:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(0.005)
-            if not self.taken_in() or not self.bot.outbox.idle():
+            if not self.taken_in() or self.bot.service.exports.busy():
+                continue
+            if not self.bot.outbox.idle():
                 continue
             await self.bot.outbox.flush()
             async with self.bot.storage.transaction() as tx:

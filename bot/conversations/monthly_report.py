@@ -1,6 +1,8 @@
 """The monthly report (``/baocao``, board): every figure of a chosen month, by section.
 
-Figures are computed from the ledger and the logs (``bot/report.py``), never typed in.
+Figures are computed from the ledger and the logs (``bot/report.py``), never typed in. The
+summary is answered at once; the spreadsheet (the form handed to the commune's association)
+follows as a file, built after the commit (``bot/exports.py``).
 """
 
 from __future__ import annotations
@@ -8,14 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot import report
+from bot import exports, report
 from bot.conversations.common import BOARD, one_block
 from bot.conversations.fund_common import money
 from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_, gettext
 from bot.messages import Choice, Reply, T
+from bot.report_xlsx import XLSX, workbook
 from bot.text import fold
+from storage.base import Transaction
+from storage.exports import ExportJob
 
 MSG_MONTH = N_("Please type the month like 10/2026, or tháng 10.")
 
@@ -65,7 +70,30 @@ async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
         lines = [T(N_("- {label}: {value}"), label=T(f.label), value=_value(f))
                  for f in figures if f.section == section]
         parts.append(T(N_("{title}\n{lines}"), title=T(title), lines=one_block(lines)))
-    return Done([Reply(tuple(parts))])
+    params = {"club_id": ctx.member.club_id, "month": data["month"]}
+    file = exports.RequestExport("report", params, T(N_("Making the Excel file...")))
+    return Done([Reply(tuple(parts))], [file])
+
+
+@exports.builder("report")
+async def report_file(
+    tx: Transaction, job: ExportJob, progress: exports.Progress
+) -> exports.ExportFile | T:
+    """The club's month as a spreadsheet, for a board member of that club."""
+    club_id, month = job.params["club_id"], job.params["month"]
+    found = await tx.membership(job.member_id) if job.member_id is not None else None
+    if (found is None or found[0].status != "active" or found[1].id != club_id
+            or not found[2] & BOARD):
+        return T(N_("Only the club's board can have its report."))
+    club = found[1]
+    progress(1, 1, T(N_("the report")))
+    figures = await report.monthly(tx, club_id, month)
+    return exports.ExportFile(
+        exports.file_name("bao cao", club.name, month, ext="xlsx"),
+        XLSX,
+        workbook(month, [(club, figures)], job.locale),
+        T(N_("Report of {club} for {month} (Excel file)."), club=club.name, month=_shown(month)),
+    )
 
 
 MONTHLY_REPORT = Flow(

@@ -1,0 +1,202 @@
+"""Files built after a conversation ends: a report's spreadsheet, the club's data export.
+
+A flow asks for a file with the :class:`RequestExport` effect. In the update's transaction
+it records the job and answers with a short "đang xuất..." (a progress message). After the
+commit the service hands the job to :class:`Exports`, which builds the file from a read-only
+snapshot (``Storage.reading``) on a worker thread, so neither the writer nor the event loop
+waits. As sheets are written it updates the progress message (at most once a second; on
+Telegram the message changes in place, text-only channels skip the updates). Then one
+transaction keeps the file in the media store, queues it in the outbox and marks the job
+finished. A job a restart interrupted is picked up again by the sweep.
+
+A kind of file is a builder registered with :func:`builder`. It is given the transaction,
+the job and a progress callback; it checks again that the asker may have the file (roles are
+checked in the service layer at every step) and returns the file, or a message saying why
+not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.engine import Ctx
+from bot.i18n import N_
+from bot.messages import Reply, T
+from bot.text import fold
+from storage.base import Transaction
+from storage.exports import ExportJob
+
+if TYPE_CHECKING:
+    from bot.service import Service
+
+log = logging.getLogger(__name__)
+
+FILE_KEEP = timedelta(days=7)  # how long a file's download link works
+PROGRESS_EVERY = 1.0  # seconds between progress updates
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A built file: its name, type, bytes and caption.
+
+    ``before`` are messages sent just before the file (e.g. a summary too long for a caption).
+    """
+
+    filename: str
+    content_type: str
+    data: bytes
+    caption: T
+    before: tuple[T, ...] = ()
+
+
+Progress = Callable[[int, int, T], None]
+"""``progress(done, total, what)``: the builder is writing part ``done`` of ``total``."""
+
+Builder = Callable[[Transaction, ExportJob, Progress], Awaitable["ExportFile | T"]]
+BUILDERS: dict[str, Builder] = {}
+
+
+def builder(kind: str) -> Callable[[Builder], Builder]:
+    """Register the builder of one kind of file (a decorator)."""
+
+    def register(build: Builder) -> Builder:
+        BUILDERS[kind] = build
+        return build
+
+    return register
+
+
+def file_name(*parts: str, ext: str) -> str:
+    """A plain ASCII file name, e.g. ``bao-cao_clb-ban-loc_2026-10.xlsx``."""
+    words = ("-".join(re.findall(r"[a-z0-9]+", fold(part).replace("đ", "d"))) for part in parts)
+    return "_".join(w for w in words if w) + "." + ext
+
+
+def progress_name(job_id: int) -> str:
+    """The name of a job's progress message."""
+    return f"export:{job_id}"
+
+
+@dataclass(frozen=True)
+class RequestExport:
+    """Effect: record an export job; it is built after the commit.
+
+    Args:
+        kind: A registered builder's kind.
+        params: Plain JSON the builder needs (club, month, format...).
+        note: The first progress message, e.g. "Đang xuất báo cáo...".
+    """
+
+    kind: str
+    params: dict[str, Any]
+    note: T
+
+    async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
+        """Record the job, and say that the file is being made."""
+        chat = (ctx.inbound.channel, ctx.inbound.chat_id, ctx.locale)
+        member_id = ctx.member.id if ctx.member is not None else None
+        job = await tx.add_export(self.kind, self.params, member_id, chat, ctx.now)
+        ctx.jobs.append(job.id)
+        return [Reply((self.note,), progress=progress_name(job.id))]
+
+
+class Exports:
+    """Builds requested files in the background and sends them.
+
+    Args:
+        service: The service (its storage, clock and outbox queue).
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._running: dict[int, asyncio.Task[None]] = {}
+
+    def start(self, job_ids: list[int]) -> None:
+        """Build these jobs now (after the commit that recorded them)."""
+        for job_id in job_ids:
+            if job_id not in self._running:
+                task = asyncio.create_task(self._by_id(job_id))
+                self._running[job_id] = task
+                task.add_done_callback(lambda _, job_id=job_id: self._running.pop(job_id, None))
+
+    async def resume(self) -> None:
+        """Start every unfinished job not running (after a restart)."""
+        async with self.service.storage.transaction() as tx:
+            jobs = await tx.unfinished_exports()
+        self.start([job.id for job in jobs])
+
+    def busy(self) -> bool:
+        """Whether a job is being built."""
+        return bool(self._running)
+
+    async def wait(self) -> None:
+        """Wait until every running job has finished."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def _by_id(self, job_id: int) -> None:
+        async with self.service.storage.transaction() as tx:
+            found = [job for job in await tx.unfinished_exports() if job.id == job_id]
+        if found:
+            await self.run(found[0])
+
+    async def run(self, job: ExportJob) -> None:
+        """Build one job's file and queue it (or a message saying why there is none)."""
+        here = (job.channel, job.chat_id, job.locale)
+        name = progress_name(job.id)
+        loop = asyncio.get_running_loop()
+        updates: list[asyncio.Task[None]] = []
+        last = [time.monotonic()]
+
+        def progress(done: int, total: int, what: T) -> None:
+            def later() -> None:
+                if time.monotonic() - last[0] >= PROGRESS_EVERY:
+                    last[0] = time.monotonic()
+                    note = T(N_("Writing {what} ({done}/{total})..."), what=what, done=done,
+                             total=total)
+                    updates.append(asyncio.create_task(self._say(here, Reply(
+                        (note,), progress=name, replaces=True))))
+
+            loop.call_soon_threadsafe(later)
+
+        build = BUILDERS.get(job.kind)
+        error = None
+        try:
+            if build is None:
+                raise LookupError(f"no builder for {job.kind!r}")
+            result = await self.service.storage.reading(lambda tx: build(tx, job, progress))
+        except Exception as failure:
+            log.exception("export %s (%s) failed", job.id, job.kind)
+            error = repr(failure)
+            result = T(N_("Sorry, the file could not be made. Please try again later."))
+        await asyncio.sleep(0)  # let the last progress callbacks run
+        await asyncio.gather(*updates, return_exceptions=True)
+        now = self.service.clock()
+        async with self.service.storage.transaction() as tx:
+            if not await tx.finish_export(job.id, now, error):
+                return  # finished by another run
+            if isinstance(result, ExportFile):
+                token = secrets.token_urlsafe(24)
+                await tx.put_media(token, result.content_type, result.data, now, now + FILE_KEEP)
+                document = {"token": token, "filename": result.filename,
+                            "content_type": result.content_type}
+                replies = [Reply((T(N_("Done.")),), progress=name, replaces=True),
+                           *(Reply((text,)) for text in result.before),
+                           Reply((result.caption,), document=document)]
+            else:
+                replies = [Reply((result,))]
+            queued = await self.service.queue(tx, here, replies, now)
+        self.service.wake(queued)
+
+    async def _say(self, here: tuple[str, str, str], reply: Reply) -> None:
+        async with self.service.storage.transaction() as tx:
+            queued = await self.service.queue(tx, here, [reply], self.service.clock())
+        self.service.wake(queued)

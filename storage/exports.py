@@ -1,0 +1,44 @@
+"""Export jobs: files built after a conversation ends (see ``bot/exports.py``).
+
+:class:`ExportStore` is mixed into :class:`storage.base.Transaction`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """A requested file: its kind and parameters, who asked, and the chat to send it to."""
+
+    id: int
+    kind: str
+    params: dict[str, Any]
+    member_id: int | None
+    channel: str
+    chat_id: str
+    locale: str
+    requested_at: datetime
+
+
+class ExportStore(Protocol):
+    """Export jobs (part of every transaction)."""
+
+    async def add_export(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        member_id: int | None,
+        chat: tuple[str, str, str],
+        now: datetime,
+    ) -> ExportJob:
+        """Record a request; ``chat`` is ``(channel, chat_id, locale)`` to answer in."""
+
+    async def unfinished_exports(self) -> list[ExportJob]:
+        """Jobs not yet finished, oldest first."""
+
+    async def finish_export(self, job_id: int, now: datetime, error: str | None = None) -> bool:
+        """Mark a job finished (with the error if it failed); ``False`` if it already was."""
