@@ -86,7 +86,11 @@ async def run_local(settings: Settings) -> None:
             "Demo member invite code: {code} (as a new person, type it or /start {code}).\n"
             "Type /menu to begin, /quit to leave.\n"
         ).format(db=settings.db, code=code or "-")
-        await repl(channel, app.outbox.drain, banner)
+        async def drain() -> None:
+            await app.service.exports.wait()  # files asked for are built, then everything sent
+            await app.outbox.drain()
+
+        await repl(channel, drain, banner)
 
 
 MAX_BODY = 1024 * 1024
@@ -125,8 +129,10 @@ def web_app(
 ) -> web.Application:
     """The service's web server.
 
-    It serves ``/healthz``, each channel's webhook if configured, and ``/media/<token>.png``:
-    the pictures (charts) sent to Zalo by URL, until they expire.
+    It serves ``/healthz``, each channel's webhook if configured, ``/media/<token>.png``: the
+    pictures (charts) sent to Zalo by URL, and ``/media/<token>/<file name>``: the files
+    (reports, data exports) sent to Zalo as download links, until they expire. The tokens are
+    random and long; nothing else is served.
 
     Args:
         channels: The chat platform adapters.
@@ -151,8 +157,22 @@ def web_app(
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         return web.Response(body=found[1], content_type=found[0], headers=headers)
 
+    async def download(request: web.Request) -> web.Response:
+        async with storage.transaction() as tx:
+            found = await tx.get_media(request.match_info["token"], clock())
+        if found is None or found[0] == "image/png":
+            raise web.HTTPNotFound()
+        headers = {
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'attachment; filename="{request.match_info["name"]}"',
+        }
+        return web.Response(body=found[1], content_type=found[0], headers=headers)
+
     app.router.add_get("/healthz", health)
     app.router.add_get(r"/media/{token:[A-Za-z0-9_-]{8,64}}.png", media)
+    app.router.add_get(r"/media/{token:[A-Za-z0-9_-]{8,64}}/{name:[A-Za-z0-9_.-]{1,100}}",
+                       download)
     for channel in channels:
         if channel.webhook_url:
             app.router.add_post(channel.webhook_path(), channel.webhook)

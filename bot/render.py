@@ -67,13 +67,16 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
     if reply.chart is not None:
         chart = translate_all(reply.chart, locale)
         note = gettext(N_("(The chart could not be attached.)"), locale)
-    file_note = None
+    file_note = document = None
     if reply.document is not None:
         file_note = gettext(N_("(The file could not be sent on this channel. Please use "
                                "Telegram, or ask the bot's operator.)"), locale)
+        # Where a channel sends a link instead of the file (``{url}`` is filled in there):
+        link = gettext(N_("Download the file (the link works for 7 days): {url}"), locale)
+        document = {**reply.document, "link_note": link}
     return OutMessage(
         text, buttons, contact, hint, remove_keyboard and contact is None, chart, note,
-        reply.document, file_note, reply.progress, reply.replaces,
+        document, file_note, reply.progress, reply.replaces,
     )
 
 

@@ -10,16 +10,17 @@ and can be awaited per chat with ``next_message``. Faults (``fail_next``,
 ``sendPhoto`` takes an upload (multipart/form-data: the bytes are kept in
 ``SentMessage.photo`` and must be a PNG, JPEG, GIF or WebP image) or a string
 (a file_id or URL, kept in ``photo_ref`` and not fetched); a caption over
-1,024 characters is refused, as Telegram does.
+1,024 characters is refused, as Telegram does. ``sendDocument`` takes an upload (name and
+bytes kept in ``SentMessage.document``; over 50 MB is refused, as for bots on Telegram).
 
 An optional overall flood limit (``flood_limit=N``, default ``None`` = off) answers
-``sendMessage`` and ``sendPhoto`` with HTTP 429 and ``parameters.retry_after`` (whole
-seconds, at least 1, as Telegram does) once N messages were accepted in the last second: a
-sliding one-second window over the accepted messages (refused calls do not count), so no
-one-second span ever holds more than N messages, a stricter reading of "N per second" than
-a token bucket (which lets 2N through in a second after a quiet one). Each 429 is kept in
-``rate_limited`` (arrival time on ``time.monotonic()``, chat id); ``fail_next`` faults are
-applied before the limit.
+``sendMessage``, ``sendPhoto`` and ``sendDocument`` with HTTP 429 and
+``parameters.retry_after`` (whole seconds, at least 1, as Telegram does) once N messages
+were accepted in the last second: a sliding one-second window over the accepted messages
+(refused calls do not count), so no one-second span ever holds more than N messages, a
+stricter reading of "N per second" than a token bucket (which lets 2N through in a second
+after a quiet one). Each 429 is kept in ``rate_limited`` (arrival time on
+``time.monotonic()``, chat id); ``fail_next`` faults are applied before the limit.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ FIRST_UPDATE_ID = 731_000
 BOT_USERNAME = "ishc_test_bot"
 BOT_FIRST_NAME = "ISHC Test Bot"
 CAPTION_LIMIT = 1024
-FLOOD_METHODS = frozenset({"sendmessage", "sendphoto"})  # what the flood limit counts
+DOCUMENT_LIMIT = 50 * 1024 * 1024  # what a bot may upload
+# What the flood limit counts:
+FLOOD_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"RIFF")
 
 # Parameters that are plain strings on the wire. PTB sends strings without JSON
@@ -89,6 +92,7 @@ class SentMessage:
     message: dict = field(default_factory=dict, repr=False)  # the message dict returned to the bot
     photo: bytes | None = field(default=None, repr=False)  # an uploaded photo's bytes
     photo_ref: str | None = None  # a photo given as a file_id or URL
+    document: tuple[str, bytes] | None = field(default=None, repr=False)  # an uploaded file
 
 
 class _ApiError(Exception):
@@ -202,6 +206,7 @@ class FakeTelegram(LoopbackFake):
             "getwebhookinfo": self._get_webhook_info,
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
@@ -342,12 +347,13 @@ class FakeTelegram(LoopbackFake):
         *,
         photo: bytes | None = None,
         photo_ref: str | None = None,
+        document: tuple[str, bytes] | None = None,
     ) -> None:
         text = msg.get("text", msg.get("caption", ""))
         self._deliver(
             SentMessage(
                 chat_id, text, markup, msg["message_id"], time.monotonic(), method, msg,
-                photo, photo_ref,
+                photo, photo_ref, document,
             )
         )
 
@@ -550,6 +556,30 @@ class FakeTelegram(LoopbackFake):
         markup = _markup(params)
         msg = self._new_message(chat_id, self.bot_user, **content, **_inline(markup))
         self._record("sendPhoto", chat_id, msg, markup, photo=data, photo_ref=ref)
+        return msg
+
+    async def _send_document(self, params: dict) -> dict:
+        chat_id = self._target(params)
+        given = params.get("document")
+        if not isinstance(given, dict) or not given.get("data"):
+            raise _ApiError(400, "Bad Request: there is no document in the request")
+        if len(given["data"]) > DOCUMENT_LIMIT:
+            raise _ApiError(400, "Bad Request: file is too big")
+        caption = params.get("caption")
+        if caption is not None and len(str(caption)) > CAPTION_LIMIT:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        n = next(self._file_ids)
+        name = given.get("file_name") or "document"
+        content: dict[str, Any] = {"document": {
+            "file_id": f"bot-document-{n}", "file_unique_id": f"bd{n}", "file_name": name,
+            "mime_type": given.get("content_type") or "application/octet-stream",
+            "file_size": len(given["data"]),
+        }}
+        if caption:
+            content["caption"] = str(caption)
+        markup = _markup(params)
+        msg = self._new_message(chat_id, self.bot_user, **content, **_inline(markup))
+        self._record("sendDocument", chat_id, msg, markup, document=(name, given["data"]))
         return msg
 
     def _editable(self, params: dict) -> tuple[int, dict] | None:

@@ -22,6 +22,10 @@ real API answers for a URL it cannot fetch is not documented (platforms.md
 §1.3): the fake answers ``error_code`` 400 ("Bad request: cannot download
 photo") for a refused connection, a non-200 answer, a body that is not an
 image or one over 5 MB.
+
+Zalo sends no files: the bot sends a download link in the text. A loopback link of the form
+``.../media/<token>/<file name>`` in a sent text is downloaded as the person would tap it,
+into ``SentMessage.download`` (file name and bytes; ``None`` if it did not download).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -52,6 +57,7 @@ PHOTO_LIMIT = 5 * 1024 * 1024  # bytes (OpenClaw's cap; Zalo's own is not publis
 PHOTO_TIMEOUT = 5.0  # seconds to fetch a photo URL
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"RIFF")
 SECRET_MIN, SECRET_MAX = 8, 256
+_FILE_LINK = re.compile(r"https?://[^\s/]+/media/[A-Za-z0-9_-]+/([A-Za-z0-9_.-]+)")
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
 # First message id: looks like the docs' samples ("2d758cb5e222177a4e35"), 20 hex chars.
@@ -89,6 +95,7 @@ class SentMessage:
     photo: str | None = None
     sticker: str | None = None
     photo_bytes: bytes | None = None  # what the photo URL served (loopback URLs only)
+    download: tuple[str, bytes] | None = None  # a file link in the text, downloaded
 
 
 class _ApiError(Exception):
@@ -238,11 +245,13 @@ class FakeZalo(LoopbackFake):
         photo: str | None = None,
         sticker: str | None = None,
         photo_bytes: bytes | None = None,
+        download: tuple[str, bytes] | None = None,
     ) -> dict:
         message_id = self._new_message_id()
         self._deliver(
             SentMessage(
-                chat_id, text, method, message_id, time.monotonic(), photo, sticker, photo_bytes
+                chat_id, text, method, message_id, time.monotonic(), photo, sticker, photo_bytes,
+                download,
             )
         )
         return {"message_id": message_id, "date": _now_ms()}
@@ -408,7 +417,24 @@ class FakeZalo(LoopbackFake):
     async def _send_message(self, params: dict) -> web.Response:
         chat_id = self._target(params)
         text = self._text(params.get("text"), "text", required=True)
-        return self._ok(self._record("sendMessage", chat_id, text))
+        download = await self._download(text)
+        return self._ok(self._record("sendMessage", chat_id, text, download=download))
+
+    async def _download(self, text: str) -> tuple[str, bytes] | None:
+        """Download a loopback file link in ``text``, as the person would tap it."""
+        found = _FILE_LINK.search(text)
+        if found is None or not is_loopback(URL(found[0]).host or ""):
+            return None
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            timeout = aiohttp.ClientTimeout(total=PHOTO_TIMEOUT)
+            async with self._session.get(found[0], timeout=timeout) as response:
+                if response.status != 200:
+                    return None
+                return found[1], await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            return None
 
     async def _send_photo(self, params: dict) -> web.Response:
         chat_id = self._target(params)

@@ -229,7 +229,7 @@ class TelegramPerson(TextPerson):
     def messages(self) -> list[Received]:
         fake = self.harness.fake
         return [
-            Received(m.text, _labels(m.reply_markup), m, m.photo)
+            Received(m.text, _labels(m.reply_markup), m, m.photo, m.document)
             for m in fake.messages_to(self.user_id)
         ]
 
@@ -402,7 +402,7 @@ class ZaloPerson(TextPerson):
     @property
     def messages(self) -> list[Received]:
         return [
-            Received(m.text, _text_choices(m.text)[0], m, m.photo_bytes)
+            Received(m.text, _text_choices(m.text)[0], m, m.photo_bytes, m.download)
             for m in self.harness.fake.messages_to(self.user_id)
         ]
 

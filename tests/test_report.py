@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from io import BytesIO
+
+from openpyxl import load_workbook
 
 from bot import report
 from storage.base import NewMember
@@ -91,16 +94,33 @@ async def test_the_board_gets_last_months_report(chat, club):
     reply = await club.chair.say("/baocao")
     assert "Báo cáo tháng nào ạ?" in reply.text
     assert reply.labels == ["Tháng trước (10/2026)"]
-    reply = await club.chair.pick("Tháng trước (10/2026)")
-    assert reply.text.startswith("Báo cáo của CLB LTHTGN bản Lốc, tháng 10/2026:")
-    assert "Thành viên\n- Thành viên: 3\n- Nữ: 2\n- Tỷ lệ nữ: 67%" in reply.text
-    assert "- Dư nợ: 5.500.000\xa0₫" in reply.text
-    assert "- Tỷ lệ người huyết áp cao: 50%" in reply.text
+    start = len(club.chair.messages)
+    await club.chair.pick("Tháng trước (10/2026)")
+    summary, making, *edits, sent = club.chair.messages[start:]
+    assert summary.text.startswith("Báo cáo của CLB LTHTGN bản Lốc, tháng 10/2026:")
+    assert "Thành viên\n- Thành viên: 3\n- Nữ: 2\n- Tỷ lệ nữ: 67%" in summary.text
+    assert "- Dư nợ: 5.500.000\xa0₫" in summary.text
+    assert "- Tỷ lệ người huyết áp cao: 50%" in summary.text
+    assert making.text == "Đang xuất tệp Excel, Bác chờ một chút ạ..."
+    # Telegram changes the progress message in place; text-only channels leave that out.
+    assert [e.text for e in edits] == (["Đã xuất xong."] if chat.kind == "telegram" else [])
+    assert sent.text.startswith("Báo cáo tháng 10/2026 của CLB LTHTGN bản Lốc (tệp Excel).")
+    assert sent.document is not None
+    name, data = sent.document
+    assert name == "bao-cao_clb-lthtgn-ban-loc_2026-10.xlsx"
+    sheet = load_workbook(BytesIO(data))["Báo cáo"]
+    row = dict(zip([c.value for c in sheet[1]], [c.value for c in sheet[2]], strict=True))
+    assert (row["Câu lạc bộ"], row["Tháng"], row["Thành viên"]) == ("CLB LTHTGN bản Lốc",
+                                                                     "2026-10", 3)
+    assert (row["Dư nợ"], row["Tỷ lệ người huyết áp cao"]) == (5_500_000, 50)
+    assert sheet.max_row == 2  # one club, no total row
     reply = await club.chair.say("/baocao")
     reply = await club.chair.say("12/2026")
     assert "Tháng này chưa tới." in reply.text
-    reply = await club.chair.say("thang 9")
-    assert "tháng 09/2026" in reply.text and "- Thành viên: 0" in reply.text
+    start = len(club.chair.messages)
+    await club.chair.say("thang 9")
+    summary = club.chair.messages[start]
+    assert "tháng 09/2026" in summary.text and "- Thành viên: 0" in summary.text
 
 
 async def test_a_member_cannot_get_the_report(chat, club):
@@ -109,10 +129,6 @@ async def test_a_member_cannot_get_the_report(chat, club):
 
 
 async def test_the_spreadsheet_has_the_figures_and_their_definitions(chat, club, tmp_path):
-    from io import BytesIO
-
-    from openpyxl import load_workbook
-
     from bot.report_xlsx import workbook
 
     chair_id = (await chat.bot.rows("SELECT id FROM members WHERE full_name = 'Vi Thị Lan'"))[0][

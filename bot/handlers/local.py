@@ -3,7 +3,8 @@
 Like ``rasa shell``: type as one of the demo people, switch with ``/as NAME`` (chair,
 treasurer, volunteer, member, new, or any name for another newcomer). Choices are shown as a
 numbered list, as on every text-only channel. A chart is drawn to a PNG file in the temporary
-folder, and its path is printed (open it with an image viewer).
+folder, and its path is printed (open it with an image viewer); a file (a report, a data
+export) is saved there too. Progress updates are left out, as on other text-only channels.
 """
 
 from __future__ import annotations
@@ -45,9 +46,21 @@ class LocalChannel:
         self._ids = itertools.count(1)
 
     async def send(self, chat_id: str, message: OutMessage) -> None:
-        """Print a message addressed to one of the personas (a chart: the path of its PNG)."""
+        """Print a message addressed to one of the personas (a chart or file: its path)."""
+        if message.replaces:
+            return
         who = self.names.get(chat_id, chat_id)
         picture = None
+        if message.document is not None:
+            async with self.service.storage.transaction() as tx:
+                found = await tx.get_media(message.document["token"], self.service.clock())
+            if found is None:
+                message = replace(
+                    message, text=charts.with_note(message.text, message.document_note)
+                )
+            else:
+                saved = await asyncio.to_thread(_save, found[1], message.document["filename"])
+                message = replace(message, text=f"{message.text}\n[file: {saved}]")
         if message.chart is not None:
             png = await charts.picture(message.chart)
             if png is None:
@@ -55,7 +68,7 @@ class LocalChannel:
                     message, text=charts.with_note(message.text, message.chart_note)
                 )
             else:
-                picture = await asyncio.to_thread(_save_png, png)
+                picture = await asyncio.to_thread(_save, png, "chart.png")
         body = as_text(message).replace("\n", "\n    ")
         if picture is not None:
             body = f"[chart: {picture}]\n    {body}"
@@ -111,10 +124,10 @@ async def repl(channel: LocalChannel, drain: Callable[[], asyncio.Future], banne
         await drain()
 
 
-def _save_png(png: bytes) -> Path:
-    """Write a picture to a new file in the temporary folder; return its path."""
-    with tempfile.NamedTemporaryFile(prefix="ishc-chart-", suffix=".png", delete=False) as file:
-        file.write(png)
+def _save(data: bytes, name: str) -> Path:
+    """Write a picture or file to a new file in the temporary folder; return its path."""
+    with tempfile.NamedTemporaryFile(prefix="ishc-", suffix="-" + name, delete=False) as file:
+        file.write(data)
     return Path(file.name)
 
 

@@ -12,6 +12,7 @@ import contextlib
 import hmac
 import logging
 import warnings
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -152,6 +153,8 @@ class TelegramChannel:
             request=HTTPXRequest(connection_pool_size=8, pool_timeout=30.0),
         )
         self._background: set[asyncio.Task[None]] = set()
+        # Progress messages sent, by (chat, progress name): their message ids, for editing.
+        self._progress: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     # Sending
 
@@ -159,13 +162,23 @@ class TelegramChannel:
         """Send one message (split at 4096 characters), mapping errors for the outbox.
 
         A chart goes first as an uploaded PNG, with the text as its caption (and the buttons)
-        if the text fits in 1,024 characters; otherwise the text follows as usual.
+        if the text fits in 1,024 characters; otherwise the text follows as usual. A file is
+        uploaded the same way (``sendDocument``). A progress update edits the progress message
+        it names in place.
         """
         if len(message.buttons) > MAX_BUTTONS:  # e.g. a big club's member list
-            message = OutMessage(
-                as_text(message), chart=message.chart, chart_note=message.chart_note
-            )
+            message = replace(message, text=as_text(message), buttons=())
         try:
+            if message.replaces:
+                await self._edit_progress(chat_id, message)
+                return
+            if message.document is not None:
+                sent = await self._send_document(chat_id, message)
+                if sent == "caption":
+                    return
+                if sent is None:
+                    message = replace(message, text=charts.with_note(message.text,
+                                                                     message.document_note))
             if message.chart is not None:
                 sent = await self._send_chart(chat_id, message)
                 if sent == "caption":
@@ -179,13 +192,58 @@ class TelegramChannel:
                 markup = _markup(message) if index == len(pieces) - 1 else None
                 if markup is not None:
                     params["reply_markup"] = markup
-                await self.bot.do_api_request("sendMessage", params)
+                result = await self.bot.do_api_request("sendMessage", params)
+                if message.progress and isinstance(result, dict):
+                    self._remember(chat_id, message.progress, result["message_id"])
         except RetryAfter as error:
             raise outbox.RetryAfter(_seconds(error.retry_after)) from error
         except Forbidden as error:
             raise outbox.Blocked(str(error)) from error
         except BadRequest as error:
             raise outbox.Rejected(str(error)) from error
+
+    def _remember(self, chat_id: str, progress: str, message_id: int) -> None:
+        self._progress[(chat_id, progress)] = message_id
+        while len(self._progress) > 1000:
+            self._progress.popitem(last=False)
+
+    async def _edit_progress(self, chat_id: str, message: OutMessage) -> None:
+        """Change a progress message's text; nothing if it is unknown (sent before a restart)."""
+        message_id = self._progress.get((chat_id, message.progress))
+        if message_id is None:
+            return
+        params = {"chat_id": int(chat_id), "message_id": message_id,
+                  "text": message.text[:MAX_TEXT]}
+        with contextlib.suppress(BadRequest):  # e.g. "message is not modified"
+            await self.bot.do_api_request("editMessageText", params)
+
+    async def _send_document(self, chat_id: str, message: OutMessage) -> str | None:
+        """Upload the file: ``"caption"`` (text and buttons with it), ``"file"`` or ``None``.
+
+        ``None``: not sent (it expired from the media store, or Telegram refused it).
+        """
+        assert message.document is not None
+        async with self.storage.transaction() as tx:
+            found = await tx.get_media(message.document["token"], self.service.clock())
+        if found is None:
+            return None
+        params: dict[str, Any] = {
+            "chat_id": int(chat_id),
+            "document": InputFile(found[1], filename=message.document["filename"]),
+        }
+        caption = len(message.text) <= MAX_CAPTION
+        if caption:
+            if message.text:
+                params["caption"] = message.text
+            markup = _markup(message)
+            if markup is not None:
+                params["reply_markup"] = markup
+        try:
+            await self.bot.do_api_request("sendDocument", params)
+        except BadRequest as error:
+            log.warning("Telegram refused a file: %s", error)
+            return None
+        return "caption" if caption else "file"
 
     async def _send_chart(self, chat_id: str, message: OutMessage) -> str | None:
         """Upload the chart: ``"caption"`` (text and buttons with it), ``"photo"`` or ``None``.

@@ -10,7 +10,9 @@ Zalo's ``sendPhoto`` takes an image URL, not the bytes: a chart is drawn when it
 sent, stored for :data:`MEDIA_KEEP` under a random token and sent as
 ``<ISHC_PUBLIC_URL>/media/<token>.png``, which this service's web server answers. Without a
 public URL, or if the chart cannot be drawn or Zalo refuses the picture, the text goes alone
-with a short note.
+with a short note. Zalo cannot send files either: a file (already in the media store) goes as
+a download link, ``<ISHC_PUBLIC_URL>/media/<token>/<file name>``. Progress updates, which
+would edit an earlier message, are left out.
 """
 
 from __future__ import annotations
@@ -160,6 +162,10 @@ class ZaloChannel:
 
         A chart goes first, as a picture with the text as its caption if that fits.
         """
+        if message.replaces:
+            return  # no editing on Zalo: the first progress message and the file are enough
+        if message.document is not None:
+            message = replace(message, text=self._with_link(message))
         text = as_text(message)
         try:
             if message.chart is not None:
@@ -198,6 +204,15 @@ class ZaloChannel:
             log.warning("Zalo refused a chart picture: %s", error)
             return None
         return "caption" if caption else "photo"
+
+    def _with_link(self, message: OutMessage) -> str:
+        """The text with the file's download link (or a note that it cannot be sent)."""
+        assert message.document is not None
+        base = self.settings.public_url
+        if not base:
+            return charts.with_note(message.text, message.document_note)
+        url = f"{base}/media/{message.document['token']}/{message.document['filename']}"
+        return f"{message.text}\n{message.document['link_note'].replace('{url}', url)}"
 
     async def _chart_url(self, chart: dict[str, Any] | None) -> str | None:
         """Draw and store the chart; its public URL, or ``None`` if it cannot be sent."""
