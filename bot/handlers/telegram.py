@@ -218,7 +218,7 @@ class TelegramChannel:
             await self.bot.do_api_request("editMessageText", params)
 
     async def _send_document(self, chat_id: str, message: OutMessage) -> str | None:
-        """Upload the file: ``"caption"`` (text and buttons with it), ``"file"`` or ``None``.
+        """Upload the file: ``"caption"`` (text and buttons with it), ``"upload"`` or ``None``.
 
         ``None``: not sent (it expired from the media store, or Telegram refused it).
         """
@@ -227,10 +227,30 @@ class TelegramChannel:
             found = await tx.get_media(message.document["token"], self.service.clock())
         if found is None:
             return None
-        params: dict[str, Any] = {
-            "chat_id": int(chat_id),
-            "document": InputFile(found[1], filename=message.document["filename"]),
-        }
+        return await self._upload(chat_id, message, "sendDocument", "document",
+                                  InputFile(found[1], filename=message.document["filename"]))
+
+    async def _send_chart(self, chat_id: str, message: OutMessage) -> str | None:
+        """Upload the chart: ``"caption"`` (text and buttons with it), ``"upload"`` or ``None``.
+
+        ``None``: not sent (drawing failed, or Telegram refused the picture itself).
+        """
+        png = await charts.picture(message.chart)
+        if png is None:
+            return None
+        return await self._upload(chat_id, message, "sendPhoto", "photo",
+                                  InputFile(png, filename="chart.png"))
+
+    async def _upload(
+        self, chat_id: str, message: OutMessage, method: str, name: str, upload: InputFile
+    ) -> str | None:
+        """Send a picture or file with the text as its caption if it fits (1,024 characters).
+
+        Returns ``"caption"`` (the text and buttons went with it), ``"upload"`` (the text
+        still has to follow) or ``None`` (Telegram refused it for good: the text still goes,
+        with a note).
+        """
+        params: dict[str, Any] = {"chat_id": int(chat_id), name: upload}
         caption = len(message.text) <= MAX_CAPTION
         if caption:
             if message.text:
@@ -239,38 +259,11 @@ class TelegramChannel:
             if markup is not None:
                 params["reply_markup"] = markup
         try:
-            await self.bot.do_api_request("sendDocument", params)
+            await self.bot.do_api_request(method, params)
         except BadRequest as error:
-            log.warning("Telegram refused a file: %s", error)
+            log.warning("Telegram refused a %s: %s", name, error)
             return None
-        return "caption" if caption else "file"
-
-    async def _send_chart(self, chat_id: str, message: OutMessage) -> str | None:
-        """Upload the chart: ``"caption"`` (text and buttons with it), ``"photo"`` or ``None``.
-
-        ``None``: not sent (drawing failed, or Telegram refused the picture itself).
-        """
-        png = await charts.picture(message.chart)
-        if png is None:
-            return None
-        params: dict[str, Any] = {
-            "chat_id": int(chat_id),
-            "photo": InputFile(png, filename="chart.png"),
-        }
-        caption = len(message.text) <= MAX_CAPTION  # the text, if any, goes with the photo
-        if caption:
-            if message.text:
-                params["caption"] = message.text
-            markup = _markup(message)
-            if markup is not None:
-                params["reply_markup"] = markup
-        try:
-            await self.bot.do_api_request("sendPhoto", params)
-        except BadRequest as error:
-            # The picture is refused for good: the text still goes, with a note.
-            log.warning("Telegram refused a chart picture: %s", error)
-            return None
-        return "caption" if caption else "photo"
+        return "caption" if caption else "upload"
 
     # Receiving
 
