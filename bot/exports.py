@@ -188,7 +188,7 @@ class Exports:
                 await tx.put_media(token, result.content_type, result.data, now, now + FILE_KEEP)
                 document = {"token": token, "filename": result.filename,
                             "content_type": result.content_type}
-                replies = [Reply((T(N_("Done.")),), progress=name, replaces=True),
+                replies = [Reply((T(N_("The file is ready.")),), progress=name, replaces=True),
                            *(Reply((text,)) for text in result.before),
                            Reply((result.caption,), document=document)]
             else:

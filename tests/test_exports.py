@@ -28,7 +28,7 @@ async def three_sheets(tx: Any, job: Any, progress: exports.Progress) -> exports
     for number, name in enumerate(("sheet A", "sheet B", "sheet C"), 1):
         progress(number, 3, T(name))
     data = ("tên,số\nBác Hoa," + str(job.params["n"]) + "\n").encode()
-    return exports.ExportFile("danh-sach.csv", CSV, data, T(N_("Done.")),
+    return exports.ExportFile("danh-sach.csv", CSV, data, T(N_("The file is ready.")),
                               before=(T("{n} rows", n=job.params["n"]),))
 
 

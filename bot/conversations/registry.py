@@ -9,6 +9,7 @@ from bot.conversations.care import CARE
 from bot.conversations.channel_choice import CHANNEL_CHOICE
 from bot.conversations.clients import CLIENTS
 from bot.conversations.contribution import CONTRIBUTE
+from bot.conversations.data_export import DATA_EXPORT
 from bot.conversations.disbursement import CARRIED_LOAN, GIVE_LOAN
 from bot.conversations.erase import ERASE
 from bot.conversations.erasure import ERASURE
@@ -60,6 +61,7 @@ FLOWS: tuple[Flow, ...] = (
     APPROVE,
     MEMBERS,
     MONTHLY_REPORT,
+    DATA_EXPORT,
     REGISTER_ASSISTED,
     ROLES,
     CARE,
