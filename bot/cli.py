@@ -1,4 +1,10 @@
-"""Command line: ``ishc-bot run`` and the operator's ``club``, ``reminders`` and ``triage``.
+"""Command line: ``ishc-bot run``; the operator's ``club``, ``admin``, ``report``, ``reminders``.
+
+``ishc-bot admin grant --role association --province "Nghệ An" [--district ...] [--commune
+...] --name "..."`` gives an officer of the Association of the Elderly the monthly report of
+every club of that area and prints a one-time code (7 days) to type in the chat
+(``/hoinct CODE``); ``admin code ID`` makes a new one (another account, or an expired code);
+``admin list`` shows the grants; ``admin revoke ID`` takes one back at once.
 
 ``ishc-bot reminders due --at 2026-12-13T07:00 --json`` lists what would go out at that
 moment; ``reminders send --at ...`` queues it (the same code as the scheduler's scan; the
@@ -12,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
 import os
@@ -20,10 +27,12 @@ import sys
 from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import report
+from bot import association
 from bot.app import run
+from bot.association import Area
 from bot.clubs import create_club, list_clubs
 from bot.config import Settings
 from bot.conversations.registry import FLOWS
@@ -35,7 +44,6 @@ from bot.reminders import Settings as ReminderSettings
 from bot.render import translate
 from bot.report_xlsx import workbook
 from bot.service import Service, utcnow
-from bot.text import fold
 from storage.sqlite import SQLiteStorage
 
 
@@ -68,6 +76,27 @@ def _parser() -> argparse.ArgumentParser:
         step.add_argument("--at", help="ISO moment, club time unless it has an offset "
                           "(default: now)")
         step.add_argument("--json", action="store_true", help="print JSON")
+    admin = commands.add_parser("admin", help="association officers: grants over an area")
+    grants = admin.add_subparsers(dest="action", required=True)
+    give = grants.add_parser("grant", help="give an officer the report of an area's clubs, "
+                             "with a one-time code for the chat")
+    give.add_argument("--role", required=True, choices=association.GRANT_ROLES)
+    give.add_argument("--province", required=True)
+    give.add_argument("--district", default="", help="narrow the area to this district")
+    give.add_argument("--commune", default="", help="narrow the area to this commune")
+    give.add_argument("--name", required=True, help="who the officer is")
+    give.add_argument("--by", default=None, help="who gives it (default: this system user)")
+    give.add_argument("--force", action="store_true",
+                      help="give it even though no club is in the area yet")
+    give.add_argument("--json", action="store_true", help="print JSON")
+    code = grants.add_parser("code", help="a new one-time code for a grant")
+    code.add_argument("id", type=int)
+    code.add_argument("--json", action="store_true", help="print JSON")
+    shown = grants.add_parser("list", help="every grant, revoked ones too")
+    shown.add_argument("--json", action="store_true", help="print JSON")
+    take = grants.add_parser("revoke", help="take a grant back (at once)")
+    take.add_argument("id", type=int)
+    take.add_argument("--json", action="store_true", help="print JSON")
     monthly = commands.add_parser("report", help="the monthly report of clubs as a spreadsheet")
     monthly.add_argument("--month", required=True, help="YYYY-MM")
     for area in ("province", "district", "commune"):
@@ -83,19 +112,69 @@ def _parser() -> argparse.ArgumentParser:
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", args.month):
         raise ValueError("--month must look like 2026-11")
+    area = Area(args.province or "", args.district or "", args.commune or "")
+    storage = SQLiteStorage(settings.db)
+    await storage.open()
+    try:
+        async def work(tx: Any) -> association.AreaReport:
+            clubs = [club for club in await association.clubs_in(tx, area)
+                     if args.club is None or club.id == args.club]
+            return await association.area_report(tx, clubs, args.month)
+
+        done = await storage.reading(work)
+    finally:
+        await storage.close()
+    Path(args.xlsx).write_bytes(workbook(args.month, done.rows, quiet=done.quiet))
+    return len(done.rows)
+
+
+def _whoami() -> str:
+    """The system user running the command (kept with a grant as who gave it)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+async def _admin(args: argparse.Namespace, settings: Settings) -> Any:
     storage = SQLiteStorage(settings.db)
     await storage.open()
     try:
         async with storage.transaction() as tx:
-            clubs = [club for club, _ in await tx.list_clubs()
-                     if (args.club is None or club.id == args.club)
-                     and all(getattr(args, a) is None or fold(getattr(club, a)) ==
-                             fold(getattr(args, a)) for a in ("province", "district", "commune"))]
-            rows = [(club, await report.monthly(tx, club.id, args.month)) for club in clubs]
+            if args.action == "grant":
+                area = Area(args.province, args.district, args.commune)
+                return await association.grant(
+                    tx, role=args.role, name=args.name, area=area,
+                    granted_by=args.by or _whoami(), now=utcnow(), force=args.force)
+            if args.action == "code":
+                return await association.issue_code(tx, args.id, utcnow())
+            if args.action == "revoke":
+                return association.grant_json(await association.revoke(tx, args.id, utcnow()))
+            return [association.grant_json(operator, accounts)
+                    for operator, accounts in await tx.list_operators()]
     finally:
         await storage.close()
-    Path(args.xlsx).write_bytes(workbook(args.month, rows))
-    return len(rows)
+
+
+def _print_admin(args: argparse.Namespace, result: Any) -> None:
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif args.action == "list":
+        for grant in result:
+            where = Area(grant["province"], grant["district"], grant["commune"]).name
+            state = f"revoked {grant['revoked_at'][:10]}" if grant["revoked_at"] else (
+                f"{grant['accounts']} account(s)")
+            print(f"{grant['id']}\t{grant['role']}\t{where}\t{grant['name']}\t{state}")
+    elif args.action == "revoke":
+        print(f"grant {result['id']} ({result['name']}) revoked: its chat accounts no longer "
+              "see the report")
+    else:
+        where = Area(result["province"], result["district"], result["commune"]).name
+        clubs = f", {result['clubs']} club(s) there now" if "clubs" in result else ""
+        print(f"grant {result['id']}: {result['name']}, {result['role']} of {where}{clubs}")
+        print(f"one-time code: {result['code']} (valid until {result['code_expires'][:16]} "
+              "UTC, only its hash is kept)")
+        print(f"The officer sends this to the bot on Telegram or Zalo: {result['type_in_chat']}")
 
 
 async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
@@ -211,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run(settings))
         return 0
     try:
+        if args.command == "admin":
+            _print_admin(args, asyncio.run(_admin(args, settings)))
+            return 0
         if args.command == "report":
             count = asyncio.run(_report(args, settings))
             print(f"{count} club(s) written to {args.xlsx}")

@@ -24,6 +24,7 @@ from bot.invites import looks_like_code
 from bot.messages import Choice, Inbound, Recipient, Reply, T, joined
 from bot.text import fold
 from storage.base import Club, Identity, Member, Session, Transaction
+from storage.operators import Operator
 
 CONFIRM = "_confirm"
 EDIT = "_edit"
@@ -59,6 +60,7 @@ class Ctx:
     locale: str
     flow_timeout: timedelta
     jobs: list[int] = field(default_factory=list)  # export jobs to start after the commit
+    operator: Operator | None = None  # an association officer's grant (storage/operators.py)
 
     @property
     def active(self) -> bool:
@@ -153,8 +155,8 @@ class Flow:
 
     def allowed(self, ctx: Ctx) -> bool:
         """Whether the writer may use this flow (checked at start and at every step)."""
-        if self.who == "guest":
-            return ctx.member is None
+        if self.who == "guest":  # not yet in a club, and not an association officer either
+            return ctx.member is None and ctx.operator is None
         if self.who == "anyone":
             return not self.roles or bool(self.roles & ctx.roles)
         if ctx.member is None or ctx.member.status not in ("pending", "active"):
@@ -493,12 +495,12 @@ class Engine:
         flows = self.menu_flows(ctx)
         choices = tuple(Choice(flow.command, flow.title) for flow in flows)
         parts = [note] if note else []
-        if ctx.member is None:
+        if ctx.member is None and ctx.operator is None:
             parts.append(T(N_(
                 "Hello! To join your club, type the invite code from the board. Already a "
                 "member on Telegram or Zalo? Type /lienket there to get a link code."
             )))
-        elif ctx.member.status == "pending":
+        elif ctx.member is not None and ctx.member.status == "pending":
             parts.append(T(N_("Your registration is waiting for the board's approval.")))
         parts.append(T(N_("What would you like to do?")))
         session = Session(

@@ -1,65 +1,99 @@
 """The monthly report as a spreadsheet (openpyxl): one row per club, and the definitions.
 
 Sheet "Báo cáo" has a header row of figure names and one row per club (the association's
-view sums them in a last row); sheet "Định nghĩa" says how each figure is computed. Written
-from :data:`bot.report.FIGURES`, so the file and the chat show the same numbers.
+view sums them in a last row); sheet "Định nghĩa" says how each figure is computed; for the
+association's view, sheet "Chưa họp, chưa ghi chép" lists the clubs that did not meet or
+recorded nothing that month. Written from :data:`bot.report.FIGURES`, so the file and the
+chat show the same numbers (the total comes from :func:`bot.association.sum_figures`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from io import BytesIO
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from bot import report
+from bot.association import Quiet, sum_figures
 from bot.i18n import N_, gettext
 from storage.base import Club
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NOTHING = N_("Nothing recorded")
+NO_MEETING = N_("No meeting recorded")
 
 
 def workbook(
-    month: str, rows: Sequence[tuple[Club, list[report.Figure]]], locale: str = "vi"
+    month: str,
+    rows: Sequence[tuple[Club, list[report.Figure]]],
+    locale: str = "vi",
+    quiet: Sequence[Quiet] | None = None,
+    on_sheet: Callable[[int, int, str], None] | None = None,
 ) -> bytes:
     """The report of ``month`` for ``rows`` (club and its figures) as ``.xlsx`` bytes.
 
     Shares in the total row are recomputed from the summed counts, not added up.
+
+    Args:
+        month: ``YYYY-MM``.
+        rows: Each club with its figures, in the order to show.
+        locale: The reader's language.
+        quiet: The clubs that did not meet or recorded nothing (the association's view):
+            they get a sheet of their own. ``None``: no such sheet.
+        on_sheet: Called as ``on_sheet(number, sheets, title)`` before each sheet is
+            written, ``title`` being the sheet's message id (for progress messages).
     """
+    def tr(message: str) -> str:
+        return gettext(message, locale)
+
+    sheets = 2 if quiet is None else 3
     book = Workbook()
     sheet = book.active
-    sheet.title = gettext(N_("Report"), locale)
-    head = [gettext(N_("Club"), locale), gettext(N_("Commune"), locale),
-            gettext(N_("District"), locale), gettext(N_("Province"), locale),
-            gettext(N_("Month"), locale)]
-    sheet.append(head + [gettext(label, locale) for _, _, label, _, _ in report.FIGURES])
+    if on_sheet is not None:
+        on_sheet(1, sheets, N_("Report"))
+    sheet.title = tr(N_("Report"))
+    where = [tr(N_("Club")), tr(N_("Commune")), tr(N_("District")), tr(N_("Province"))]
+    labels = [tr(label) for _key, _section, label, _definition, _kind in report.FIGURES]
+    sheet.append([*where, tr(N_("Month")), *labels])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    totals: dict[str, int] = {}
     for club, figures in rows:
         sheet.append([club.name, club.commune, club.district, club.province, month]
                      + [f.value for f in figures])
-        for figure in figures:
-            totals[figure.key] = totals.get(figure.key, 0) + figure.value
     if len(rows) > 1:
-        shares = report.shares(totals)
-        sheet.append([gettext(N_("All clubs"), locale), "", "", "", month]
-                     + [shares.get(key, totals.get(key, 0)) for key, *_ in report.FIGURES])
+        sheet.append([tr(N_("All clubs")), "", "", "", month]
+                     + [f.value for f in sum_figures(rows)])
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
     sheet.freeze_panes = "F2"
-    defined = book.create_sheet(gettext(N_("Definitions"), locale))
-    defined.append([gettext(N_("Figure"), locale), gettext(N_("How it is computed"), locale)])
+    if on_sheet is not None:
+        on_sheet(2, sheets, N_("Definitions"))
+    defined = book.create_sheet(tr(N_("Definitions")))
+    defined.append([tr(N_("Figure")), tr(N_("How it is computed"))])
     for cell in defined[1]:
         cell.font = Font(bold=True)
-    for _, _, label, definition, kind in report.FIGURES:
+    for _key, _section, label, definition, kind in report.FIGURES:
         unit = {report.MONEY: N_("(đồng)"), report.SHARE: N_("(%)")}.get(kind)
-        defined.append([gettext(label, locale),
-                        gettext(definition, locale) + (" " + gettext(unit, locale) if unit
-                                                       else "")])
+        defined.append([tr(label), tr(definition) + (" " + tr(unit) if unit else "")])
     defined.column_dimensions["A"].width = 36
     defined.column_dimensions["B"].width = 90
+    if quiet is not None:
+        if on_sheet is not None:
+            on_sheet(3, sheets, N_("Not meeting or recording"))
+        idle = book.create_sheet(tr(N_("Not meeting or recording")))
+        idle.append([*where, tr(N_("What is missing"))])
+        for cell in idle[1]:
+            cell.font = Font(bold=True)
+        for item in quiet:
+            club = item.club
+            idle.append([club.name, club.commune, club.district, club.province,
+                         tr(NOTHING if item.nothing else NO_MEETING)])
+        if not quiet:
+            idle.append([tr(N_("None: every club met and recorded something."))])
+        for column, width in zip("ABCDE", (36, 20, 20, 20, 36), strict=True):
+            idle.column_dimensions[column].width = width
     out = BytesIO()
     book.save(out)
     return out.getvalue()

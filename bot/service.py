@@ -153,7 +153,11 @@ class Service:
         return Handled(duplicate=False, queued=queued)
 
     async def context(self, tx: Transaction, inbound: Inbound, now: datetime) -> Ctx:
-        """Look up who is writing: their chat account, membership, club and roles."""
+        """Look up who is writing: their chat account, membership, club and roles.
+
+        A chat account linked to an association grant in force (``/hoinct``) gets the grant
+        as ``operator`` and the role ``association`` (it need not be a club member).
+        """
         identity = await tx.touch_identity(
             inbound.channel,
             inbound.user_id,
@@ -168,6 +172,9 @@ class Service:
             member, club, roles = None, None, frozenset()
         elif member.status != "active":
             roles = frozenset()
+        operator = await tx.operator_for(inbound.channel, inbound.user_id)
+        if operator is not None:
+            roles = roles | {operator.role}
         return Ctx(
             tx=tx,
             inbound=inbound,
@@ -180,6 +187,7 @@ class Service:
             tz=self.tz,
             locale=identity.locale,
             flow_timeout=self.flow_timeout,
+            operator=operator,
         )
 
     async def queue(

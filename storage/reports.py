@@ -18,3 +18,24 @@ class ReportStore(Protocol):
 
         Keys and definitions are those of ``bot.report.FIGURES``.
         """
+
+    async def month_series(
+        self, club_id: int, start: date, end: date
+    ) -> list[dict[str, int | str]]:
+        """A few figures of each month from ``start``'s month to ``end``'s, oldest first.
+
+        One dict per month (every month, zeros where nothing happened): ``month``
+        (``YYYY-MM``) and the keys ``closing_cash``, ``outstanding``, ``measured``,
+        ``measured_high`` and ``visits``, each defined as in ``bot.report.FIGURES`` (so the
+        last month's values equal that month's report).
+        """
+
+    async def area_month_figures(
+        self, club_ids: list[int], start: date, end: date
+    ) -> dict[int, dict[str, int]]:
+        """Every figure of the month for many clubs at once (the association's view), by club.
+
+        For each club the same values as :meth:`month_figures` (a club without any record
+        has zeros), plus ``ledger_entries``: the fund's entries dated in the month. A few
+        grouped queries whatever the number of clubs.
+        """

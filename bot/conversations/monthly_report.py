@@ -1,8 +1,16 @@
-"""The monthly report (``/baocao``, board): every figure of a chosen month, by section.
+"""The monthly report (``/baocao``): a club's month for its board, an area's for the association.
 
-Figures are computed from the ledger and the logs (``bot/report.py``), never typed in. The
-summary is answered at once; the spreadsheet (the form handed to the commune's association)
-follows as a file, built after the commit (``bot/exports.py``).
+Figures are computed from the ledger and the logs (``bot/report.py``), never typed in.
+
+- The board gets its club's summary at once; the spreadsheet (the form handed to the
+  commune's association) follows as a file, built after the commit (``bot/exports.py``).
+- An officer of the Association of the Elderly (a chat account linked to a grant with
+  ``/hoinct``, see ``bot/association.py``) gets the month of every club of their area. An
+  area can have a thousand clubs, so everything is computed in the export job, not in the
+  update's transaction: the summed figures with the number of clubs, the clubs that did not
+  meet or recorded nothing, then the spreadsheet (one row per club, the total, the
+  definitions and the quiet clubs). The job checks the grant again when it runs.
+- Someone who is both (a chair who is also an officer) is asked which report first.
 """
 
 from __future__ import annotations
@@ -10,19 +18,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot import exports, report
+from bot import association, exports, report
+from bot.association import Area
 from bot.conversations.common import BOARD, one_block
 from bot.conversations.fund_common import money
 from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_, gettext
-from bot.messages import Choice, Reply, T
+from bot.messages import Choice, Reply, T, joined
 from bot.report_xlsx import XLSX, workbook
 from bot.text import fold
 from storage.base import Transaction
 from storage.exports import ExportJob
 
 MSG_MONTH = N_("Please type the month like 10/2026, or tháng 10.")
+QUIET_SHOWN = 15  # quiet clubs named in the chat; the file lists them all
 
 
 async def month_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
@@ -57,22 +67,51 @@ def _value(figure: report.Figure) -> str:
         return money(figure.value)
     if figure.kind == report.SHARE:
         return f"{figure.value}%"
-    return str(figure.value)
+    return f"{figure.value:,}".replace(",", ".")  # 60.000 members in a province
 
 
-async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
-    """The report of the chosen month, section by section."""
-    assert ctx.member is not None and ctx.club is not None
-    figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"])
-    parts = [T(N_("Report of {club} for {month}:"), club=ctx.club.name,
-               month=_shown(data["month"]))]
+def sections(figures: list[report.Figure]) -> list[T]:
+    """The figures section by section, one ``- label: value`` line each (club or area)."""
+    parts = []
     for section, title in report.SECTIONS.items():
         lines = [T(N_("- {label}: {value}"), label=T(f.label), value=_value(f))
                  for f in figures if f.section == section]
         parts.append(T(N_("{title}\n{lines}"), title=T(title), lines=one_block(lines)))
+    return parts
+
+
+def _both(ctx: Ctx) -> bool:
+    """A board member of a club who is also an association officer."""
+    return ctx.operator is not None and ctx.club is not None and bool(ctx.roles & BOARD)
+
+
+async def scope_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
+    """The club's report, or the area's."""
+    assert ctx.club is not None and ctx.operator is not None
+    area = gettext(N_("The clubs of {area}"), ctx.locale, area=Area.of(ctx.operator).name)
+    return (Choice("club", ctx.club.name, ("clb",)), Choice("area", area, ("hoi",)))
+
+
+async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
+    """The club's report at once (board), or the area's as an export job (association)."""
+    if ctx.operator is not None and (data.get("scope") == "area" or not _both(ctx)):
+        return _area(ctx, data["month"])
+    assert ctx.member is not None and ctx.club is not None
+    figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"])
+    parts = [T(N_("Report of {club} for {month}:"), club=ctx.club.name,
+               month=_shown(data["month"])), *sections(figures)]
     params = {"club_id": ctx.member.club_id, "month": data["month"]}
     file = exports.RequestExport("report", params, T(N_("Making the Excel file...")))
     return Done([Reply(tuple(parts))], [file])
+
+
+def _area(ctx: Ctx, month: str) -> Done:
+    assert ctx.operator is not None
+    area = Area.of(ctx.operator)
+    params = {"operator_id": ctx.operator.id, "month": month, **area.as_params()}
+    note = T(N_("Adding up the report of the clubs of {area} for {month}. It takes a moment; "
+                "I will send it here."), area=area.name, month=_shown(month))
+    return Done(effects=[exports.RequestExport("area_report", params, note)])
 
 
 @exports.builder("report")
@@ -96,13 +135,73 @@ async def report_file(
     )
 
 
+def quiet_text(area: Area, month: str, quiet: list[association.Quiet]) -> T:
+    """The clubs that did not meet or recorded nothing, the first :data:`QUIET_SHOWN` named."""
+    if not quiet:
+        return T(N_("Every club of {area} met and recorded something in {month}."),
+                 area=area.name, month=_shown(month))
+    lines: list[T] = [T(N_("Clubs that did not meet or recorded nothing in {month}: {count}"),
+                        month=_shown(month), count=len(quiet))]
+    for item in quiet[:QUIET_SHOWN]:
+        what = N_("- {club} ({commune}): nothing recorded") if item.nothing else N_(
+            "- {club} ({commune}): no meeting recorded")
+        lines.append(T(what, club=item.club.name, commune=item.club.commune or "-"))
+    if len(quiet) > QUIET_SHOWN:
+        lines.append(T(N_("... and {more} more (see the file)."), more=len(quiet) - QUIET_SHOWN))
+    return one_block(lines)
+
+
+@exports.builder("area_report")
+async def area_report_file(
+    tx: Transaction, job: ExportJob, progress: exports.Progress
+) -> exports.ExportFile | T:
+    """The month of every club of an officer's area: summary, quiet clubs and spreadsheet.
+
+    The grant is read again: a revoked grant (or one whose area is not the one asked for)
+    gets no report.
+    """
+    month = job.params["month"]
+    grant = await tx.get_operator(int(job.params["operator_id"]))
+    if grant is None or not grant.active or grant.role != association.ROLE:
+        return T(N_("Sorry, this account no longer has the association's access, so the "
+                    "report was not made. Please ask the association if this is a mistake."))
+    area = Area.of(grant)
+    if area != Area.from_params(job.params):
+        return T(N_("Sorry, your access is now for another area. Please ask for the report "
+                    "again with /baocao."))
+    clubs = await association.clubs_in(tx, area)
+    if not clubs:
+        return T(N_("There is no club in {area} in the bot yet."), area=area.name)
+    counting = T(N_("the clubs' figures"))
+    done = await association.area_report(
+        tx, clubs, month, lambda number, total: progress(number, total, counting))
+    data = workbook(month, done.rows, job.locale, done.quiet,
+                    lambda number, total, title: progress(number, total, T(title)))
+    summary = joined([T(N_("Report of the clubs of {area} for {month}: {count} clubs."),
+                        area=area.name, month=_shown(month), count=len(clubs)),
+                      *sections(done.total)], "\n\n")
+    return exports.ExportFile(
+        exports.file_name("bao cao", area.name, month, ext="xlsx"),
+        XLSX,
+        data,
+        T(N_("Report of the clubs of {area} for {month}, one row per club (Excel file)."),
+          area=area.name, month=_shown(month)),
+        before=(summary, quiet_text(area, month, done.quiet)),
+    )
+
+
 MONTHLY_REPORT = Flow(
     id="monthly_report",
     command="baocao",
     title=N_("Monthly report"),
-    steps=(Step("month", N_("Which month? For example 10/2026."), parse=parse_month,
-                choices=month_choices),),
-    roles=BOARD,
+    steps=(
+        Step("scope", N_("Which report: your club's, or all the clubs of your area?"),
+             choices=scope_choices, skip=lambda ctx, data: not _both(ctx)),
+        Step("month", N_("Which month? For example 10/2026."), parse=parse_month,
+             choices=month_choices),
+    ),
+    roles=BOARD | {association.ROLE},
+    who="anyone",  # the board (active members only hold roles) and association officers
     finish=finish,
     aliases=("bao cao",),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.conversations.approval import APPROVE
+from bot.conversations.association_link import ASSOCIATION_LINK
 from bot.conversations.attendance import ATTENDANCE
 from bot.conversations.blood_pressure import BLOOD_PRESSURE
 from bot.conversations.care import CARE
@@ -75,6 +76,7 @@ FLOWS: tuple[Flow, ...] = (
     ERASURE,
     ERASE,
     LINKING,
+    ASSOCIATION_LINK,
     CHANNEL_CHOICE,
     LANGUAGE,
 )

@@ -1,0 +1,257 @@
+"""The association's view across clubs: an area's clubs, their month summed, the quiet clubs.
+
+Clubs report monthly to the commune's Association of the Elderly (Hội Người cao tuổi), which
+reports upward. An officer given a grant over an area (a province, narrowed by a district
+and/or a commune) sees the monthly report of every club there: one row per club, the total
+(shares recomputed from the sums, never added up) and the clubs that did not meet or recorded
+nothing that month. The chat (``/baocao``, built as an export job) and the command line
+(``ishc-bot report``) both use :func:`area_report`, so they always agree.
+
+Area names are compared without accents or case (``nghe an`` is ``Nghệ An``). Grants are
+given, listed and revoked from the command line (``ishc-bot admin``); a one-time code, kept
+only as a hash, links the officer's chat account (``/hoinct CODE``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import report
+from bot.invites import ALPHABET, hash_code
+from bot.text import fold, nfc
+from storage.base import Club, Transaction
+from storage.operators import Operator
+
+ROLE = "association"
+GRANT_ROLES = (ROLE,)
+CODE_LENGTH = 10  # longer than an invite code (8), so the two are never confused
+CODE_DAYS = 7
+BATCH = 100  # clubs summed per query batch (and per progress step)
+LINK_COMMAND = "/hoinct"
+
+
+@dataclass(frozen=True)
+class Area:
+    """A province, a district and a commune; an empty one means every one of that level."""
+
+    province: str = ""
+    district: str = ""
+    commune: str = ""
+
+    @classmethod
+    def of(cls, operator: Operator) -> Area:
+        """The area of a grant."""
+        return cls(operator.province, operator.district, operator.commune)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Area:
+        """The area stored in an export job's parameters."""
+        return cls(params.get("province", ""), params.get("district", ""),
+                   params.get("commune", ""))
+
+    def as_params(self) -> dict[str, str]:
+        """Plain JSON for an export job."""
+        return {"province": self.province, "district": self.district, "commune": self.commune}
+
+    @property
+    def name(self) -> str:
+        """The area as people write it, smallest first: ``Thông Thụ, Quế Phong, Nghệ An``."""
+        return ", ".join(p for p in (self.commune, self.district, self.province) if p) or "-"
+
+    def covers(self, club: Club) -> bool:
+        """Whether the club is in the area (accents and case do not matter)."""
+        return all(not wanted or fold(wanted) == fold(actual) for wanted, actual in (
+            (self.province, club.province), (self.district, club.district),
+            (self.commune, club.commune)))
+
+
+def _order(club: Club) -> tuple[str, str, str, str, int]:
+    return (fold(club.province), fold(club.district), fold(club.commune), fold(club.name),
+            club.id)
+
+
+async def clubs_in(tx: Transaction, area: Area) -> list[Club]:
+    """The area's clubs, by province, district, commune and name."""
+    return sorted((club for club, _ in await tx.list_clubs() if area.covers(club)), key=_order)
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """A club that did not meet in the month; ``nothing``: it recorded nothing at all."""
+
+    club: Club
+    nothing: bool
+
+
+@dataclass(frozen=True)
+class AreaReport:
+    """The month of many clubs: each club's figures, the total, and the quiet clubs."""
+
+    month: str
+    rows: list[tuple[Club, list[report.Figure]]]
+    total: list[report.Figure]
+    quiet: list[Quiet]
+
+
+def _figures(values: dict[str, int]) -> list[report.Figure]:
+    values = {**values, **report.shares(values)}
+    return [report.Figure(key, section, label, definition, kind, values[key])
+            for key, section, label, definition, kind in report.FIGURES]
+
+
+def sum_figures(rows: Sequence[tuple[Club, list[report.Figure]]]) -> list[report.Figure]:
+    """The figures of many clubs added up, with the shares recomputed from the sums."""
+    totals = {key: 0 for key, *_ in report.FIGURES}
+    for _, figures in rows:
+        for figure in figures:
+            if figure.kind != report.SHARE:
+                totals[figure.key] += figure.value
+    return _figures(totals)
+
+
+async def area_report(
+    tx: Transaction,
+    clubs: Sequence[Club],
+    month: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> AreaReport:
+    """Every figure of ``month`` (``YYYY-MM``) for ``clubs``, their total and the quiet ones.
+
+    Reads the clubs :data:`BATCH` at a time with the grouped query
+    (``Transaction.area_month_figures``) and calls ``progress(done, total)`` after each batch.
+    A club is quiet when no attendance was recorded in the month; it "recorded nothing" when
+    it has no ledger entry, reading, visit or attendance in the month either.
+    """
+    first, last = report.month_bounds(month)
+    rows: list[tuple[Club, list[report.Figure]]] = []
+    nothing: list[Quiet] = []
+    no_meeting: list[Quiet] = []
+    for start in range(0, len(clubs), BATCH):
+        batch = clubs[start:start + BATCH]
+        found = await tx.area_month_figures([club.id for club in batch], first, last)
+        for club in batch:
+            values = found[club.id]
+            rows.append((club, _figures(values)))
+            if not values["meetings"]:
+                idle = not (values["ledger_entries"] or values["measured"] or values["visits"])
+                (nothing if idle else no_meeting).append(Quiet(club, idle))
+        if progress is not None:
+            progress(len(rows), len(clubs))
+    return AreaReport(month, rows, sum_figures(rows), nothing + no_meeting)
+
+
+# Grants (the command line's ``ishc-bot admin``)
+
+
+def new_code() -> str:
+    """A fresh one-time code, e.g. ``K7M2QX9PAB`` (no look-alike characters)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def grant_json(operator: Operator, accounts: int | None = None) -> dict[str, Any]:
+    """A grant as plain JSON (for ``admin list --json``)."""
+    found = {
+        "id": operator.id, "role": operator.role, "name": operator.name,
+        "province": operator.province, "district": operator.district,
+        "commune": operator.commune, "granted_by": operator.granted_by,
+        "granted_at": operator.granted_at.isoformat(),
+        "revoked_at": operator.revoked_at.isoformat() if operator.revoked_at else None,
+    }
+    if accounts is not None:
+        found["accounts"] = accounts
+    return found
+
+
+async def issue_code(tx: Transaction, operator_id: int, now: datetime) -> dict[str, Any]:
+    """A new one-time code for a grant in force (another account, or an expired code).
+
+    Raises:
+        ValueError: There is no such grant, or it was revoked.
+    """
+    operator = await tx.get_operator(operator_id)
+    if operator is None:
+        raise ValueError(f"there is no grant {operator_id}")
+    if not operator.active:
+        raise ValueError(f"grant {operator_id} was revoked")
+    code, expires = new_code(), now + timedelta(days=CODE_DAYS)
+    await tx.add_operator_code(operator.id, hash_code(code), expires, now)
+    return {**grant_json(operator), "code": code, "code_expires": expires.isoformat(),
+            "type_in_chat": f"{LINK_COMMAND} {code}"}
+
+
+async def grant(
+    tx: Transaction,
+    *,
+    role: str,
+    name: str,
+    area: Area,
+    granted_by: str,
+    now: datetime,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Give an officer a role over an area, with a one-time code to link their chat account.
+
+    The area is matched with the clubs' (accents and case do not matter) and kept as the
+    clubs spell it.
+
+    Args:
+        tx: An open transaction.
+        role: ``association``.
+        name: Who the officer is, e.g. ``Nguyễn Văn An, Hội NCT xã Thông Thụ``.
+        area: The province (required), optionally a district and a commune.
+        granted_by: Who gives it (kept with the grant).
+        now: The current UTC time.
+        force: Give it even though no club is in the area yet.
+
+    Returns:
+        The grant as JSON with ``clubs`` (how many are in the area), ``code`` (shown once;
+        only its hash is kept), ``code_expires`` and ``type_in_chat``.
+
+    Raises:
+        ValueError: Unknown role, no name or province, or no club in the area (without
+            ``force``).
+    """
+    if role not in GRANT_ROLES:
+        raise ValueError(f"unknown role {role!r} (known: {', '.join(GRANT_ROLES)})")
+    area = Area(nfc(area.province), nfc(area.district), nfc(area.commune))
+    if not area.province:
+        raise ValueError("a grant needs a province")
+    if not nfc(name):
+        raise ValueError("a grant needs the officer's name")
+    clubs = await clubs_in(tx, area)
+    if not clubs and not force:
+        raise ValueError(f"no club is in {area.name}; check the spelling with `ishc-bot club "
+                         "list`, or add --force to give it before the clubs are created")
+    if clubs:  # keep the clubs' spelling
+        area = Area(_spelling(c.province for c in clubs),
+                    _spelling(c.district for c in clubs) if area.district else "",
+                    _spelling(c.commune for c in clubs) if area.commune else "")
+    operator = await tx.add_operator(role, nfc(name), (area.province, area.district,
+                                                       area.commune), granted_by, now)
+    return {**await issue_code(tx, operator.id, now), "clubs": len(clubs)}
+
+
+def _spelling(names: Iterable[str]) -> str:
+    """The clubs' usual spelling of a name (with accents rather than without, on a tie)."""
+    counted = Counter(names)
+    return max(counted, key=lambda name: (counted[name], sum(not c.isascii() for c in name)))
+
+
+async def revoke(tx: Transaction, operator_id: int, now: datetime) -> Operator:
+    """Revoke a grant: its accounts lose the view at once, its codes stop working.
+
+    Raises:
+        ValueError: There is no such grant, or it was already revoked.
+    """
+    if not await tx.revoke_operator(operator_id, now):
+        found = await tx.get_operator(operator_id)
+        raise ValueError(f"grant {operator_id} was already revoked" if found
+                         else f"there is no grant {operator_id}")
+    operator = await tx.get_operator(operator_id)
+    assert operator is not None
+    return operator
