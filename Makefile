@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.registration
 	$(BIN)/python -m bench.fund
 	$(BIN)/python -m bench.health
+	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.reminders --count 2000
 
 clean:

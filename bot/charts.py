@@ -14,6 +14,9 @@ Each kind of chart is one function in :data:`KINDS`. Kind ``"bp"`` (blood pressu
 Points are oldest first. Pulse is carried but not drawn. :func:`bp_chart` builds such a spec
 with the default (translatable) labels.
 
+Kind ``"summary"`` (the board's month in one tall picture: fund, blood pressure, home visits
+over twelve months) is described at :func:`_draw_summary`; ``bot.report_chart`` builds it.
+
 Drawing uses matplotlib's object API on the Agg canvas (no pyplot, no GUI) with DejaVu Sans,
 which has the Vietnamese letters; large type, as most readers are over 60.
 """
@@ -97,7 +100,7 @@ def bp_chart(
 
 
 def draw(spec: dict[str, Any]) -> bytes:
-    """Draw a chart spec as an 800x500 PNG.
+    """Draw a chart spec as an 800x500 PNG (kind ``"summary"``: 800x1100).
 
     CPU work (tens of milliseconds): call it in a thread from async code (:func:`picture`).
 
@@ -276,4 +279,134 @@ def _fit_top(figure: Figure, axes: Any, title: Any, lines: list[Any]) -> None:
             return
 
 
-KINDS: dict[str, Callable[[Figure, dict[str, Any]], None]] = {"bp": _draw_bp}
+# --- kind "summary": the board's one-picture month (see bot/report_chart.py) ------------------
+
+SUMMARY_HEIGHT = 1100  # pixels: a tall picture, three panels one above the other (phones)
+CASH_COLOR = "#1e8449"
+OWED_COLOR = "#d35400"
+MEASURED_COLOR = "#1f5fa8"
+HIGH_COLOR = "#c0392b"
+VISITS_COLOR = "#7d3c98"
+SUMMARY_SERIES = ("cash", "outstanding", "measured", "high", "visits")
+
+
+def _millions(amount: float) -> str:
+    """Đồng as millions the Vietnamese way: ``12,5`` (one decimal below 100 million)."""
+    value = amount / 1_000_000
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}".replace(".", ",")
+    return text.removesuffix(",0")
+
+
+def _summary_series(spec: dict[str, Any]) -> tuple[list[str], dict[str, list[float]]]:
+    months = spec.get("months")
+    if not isinstance(months, list) or not months or len(months) > 36:
+        raise ValueError("a summary needs 1 to 36 months")
+    given = spec.get("series") or {}
+    series = {}
+    for key in SUMMARY_SERIES:
+        values = given.get(key)
+        if not isinstance(values, list) or len(values) != len(months):
+            raise ValueError(f"series {key!r} needs one value per month")
+        series[key] = [_number(v) or 0.0 for v in values]
+    return [_text(m) for m in months], series
+
+
+def _draw_summary(figure: Figure, spec: dict[str, Any]) -> None:
+    """Twelve months of a club on one tall picture: fund, blood pressure, home visits.
+
+    Spec::
+
+        {"kind": "summary", "title": "CLB ...", "subtitle": "12 tháng, đến hết tháng 10/2026",
+         "months": ["T11/25", ..., "T10/26"],
+         "series": {"cash": [đồng, ...], "outstanding": [...], "measured": [people, ...],
+                    "high": [...], "visits": [...]},
+         "labels": {"money": ..., "cash": ..., "outstanding": ..., "health": ...,
+                    "measured": ..., "high": ..., "visits": ...}}
+
+    Money is drawn in millions of đồng. Few words: a title per panel, a legend where there
+    are two series, every other month named (always the last, in bold), and the last
+    month's values written out.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    months, series = _summary_series(spec)
+    labels = spec.get("labels") or {}
+    figure.set_size_inches(WIDTH / DPI, SUMMARY_HEIGHT / DPI)
+    count = len(months)
+    xs = list(range(count))
+    last = count - 1
+    title = figure.text(0.5, 0.985, _text(spec.get("title")), ha="center", va="top",
+                        fontsize=22, fontweight="bold")
+    subtitle = figure.text(0.5, 0.945, _text(spec.get("subtitle")), ha="center", va="top",
+                           fontsize=17, color="#444444")
+    renderer = figure.canvas.get_renderer()
+    room = figure.bbox.width * 0.96
+    for text in (title, subtitle):
+        while text.get_window_extent(renderer).width > room and text.get_fontsize() > 12:
+            text.set_fontsize(text.get_fontsize() - 1)
+
+    panel, gap, left, width = 0.19, 0.095, 0.11, 0.85
+    tops = [0.845 - k * (panel + gap + 0.02) for k in range(3)]
+
+    def panel_axes(number: int, heading: str, pad: float = 34) -> Any:
+        axes = figure.add_axes((left, tops[number] - panel, width, panel))
+        axes.set_title(heading, loc="left", fontsize=17, fontweight="bold", pad=pad)
+        axes.grid(axis="y", alpha=0.3)
+        axes.set_xlim(-0.6, last + 0.6)
+        shown = [x for x in xs if (last - x) % 2 == 0]
+        axes.set_xticks(shown, [months[x] for x in shown], fontsize=15)
+        axes.get_xticklabels()[-1].set_fontweight("bold")
+        axes.yaxis.set_major_locator(MaxNLocator(4, integer=True, min_n_ticks=2))
+        return axes
+
+    def legend(axes: Any, handles: list[Any]) -> None:
+        axes.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2,
+                    frameon=False, handlelength=1.4, columnspacing=1.0, borderaxespad=0.2,
+                    fontsize=14)
+
+    def top(axes: Any, values: list[float]) -> None:
+        axes.set_ylim(0, max(max(values, default=0) * 1.25, 1))
+
+    def write(axes: Any, x: float, y: float, text: str, color: str) -> None:
+        axes.annotate(text, (x, y), xytext=(0, 4), textcoords="offset points", ha="center",
+                      va="bottom", fontsize=15, fontweight="bold", color=color)
+
+    money = panel_axes(0, _text(labels.get("money")))
+    handles = []
+    for key, color, marker in (("cash", CASH_COLOR, "o"), ("outstanding", OWED_COLOR, "s")):
+        handles += money.plot(xs, series[key], color=color, marker=marker, markersize=7,
+                              linewidth=2.5, label=_text(labels.get(key)))
+    top(money, series["cash"] + series["outstanding"])
+    money.yaxis.set_major_formatter(FuncFormatter(lambda value, _: _millions(value)))
+    money.yaxis.set_major_locator(MaxNLocator(4, min_n_ticks=2))
+    ends = sorted(((series[k][last], k) for k in ("cash", "outstanding")), reverse=True)
+    for (value, key), offset in zip(ends, (6, -22), strict=True):  # the higher one above
+        money.annotate(_millions(value), (last, value), xytext=(-10, offset),
+                       textcoords="offset points", ha="right", va="bottom", fontsize=15,
+                       fontweight="bold",
+                       color=CASH_COLOR if key == "cash" else OWED_COLOR)
+    legend(money, handles)
+
+    health = panel_axes(1, _text(labels.get("health")))
+    bar = 0.4
+    handles = [
+        health.bar([x - bar / 2 for x in xs], series["measured"], bar, color=MEASURED_COLOR,
+                   label=_text(labels.get("measured"))),
+        health.bar([x + bar / 2 for x in xs], series["high"], bar, color=HIGH_COLOR,
+                   label=_text(labels.get("high"))),
+    ]
+    top(health, series["measured"] + series["high"])
+    write(health, last - bar / 2, series["measured"][last], f"{series['measured'][last]:g}",
+          MEASURED_COLOR)
+    write(health, last + bar / 2, series["high"][last], f"{series['high'][last]:g}", HIGH_COLOR)
+    legend(health, handles)
+
+    visits = panel_axes(2, _text(labels.get("visits")), pad=12)
+    visits.bar(xs, series["visits"], 0.6, color=VISITS_COLOR)
+    top(visits, series["visits"])
+    write(visits, last, series["visits"][last], f"{series['visits'][last]:g}", VISITS_COLOR)
+
+
+KINDS: dict[str, Callable[[Figure, dict[str, Any]], None]] = {
+    "bp": _draw_bp, "summary": _draw_summary,
+}

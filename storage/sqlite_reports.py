@@ -194,9 +194,10 @@ class SQLiteReports:
             "SUM(status = 'active' AND decided_at >= ? AND decided_at < ?) AS joined, "
             "SUM(status = 'erased' AND decided_at >= ? AND decided_at < ?) AS left_club "
             "FROM (SELECT club_id, sex, birth_year, household, status, decided_at, "
-            f"status = 'active' AND registered_at < ? AS a FROM members WHERE {clubs}) "
-            "GROUP BY club_id",
-            end.year, end.year, end.year, end.year, first, after, first, after, after, ids,
+            f"registered_at < ? AND (status = 'active' OR (status = 'erased' AND "
+            f"decided_at >= ?)) AS a FROM members WHERE {clubs}) GROUP BY club_id",
+            end.year, end.year, end.year, end.year, first, after, first, after, after, after,
+            ids,
         )
         await put(
             "SELECT d.club_id, d.meetings, (SELECT SUM(present) FROM attendance a "
