@@ -109,7 +109,7 @@ def sum_figures(rows: Sequence[tuple[Club, list[report.Figure]]]) -> list[report
     totals = {key: 0 for key, *_ in report.FIGURES}
     for _, figures in rows:
         for figure in figures:
-            if figure.kind != report.SHARE:
+            if figure.kind not in (report.SHARE, report.DAY):  # shares are recomputed
                 totals[figure.key] += figure.value
     return _figures(totals)
 

@@ -16,6 +16,7 @@ from storage.base import Transaction
 MONEY = "money"
 COUNT = "count"
 SHARE = "share"
+DAY = "day"  # a date as YYYYMMDD (0: none); not added up over clubs
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ FIGURES = (
     ("joined", "members", N_("Joined this month"), N_("Members approved this month."), COUNT),
     ("left_club", "members", N_("Left this month"), N_("Members erased this month."), COUNT),
     ("meetings", "meeting", N_("Meetings held"), N_("Days with attendance recorded."), COUNT),
+    ("meeting_day", "meeting", N_("Meeting date"), N_("The last day of the month with "
+                                                      "attendance recorded."), DAY),
     ("attended", "meeting", N_("Attendance"), N_("Members marked present at the last meeting "
                                                  "of the month."), COUNT),
     ("opening_cash", "fund", N_("Opening cash"), N_("Sum of the ledger's cash before the "
@@ -65,6 +68,12 @@ FIGURES = (
      MONEY),
     ("closing_cash", "fund", N_("Closing cash"), N_("Sum of the ledger's cash up to the end of "
                                                     "the month."), MONEY),
+    ("overdue_loans", "fund", N_("Overdue loans"), N_("Loans owing principal at the end of "
+                                                      "the month whose instalments due by "
+                                                      "then were not all paid."), COUNT),
+    ("overdue_amount", "fund", N_("Overdue amount"), N_("Principal and interest due by the "
+                                                        "end of the month and not paid by "
+                                                        "then, on those loans."), MONEY),
     ("borrowers", "fund", N_("Borrowers"), N_("Members owing principal at the end of the "
                                               "month."), COUNT),
     ("share_borrowers", "fund", N_("Share of members with a loan"), N_("Borrowers / members "
@@ -79,6 +88,9 @@ FIGURES = (
     ("urgent_readings", "health", N_("Urgent readings"), N_("Readings this month where the "
                                                             "person was told to get help "
                                                             "now."), COUNT),
+    ("referred", "health", N_("Members referred"), N_("Members told this month to call 115 or "
+                                                      "go to the commune health station at "
+                                                      "once."), COUNT),
     ("clients", "care", N_("Care clients"), N_("Members with a volunteer at the end of the "
                                                "month."), COUNT),
     ("volunteers", "care", N_("Volunteers caring"), N_("Volunteers with a client."), COUNT),
@@ -104,6 +116,11 @@ def last_month(today: date) -> str:
     """``YYYY-MM`` of the month before ``today``'s."""
     previous = today.replace(day=1) - timedelta(days=1)
     return f"{previous.year:04d}-{previous.month:02d}"
+
+
+def day_of(value: int) -> date | None:
+    """The date of a :data:`DAY` figure's value (``None`` for 0)."""
+    return date(value // 10000, value // 100 % 100, value % 100) if value else None
 
 
 def _share(part: int, whole: int) -> int:

@@ -10,6 +10,7 @@ chat show the same numbers (the total comes from :func:`bot.association.sum_figu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from io import BytesIO
 
 from openpyxl import Workbook
@@ -23,6 +24,14 @@ from storage.base import Club
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOTHING = N_("Nothing recorded")
 NO_MEETING = N_("No meeting recorded")
+
+
+NUMBER_FORMATS = {report.DAY: "dd/mm/yyyy", report.MONEY: "#,##0"}
+
+
+def _cell(figure: report.Figure) -> int | date | None:
+    """A figure as a spreadsheet value: a day as a date (empty when there is none)."""
+    return report.day_of(figure.value) if figure.kind == report.DAY else figure.value
 
 
 def workbook(
@@ -61,12 +70,16 @@ def workbook(
         cell.font = Font(bold=True)
     for club, figures in rows:
         sheet.append([club.name, club.commune, club.district, club.province, month]
-                     + [f.value for f in figures])
+                     + [_cell(f) for f in figures])
     if len(rows) > 1:
         sheet.append([tr(N_("All clubs")), "", "", "", month]
-                     + [f.value for f in sum_figures(rows)])
+                     + [_cell(f) for f in sum_figures(rows)])
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
+    for column, (_key, _section, _label, _definition, kind) in enumerate(report.FIGURES, 6):
+        if kind in NUMBER_FORMATS:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
+                cell.number_format = NUMBER_FORMATS[kind]
     sheet.freeze_panes = "F2"
     if on_sheet is not None:
         on_sheet(2, sheets, N_("Definitions"))
@@ -75,7 +88,8 @@ def workbook(
     for cell in defined[1]:
         cell.font = Font(bold=True)
     for _key, _section, label, definition, kind in report.FIGURES:
-        unit = {report.MONEY: N_("(đồng)"), report.SHARE: N_("(%)")}.get(kind)
+        unit = {report.MONEY: N_("(đồng)"), report.SHARE: N_("(%)"),
+                report.DAY: N_("(empty in the total row)")}.get(kind)
         defined.append([tr(label), tr(definition) + (" " + tr(unit) if unit else "")])
     defined.column_dimensions["A"].width = 36
     defined.column_dimensions["B"].width = 90

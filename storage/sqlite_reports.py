@@ -9,100 +9,11 @@ class SQLiteReports:
     """Monthly report queries; mixed into ``SQLiteTransaction``."""
 
     async def month_figures(self, club_id: int, start: date, end: date) -> dict[str, int]:
-        """Every figure of the club's month ``start``..``end`` (inclusive), by key."""
-        first, last = start.isoformat(), end.isoformat()
-        after = (end + timedelta(days=1)).isoformat()  # timestamps before this are in the month
-        figures: dict[str, int] = {}
+        """Every figure of the club's month ``start``..``end`` (inclusive), by key.
 
-        async def put(sql: str, *args: object) -> None:
-            row = await self._one(sql, args)
-            assert row is not None
-            figures.update({key: int(value or 0) for key, value in dict(row).items()})
-
-        await put(
-            "SELECT COUNT(*) AS members, SUM(sex = 'female') AS women, "
-            "SUM(? - birth_year < 60) AS age_under_60, "
-            "SUM(? - birth_year BETWEEN 60 AND 69) AS age_60_69, "
-            "SUM(? - birth_year BETWEEN 70 AND 79) AS age_70_79, "
-            "SUM(? - birth_year >= 80) AS age_80_up, "
-            "SUM(household IN ('poor', 'near_poor')) AS poor_near_poor "
-            # Members at the month's end: erased since then still count (erasure keeps sex,
-            # birth year and household), so a past month's figures do not change later.
-            "FROM members WHERE club_id = ? AND registered_at < ? AND (status = 'active' "
-            "OR (status = 'erased' AND decided_at >= ?))",
-            end.year, end.year, end.year, end.year, club_id, after, after,
-        )
-        await put(
-            "SELECT SUM(status = 'active' AND decided_at >= ? AND decided_at < ?) AS joined, "
-            "SUM(status = 'erased' AND decided_at >= ? AND decided_at < ?) AS left_club "
-            "FROM members WHERE club_id = ?",
-            first, after, first, after, club_id,
-        )
-        await put(
-            "SELECT COUNT(DISTINCT day) AS meetings, "
-            "COALESCE((SELECT SUM(present) FROM attendance a2 WHERE a2.club_id = ? AND a2.day = "
-            "(SELECT MAX(day) FROM attendance a3 WHERE a3.club_id = ? AND a3.day BETWEEN ? AND ?)"
-            "), 0) AS attended FROM attendance WHERE club_id = ? AND day BETWEEN ? AND ?",
-            club_id, club_id, first, last, club_id, first, last,
-        )
-        await put(
-            "SELECT SUM(CASE WHEN day < ? THEN cash ELSE 0 END) AS opening_cash, "
-            "SUM(CASE WHEN day <= ? THEN cash ELSE 0 END) AS closing_cash, "
-            "SUM(CASE WHEN day <= ? THEN principal ELSE 0 END) AS outstanding, "
-            "SUM(CASE WHEN kind = 'disbursement' AND day BETWEEN ? AND ? THEN principal "
-            "ELSE 0 END) AS disbursed, "
-            "SUM(kind = 'disbursement' AND reverses IS NULL AND day BETWEEN ? AND ? AND id NOT IN "
-            "(SELECT reverses FROM ledger WHERE reverses IS NOT NULL)) AS loans_given, "
-            "SUM(CASE WHEN kind = 'repayment' AND day BETWEEN ? AND ? THEN -principal "
-            "ELSE 0 END) AS repaid, "
-            "SUM(CASE WHEN day BETWEEN ? AND ? THEN interest ELSE 0 END) AS interest, "
-            "SUM(CASE WHEN kind = 'contribution' AND day BETWEEN ? AND ? THEN cash "
-            "ELSE 0 END) AS contributions "
-            "FROM ledger WHERE club_id = ?",
-            first, last, last, first, last, first, last, first, last, first, last, first, last,
-            club_id,
-        )
-        await put(
-            "SELECT COUNT(DISTINCT member_id) AS borrowers FROM (SELECT member_id, loan_id, "
-            "SUM(principal) AS owed FROM ledger WHERE club_id = ? AND loan_id IS NOT NULL "
-            "AND day <= ? GROUP BY loan_id HAVING owed > 0)",
-            club_id, last,
-        )
-        await put(
-            "SELECT COUNT(DISTINCT member_id) AS measured, "
-            "SUM(urgent) AS urgent_readings FROM readings WHERE club_id = ? AND day BETWEEN ? "
-            "AND ?",
-            club_id, first, last,
-        )
-        await put(
-            "SELECT COUNT(*) AS measured_high FROM readings r WHERE r.club_id = ? AND r.high = 1 "
-            "AND r.id = (SELECT id FROM readings WHERE member_id = r.member_id AND day BETWEEN "
-            "? AND ? ORDER BY measured_at DESC, id DESC LIMIT 1)",
-            club_id, first, last,
-        )
-        await put(
-            "SELECT COUNT(DISTINCT client_id) AS clients, COUNT(DISTINCT volunteer_id) AS "
-            "volunteers FROM care_links WHERE club_id = ? AND assigned_at < ? AND (ended_at IS "
-            "NULL OR ended_at >= ?)",
-            club_id, after, after,
-        )
-        await put(
-            "SELECT COUNT(*) AS visits FROM visits WHERE club_id = ? AND day BETWEEN ? AND ?",
-            club_id, first, last,
-        )
-        await put(
-            "SELECT COUNT(*) AS clients_unvisited FROM (SELECT DISTINCT client_id FROM "
-            "care_links WHERE club_id = ? AND assigned_at < ? AND (ended_at IS NULL OR "
-            "ended_at >= ?)) c WHERE NOT EXISTS (SELECT 1 FROM visits v WHERE v.client_id = "
-            "c.client_id AND v.day BETWEEN ? AND ?)",
-            club_id, after, after, (end - timedelta(days=13)).isoformat(), last,
-        )
-        await put(
-            "SELECT COUNT(*) AS reminders FROM reminders WHERE club_id = ? AND queued_at >= ? "
-            "AND queued_at < ?",
-            club_id, first, after,
-        )
-        return figures
+        One club is an area of one: the same queries as :meth:`area_month_figures`.
+        """
+        return (await self.area_month_figures([club_id], start, end))[club_id]
 
     async def month_series(
         self, club_id: int, start: date, end: date
@@ -160,21 +71,24 @@ class SQLiteReports:
     ) -> dict[int, dict[str, int]]:
         """Every figure of the month for many clubs at once, by club (see ``ReportStore``).
 
-        The same definitions as :meth:`month_figures`, grouped by club. Balances at the end of
-        a past month are the balances kept by the ledger's triggers (``fund_balances``,
-        ``loan_balances``) less the entries dated after it, so only the month and what
-        followed it are read (index ``ledger_club_day``), not every year of the ledger.
+        The definitions of ``bot.report.FIGURES``, grouped by club (:meth:`month_figures` is
+        this for one club). ``meeting_day`` is the last meeting's day as ``YYYYMMDD``.
+        Balances at the end of a past month are the balances kept by the ledger's triggers
+        (``fund_balances``, ``loan_balances``) less the entries dated after it, so only the
+        month and what followed it are read (index ``ledger_club_day``), not every year of the
+        ledger.
         """
         first, last = start.isoformat(), end.isoformat()
         after = (end + timedelta(days=1)).isoformat()  # timestamps before this are in the month
         ids = "[" + ",".join(str(int(club_id)) for club_id in club_ids) + "]"
         clubs = "club_id IN (SELECT value FROM json_each(?))"
         keys = ("members", "women", "age_under_60", "age_60_69", "age_70_79", "age_80_up",
-                "poor_near_poor", "joined", "left_club", "meetings", "attended",
+                "poor_near_poor", "joined", "left_club", "meetings", "meeting_day", "attended",
                 "opening_cash", "closing_cash", "outstanding", "disbursed", "loans_given",
-                "repaid", "interest", "contributions", "borrowers", "measured",
-                "urgent_readings", "measured_high", "clients", "volunteers", "visits",
-                "clients_unvisited", "reminders", "ledger_entries")
+                "repaid", "interest", "contributions", "borrowers", "overdue_loans",
+                "overdue_amount", "measured", "urgent_readings", "referred", "measured_high",
+                "clients", "volunteers", "visits", "clients_unvisited", "reminders",
+                "ledger_entries")
         figures = {club_id: dict.fromkeys(keys, 0) for club_id in club_ids}
 
         async def put(sql: str, *args: object) -> None:
@@ -200,7 +114,8 @@ class SQLiteReports:
             ids,
         )
         await put(
-            "SELECT d.club_id, d.meetings, (SELECT SUM(present) FROM attendance a "
+            "SELECT d.club_id, d.meetings, CAST(REPLACE(d.last_day, '-', '') AS INTEGER) "
+            "AS meeting_day, (SELECT SUM(present) FROM attendance a "
             "WHERE a.club_id = d.club_id AND a.day = d.last_day) AS attended "
             "FROM (SELECT club_id, COUNT(DISTINCT day) AS meetings, MAX(day) AS last_day "
             f"FROM attendance WHERE {clubs} AND day BETWEEN ? AND ? GROUP BY club_id) d",
@@ -251,9 +166,27 @@ class SQLiteReports:
             ids, last, ids,
         )
         await put(
+            # Overdue at the month's end: a loan still owing principal then whose instalments
+            # due by then (principal and interest, ``cum_total``) exceed what it had paid.
+            "WITH moved AS (SELECT loan_id, SUM(principal) AS principal, SUM(CASE WHEN "
+            "kind = 'repayment' THEN interest - principal ELSE 0 END) AS paid FROM ledger "
+            f"WHERE {clubs} AND day > ? AND loan_id IS NOT NULL GROUP BY loan_id), "
+            "at_end AS (SELECT b.club_id, b.loan_id, b.outstanding - COALESCE(m.principal, 0) "
+            "AS owed, b.principal_paid + b.interest_paid - COALESCE(m.paid, 0) AS paid "
+            "FROM loan_balances b LEFT JOIN moved m ON m.loan_id = b.loan_id "
+            f"WHERE b.{clubs} AND (b.outstanding > 0 OR m.loan_id IS NOT NULL)), "
+            "late AS (SELECT e.club_id, MAX(i.cum_total) - e.paid AS amount FROM at_end e "
+            "JOIN installments i ON i.loan_id = e.loan_id AND i.due <= ? WHERE e.owed > 0 "
+            "GROUP BY e.loan_id) "
+            "SELECT club_id, COUNT(*) AS overdue_loans, SUM(amount) AS overdue_amount "
+            "FROM late WHERE amount > 0 GROUP BY club_id",
+            ids, last, ids, last,
+        )
+        await put(
             # Each member's last reading of the month (as month_figures' measured_high).
             "SELECT club_id, SUM(n = 1) AS measured, SUM(urgent) AS urgent_readings, "
-            "SUM(n = 1 AND high) AS measured_high FROM (SELECT club_id, high, urgent, "
+            "COUNT(DISTINCT CASE WHEN urgent THEN member_id END) AS referred, "
+            "SUM(n = 1 AND high) AS measured_high FROM (SELECT club_id, member_id, high, urgent, "
             "ROW_NUMBER() OVER (PARTITION BY club_id, member_id ORDER BY measured_at DESC, "
             f"id DESC) AS n FROM readings WHERE {clubs} AND day BETWEEN ? AND ?) "
             "GROUP BY club_id",

@@ -144,7 +144,8 @@ class History:
     chair_id: int
     people: list[Person]
     ledger: list[Entry] = field(default_factory=list)
-    loans: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> borrower, amount
+    # id -> borrower, amount, start, carried_over, schedule [(due day, principal + interest)]
+    loans: dict[int, dict[str, Any]] = field(default_factory=dict)
     readings: list[Reading] = field(default_factory=list)
     care_links: list[CareLink] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
@@ -279,7 +280,9 @@ class _Writer:
         stops = rng.randrange(2, TERM) if not mistake and rng.random() < 0.06 else None
         loan = _Loan(loan_id, person, rows, stops, mistake)
         self.history.loans[loan_id] = {"borrower": person.id, "amount": amount,
-                                       "start": day, "carried_over": carried}
+                                       "start": day, "carried_over": carried,
+                                       "schedule": [(r.due, r.principal + r.interest)
+                                                    for r in rows]}
         if carried:
             await self.entry("opening", day, loan_id=loan_id, member_id=person.id,
                              principal=amount)

@@ -73,7 +73,10 @@ async def test_every_figure_of_the_month(chat, club):
     assert (figures["age_under_60"], figures["age_70_79"], figures["age_80_up"]) == (1, 1, 1)
     assert figures["share_older"] == 67 and figures["poor_near_poor"] == 2
     assert figures["joined"] == 3 and figures["left_club"] == 0
-    assert (figures["meetings"], figures["attended"]) == (1, 3)
+    assert (figures["meetings"], figures["meeting_day"], figures["attended"]) == (1, 20261015,
+                                                                                   3)
+    assert (figures["overdue_loans"], figures["overdue_amount"], figures["referred"]) == (0, 0,
+                                                                                          0)
     assert figures["opening_cash"] == 20_000_000
     assert (figures["loans_given"], figures["disbursed"]) == (1, 6_000_000)
     assert (figures["repaid"], figures["interest"]) == (500_000, 60_000)
@@ -85,6 +88,13 @@ async def test_every_figure_of_the_month(chat, club):
     assert (figures["clients"], figures["volunteers"], figures["visits"]) == (1, 1, 1)
     assert figures["clients_unvisited"] == 0
     assert figures["reminders"] == 0
+    # November: the first instalment (1,000,000 + 10,000 interest) fell due on the 15th and
+    # only the October payment (500,000 + 60,000) was made, so 450,000 is overdue.
+    async with chat.bot.storage.transaction() as tx:
+        november = {f.key: f.value for f in await report.monthly(tx, club.info["club_id"],
+                                                                  "2026-11")}
+    assert (november["overdue_loans"], november["overdue_amount"]) == (1, 450_000)
+    assert november["meeting_day"] == 0 and november["meetings"] == 0
 
 
 async def test_the_board_gets_last_months_report(chat, club):
@@ -96,11 +106,19 @@ async def test_the_board_gets_last_months_report(chat, club):
     assert reply.labels == ["Tháng trước (10/2026)"]
     start = len(club.chair.messages)
     await club.chair.pick("Tháng trước (10/2026)")
-    summary, making, *edits, sent = club.chair.messages[start:]
+    got = club.chair.messages[start:]
+    if chat.kind == "telegram":  # the text is too long for a caption: the picture comes first
+        picture, *got = got
+        assert (picture.text, picture.raw.method) == ("", "sendPhoto")
+    summary, making, *edits, sent = got
+    if chat.kind != "telegram":
+        picture = summary
+    assert picture.photo is not None and picture.photo.startswith(b"\x89PNG")  # 12 months
     assert summary.text.startswith("Báo cáo của CLB LTHTGN bản Lốc, tháng 10/2026:")
     assert "Thành viên\n- Thành viên: 3\n- Nữ: 2\n- Tỷ lệ nữ: 67%" in summary.text
     assert "- Dư nợ: 5.500.000\xa0₫" in summary.text
     assert "- Tỷ lệ người huyết áp cao: 50%" in summary.text
+    assert "- Ngày họp: 15/10/2026" in summary.text
     assert making.text == "Đang xuất tệp Excel, Bác chờ một chút ạ..."
     # Telegram changes the progress message in place; text-only channels leave that out.
     assert [e.text for e in edits] == (["Đã xuất xong."] if chat.kind == "telegram" else [])
@@ -113,6 +131,7 @@ async def test_the_board_gets_last_months_report(chat, club):
     assert (row["Câu lạc bộ"], row["Tháng"], row["Thành viên"]) == ("CLB LTHTGN bản Lốc",
                                                                      "2026-10", 3)
     assert (row["Dư nợ"], row["Tỷ lệ người huyết áp cao"]) == (5_500_000, 50)
+    assert row["Ngày họp"] == datetime(2026, 10, 15)  # a real date cell
     assert sheet.max_row == 2  # one club, no total row
     reply = await club.chair.say("/baocao")
     reply = await club.chair.say("12/2026")

@@ -85,6 +85,7 @@ def expected(h: History, month: str) -> dict[str, int]:
 
     days = sorted(day for day in h.meetings if within(day))
     f["meetings"] = len(days)
+    f["meeting_day"] = int(f"{days[-1]:%Y%m%d}") if days else 0
     f["attended"] = sum(h.meetings[days[-1]].values()) if days else 0
 
     ledger = h.ledger
@@ -104,6 +105,19 @@ def expected(h: History, month: str) -> dict[str, int]:
         if e.loan_id is not None and e.day <= last:
             owed[e.loan_id] += e.principal
     f["borrowers"] = len({h.loans[loan]["borrower"] for loan, left in owed.items() if left > 0})
+    # Overdue at the month's end: owing principal, and what fell due by then (principal and
+    # interest) is more than what had been repaid by then.
+    repaid: dict[int, int] = defaultdict(int)
+    for e in ledger:
+        if e.kind == "repayment" and e.day <= last:
+            repaid[e.loan_id] += e.interest - e.principal
+    late = {}
+    for loan, left in owed.items():
+        due = sum(amount for day, amount in h.loans[loan]["schedule"] if day <= last)
+        if left > 0 and due > repaid[loan]:
+            late[loan] = due - repaid[loan]
+    f["overdue_loans"] = len(late)
+    f["overdue_amount"] = sum(late.values())
 
     gone = {p.id for p in h.people if p.erased is not None}  # their health records are deleted
     readings = [r for r in h.readings if r.member_id not in gone and within(r.day)]
@@ -113,6 +127,7 @@ def expected(h: History, month: str) -> dict[str, int]:
     f["measured"] = len(latest)
     f["measured_high"] = sum(r.high for r in latest.values())
     f["urgent_readings"] = sum(r.urgent for r in readings)
+    f["referred"] = len({r.member_id for r in readings if r.urgent})
 
     live = [link for link in h.care_links
             if link.start <= last and (link.end is None or link.end > last)]
@@ -250,15 +265,20 @@ async def test_the_golden_months_show_what_they_are_chosen_for(storage, history)
 
 
 async def test_every_month_of_the_five_years(storage, history):
-    wrong = {}
+    wrong, seen = {}, defaultdict(int)
     for month in history.months():
         got = await figures_of(storage, history.club_id, month)
         want = expected(history, month)
+        for key in ("overdue_loans", "referred", "meeting_day"):
+            seen[key] += bool(want[key])
         for key, gap in known_gaps(history, month).items():
             want[key] += gap
         if found := differences(got, want):
             wrong[month] = found
     assert wrong == {}
+    # Months with overdue loans, referrals and no meeting all occur (not only zeros).
+    assert seen["overdue_loans"] >= 6 and seen["referred"] >= 3
+    assert 0 < seen["meeting_day"] < len(history.months())
     assert known_gaps(history, "2021-11") == {"joined": -4}  # the documented gap, and only
     assert all(not known_gaps(history, m) for m in history.months()[1:])  # there
 

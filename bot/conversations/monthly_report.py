@@ -2,7 +2,8 @@
 
 Figures are computed from the ledger and the logs (``bot/report.py``), never typed in.
 
-- The board gets its club's summary at once; the spreadsheet (the form handed to the
+- The board gets its club's summary at once, with a picture of the last 12 months (fund,
+  blood pressure, visits: ``bot/report_chart.py``); the spreadsheet (the form handed to the
   commune's association) follows as a file, built after the commit (``bot/exports.py``).
 - An officer of the Association of the Elderly (a chat account linked to a grant with
   ``/hoinct``, see ``bot/association.py``) gets the month of every club of their area. An
@@ -24,8 +25,9 @@ from bot.conversations.common import BOARD, one_block
 from bot.conversations.fund_common import money
 from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step
-from bot.i18n import N_, gettext
+from bot.i18n import N_, format_day, gettext
 from bot.messages import Choice, Reply, T, joined
+from bot.report_chart import summary_chart
 from bot.report_xlsx import XLSX, workbook
 from bot.text import fold
 from storage.base import Transaction
@@ -67,6 +69,9 @@ def _value(figure: report.Figure) -> str:
         return money(figure.value)
     if figure.kind == report.SHARE:
         return f"{figure.value}%"
+    if figure.kind == report.DAY:
+        day = report.day_of(figure.value)
+        return format_day(day) if day else "-"
     return f"{figure.value:,}".replace(",", ".")  # 60.000 members in a province
 
 
@@ -100,9 +105,10 @@ async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
     figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"])
     parts = [T(N_("Report of {club} for {month}:"), club=ctx.club.name,
                month=_shown(data["month"])), *sections(figures)]
+    picture = await summary_chart(ctx.tx, ctx.club.id, data["month"], ctx.club.name)
     params = {"club_id": ctx.member.club_id, "month": data["month"]}
     file = exports.RequestExport("report", params, T(N_("Making the Excel file...")))
-    return Done([Reply(tuple(parts))], [file])
+    return Done([Reply(tuple(parts), chart=picture)], [file])
 
 
 def _area(ctx: Ctx, month: str) -> Done:
