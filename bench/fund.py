@@ -292,67 +292,8 @@ async def build(storage: SQLiteStorage, history: History) -> Built:
 
 
 def replicate(path: Path, clubs: int) -> dict[str, int]:
-    """Copy club 1 (the only club in ``path``) to clubs 2..``clubs``, in one transaction.
-
-    Every id is shifted by ``k`` times the largest id of its table (references likewise) and
-    unique keys get a ``c<club>:`` prefix. Ledger rows go in club by club and in their
-    original order through the ordinary insert triggers, so the balance tables are what
-    production would hold.
-
-    Returns:
-        Row counts of the copied tables afterwards.
-    """
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        # A scratch database: no fsync, a big cache; the service sets WAL again on open.
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("PRAGMA cache_size=-2000000")
-        conn.execute("PRAGMA temp_store=MEMORY")
-        conn.execute("PRAGMA foreign_keys=ON")
-        [(others,)] = conn.execute("SELECT COUNT(*) FROM clubs WHERE id <> 1").fetchall()
-        assert others == 0, "replicate() expects a database holding club 1 only"
-        stride = {
-            table: conn.execute(f"SELECT MAX(id) FROM {table}").fetchone()[0]
-            for table in COPIED if table not in ("member_roles", "installments")
-        }
-        conn.execute("BEGIN")
-        conn.execute("CREATE TEMP TABLE copies (k INTEGER PRIMARY KEY)")
-        conn.executemany("INSERT INTO copies VALUES (?)", [(k,) for k in range(1, clubs)])
-        for table in COPIED:
-            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-            exprs = []
-            for column in columns:
-                if column == "id":
-                    exprs.append(f"b.id + c.k * {stride[table]}")
-                elif column in REFS:
-                    exprs.append(f"b.{column} + c.k * {stride[REFS[column]]}")
-                elif column in UNIQUE_KEYS:
-                    exprs.append(f"'c' || (c.k + 1) || ':' || b.{column}")
-                elif table == "clubs" and column == "name":
-                    exprs.append("b.name || ' ' || (c.k + 1)")
-                else:
-                    exprs.append(f"b.{column}")
-            # A snapshot of club 1's rows in key order (so its rowids follow that order): the
-            # copy reads it club after club, in order, without sorting.
-            key = "loan_id, number" if table == "installments" else "rowid"
-            conn.execute(f"CREATE TEMP TABLE base_{table} AS SELECT * FROM main.{table} "
-                         f"ORDER BY {key}")
-            conn.execute(
-                f"INSERT INTO main.{table} ({', '.join(columns)}) SELECT {', '.join(exprs)} "
-                f"FROM copies c CROSS JOIN base_{table} b ORDER BY c.k, b.rowid"
-            )
-            conn.execute(f"DROP TABLE base_{table}")
-        conn.execute("DROP TABLE copies")
-        conn.execute("COMMIT")
-        counts = {
-            table: conn.execute(f"SELECT COUNT(*) FROM main.{table}").fetchone()[0]
-            for table in (*COPIED, "loan_balances", "fund_balances")
-        }
-        conn.execute("PRAGMA journal_mode=WAL")
-    finally:
-        conn.close()
-    return counts
+    """Copy club 1 (the only club in ``path``) to clubs 2..``clubs`` (see ``common``)."""
+    return common.replicate(path, clubs, COPIED, REFS, UNIQUE_KEYS)
 
 
 def check_balances(path: Path) -> list[str]:

@@ -39,7 +39,6 @@ import asyncio
 import contextlib
 import io
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -81,60 +80,6 @@ COPIED = ("clubs", "members", "member_roles", "loans", "installments", "ledger",
           "care_links", "visits", "attendance", "reminders")
 NO_ID = ("member_roles", "installments", "attendance", "reminders")
 ALWAYS_NULL = ("request_id", "outbox_id")  # not written by the generator
-
-
-def replicate(path: Path, clubs: int) -> dict[str, int]:
-    """Copy club 1 (every table the report reads) to clubs 2..``clubs``, in one transaction.
-
-    Returns:
-        Row counts of the copied tables afterwards.
-    """
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=OFF")  # a scratch database; the storage sets WAL
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("PRAGMA cache_size=-2000000")
-        conn.execute("PRAGMA temp_store=MEMORY")
-        conn.execute("PRAGMA foreign_keys=ON")
-        [(others,)] = conn.execute("SELECT COUNT(*) FROM clubs WHERE id <> 1").fetchall()
-        assert others == 0, "replicate() expects a database holding club 1 only"
-        stride = {table: conn.execute(f"SELECT MAX(id) FROM {table}").fetchone()[0]
-                  for table in COPIED if table not in NO_ID}
-        conn.execute("BEGIN")
-        conn.execute("CREATE TEMP TABLE copies (k INTEGER PRIMARY KEY)")
-        conn.executemany("INSERT INTO copies VALUES (?)", [(k,) for k in range(1, clubs)])
-        for table in COPIED:
-            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-            exprs = []
-            for column in columns:
-                if column == "id":
-                    exprs.append(f"b.id + c.k * {stride[table]}")
-                elif column in REFS:
-                    exprs.append(f"b.{column} + c.k * {stride[REFS[column]]}")
-                elif column in UNIQUE_KEYS:
-                    exprs.append(f"'c' || (c.k + 1) || ':' || b.{column}")
-                elif column in ALWAYS_NULL:
-                    exprs.append("NULL")
-                elif table == "clubs" and column == "name":
-                    exprs.append("b.name || ' ' || (c.k + 1)")
-                else:
-                    exprs.append(f"b.{column}")
-            # Club 1's rows in key order, copied club after club (no sort while inserting).
-            conn.execute(f"CREATE TEMP TABLE base_{table} AS SELECT * FROM main.{table} "
-                         f"ORDER BY {'loan_id, number' if table == 'installments' else 1}")
-            conn.execute(
-                f"INSERT INTO main.{table} ({', '.join(columns)}) SELECT {', '.join(exprs)} "
-                f"FROM copies c CROSS JOIN base_{table} b ORDER BY c.k, b.rowid"
-            )
-            conn.execute(f"DROP TABLE base_{table}")
-        conn.execute("DROP TABLE copies")
-        conn.execute("COMMIT")
-        counts = {table: conn.execute(f"SELECT COUNT(*) FROM main.{table}").fetchone()[0]
-                  for table in (*COPIED, "loan_balances", "fund_balances")}
-        conn.execute("PRAGMA journal_mode=WAL")
-    finally:
-        conn.close()
-    return counts
 
 
 # --- checking ----------------------------------------------------------------------------------
@@ -269,7 +214,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Timing], di
     if args.clubs > 1:
         print(f"copying to {args.clubs} clubs ...", end=" ", flush=True)
         started = time.perf_counter()
-        facts["rows"] = replicate(path, args.clubs)
+        facts["rows"] = common.replicate(path, args.clubs, COPIED, REFS, UNIQUE_KEYS, NO_ID,
+                                               ALWAYS_NULL)
         facts["copy_s"] = time.perf_counter() - started
         facts["db_mib"] = path.stat().st_size / 2**20
         print(f"{facts['copy_s']:.1f}s", flush=True)
