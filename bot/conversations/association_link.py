@@ -10,17 +10,15 @@ member. The command is ``hoinct`` (Hội NCT) rather than ``hoi``, which folds f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from bot.association import Area
 from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_
-from bot.invites import hash_code
+from bot.invites import MAX_FAILURES, hash_code, recent_failures
 from bot.messages import Choice, Reply, T
 from storage.base import Transaction
 
-MAX_FAILURES = 5
 REPORT = (Choice("/baocao", N_("Monthly report")),)
 
 
@@ -50,7 +48,7 @@ class LinkOperator:
     async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
         """Check the attempts and the code (unused, unexpired, grant in force), then link."""
         key = f"operator_code_failures:{ctx.inbound.channel}:{ctx.inbound.user_id}"
-        failures = _recent(await tx.get_meta(key), ctx.now)
+        failures = recent_failures(await tx.get_meta(key), ctx.now)
         if len(failures) >= MAX_FAILURES:
             return [Reply((T(N_("Too many wrong codes. Please try again in an hour.")),))]
         grant = await tx.use_operator_code(hash_code(self.code[:40]), ctx.now)
@@ -65,12 +63,6 @@ class LinkOperator:
             "Welcome, {name}. This account now receives the monthly report of the clubs of "
             "{area} for the Association of the Elderly. Type /baocao to get it; /menu shows "
             "what you can do."), name=grant.name, area=Area.of(grant).name),), REPORT, "-", "-")]
-
-
-def _recent(stored: str | None, now: datetime) -> list[str]:
-    """Failed attempts in the last hour (kept as ISO times separated by spaces)."""
-    times = (stored or "").split()
-    return [t for t in times if datetime.fromisoformat(t) > now - timedelta(hours=1)]
 
 
 ASSOCIATION_LINK = Flow(

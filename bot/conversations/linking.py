@@ -11,18 +11,17 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_
-from bot.invites import hash_code
+from bot.invites import MAX_FAILURES, hash_code, recent_failures
 from bot.messages import Reply, T
 from storage.base import Transaction
 
 CODE_MINUTES = 10
-MAX_FAILURES = 5
 _DIGITS = re.compile(r"^\d{6}$")
 
 
@@ -81,7 +80,7 @@ class Link:
         if ctx.member is not None:
             return [Reply((T(N_("This account is already linked to your membership.")),))]
         key = f"link_failures:{ctx.inbound.channel}:{ctx.inbound.user_id}"
-        failures = _recent(await tx.get_meta(key), ctx.now)
+        failures = recent_failures(await tx.get_meta(key), ctx.now)
         if len(failures) >= MAX_FAILURES:
             return [Reply((T(N_("Too many wrong codes. Please try again in an hour.")),))]
         member_id = await tx.use_link_code(hash_code(self.code), ctx.now)
@@ -98,12 +97,6 @@ class Link:
             "Linked. Welcome, {name}: this account now shares your membership. Messages "
             "go to the account you used last; to choose one, type /kenh. Type /menu to start."
         ), name=member.full_name),))]
-
-
-def _recent(stored: str | None, now: datetime) -> list[str]:
-    """Failed attempts in the last hour (kept as ISO times separated by spaces)."""
-    times = (stored or "").split()
-    return [t for t in times if datetime.fromisoformat(t) > now - timedelta(hours=1)]
 
 
 LINKING = Flow(
