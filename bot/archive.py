@@ -20,10 +20,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
 from bot import exports, health
 from bot.conversations.common import BOARD, HOUSEHOLDS, ROLE_LABELS, SEXES
 from bot.conversations.fund_common import SCHEDULE_LABELS, purpose_label
@@ -245,11 +241,16 @@ class _Book:
     """An Excel workbook, one sheet at a time."""
 
     def __init__(self) -> None:
+        from openpyxl import Workbook  # only when a file is made: it costs 20 MiB per process
+
         self.book = Workbook()
         self.book.remove(self.book.active)
 
     def add(self, title: str, columns: tuple[Column, ...], heads: list[str],
             rows: list[list[Any]]) -> None:
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
         sheet = self.book.create_sheet(title[:31])
         sheet.append(heads)
         for cell in sheet[1]:

@@ -44,6 +44,8 @@ FIGURES = (
      COUNT),
     ("share_older", "members", N_("Share of older people"), N_("Members aged 60 or more / "
                                                                 "members."), SHARE),
+    ("share_younger", "members", N_("Share of younger people"),
+     N_("Members under 60 / members."), SHARE),
     ("poor_near_poor", "members", N_("Poor and near-poor"),
      N_("Members from poor or near-poor households."), COUNT),
     ("joined", "members", N_("Joined this month"), N_("Members approved this month."), COUNT),
@@ -134,6 +136,7 @@ def shares(values: dict[str, int]) -> dict[str, int]:
     return {
         "share_women": _share(values["women"], values["members"]),
         "share_older": _share(older, values["members"]),
+        "share_younger": _share(values["age_under_60"], values["members"]),
         "share_borrowers": _share(values["borrowers"], values["members"]),
         "share_high": _share(values["measured_high"], values["measured"]),
     }

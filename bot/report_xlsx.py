@@ -13,9 +13,6 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from io import BytesIO
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from bot import report
 from bot.association import Quiet, sum_figures
 from bot.i18n import N_, gettext
@@ -54,6 +51,9 @@ def workbook(
         on_sheet: Called as ``on_sheet(number, sheets, title)`` before each sheet is
             written, ``title`` being the sheet's message id (for progress messages).
     """
+    from openpyxl import Workbook  # only when a file is made: it costs 20 MiB per process
+    from openpyxl.styles import Font
+
     def tr(message: str) -> str:
         return gettext(message, locale)
 

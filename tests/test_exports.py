@@ -209,3 +209,15 @@ async def test_download_links_serve_files_only_until_they_expire(text_chat):
         bot.clock.advance(days=8)
         async with http.get(f"{base}/media/file-token-123/danh-sach.csv") as response:
             assert response.status == 404
+
+
+def test_the_running_bot_loads_openpyxl_and_matplotlib_only_when_needed():
+    """They cost about 20 and 40 MiB per process; most processes never make a file or chart."""
+    import subprocess
+    import sys
+
+    code = ("import sys, bot.app, bot.conversations.registry; "
+            "print(sorted(m for m in ('openpyxl', 'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"

@@ -71,7 +71,8 @@ async def test_every_figure_of_the_month(chat, club):
     assert figures["members"] == 3
     assert (figures["women"], figures["share_women"]) == (2, 67)
     assert (figures["age_under_60"], figures["age_70_79"], figures["age_80_up"]) == (1, 1, 1)
-    assert figures["share_older"] == 67 and figures["poor_near_poor"] == 2
+    assert figures["share_older"] == 67 and figures["share_younger"] == 33
+    assert figures["poor_near_poor"] == 2
     assert figures["joined"] == 3 and figures["left_club"] == 0
     assert (figures["meetings"], figures["meeting_day"], figures["attended"]) == (1, 20261015,
                                                                                    3)

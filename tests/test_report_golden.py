@@ -144,6 +144,7 @@ def expected(h: History, month: str) -> dict[str, int]:
 
     f["share_women"] = share(f["women"], f["members"])
     f["share_older"] = share(f["age_60_69"] + f["age_70_79"] + f["age_80_up"], f["members"])
+    f["share_younger"] = share(f["age_under_60"], f["members"])
     f["share_borrowers"] = share(f["borrowers"], f["members"])
     f["share_high"] = share(f["measured_high"], f["measured"])
     return f
