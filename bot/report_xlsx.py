@@ -84,15 +84,16 @@ def workbook(
     if on_sheet is not None:
         on_sheet(2, sheets, N_("Definitions"))
     defined = book.create_sheet(tr(N_("Definitions")))
-    defined.append([tr(N_("Figure")), tr(N_("How it is computed"))])
+    defined.append([tr(N_("Part")), tr(N_("Figure")), tr(N_("How it is computed"))])
     for cell in defined[1]:
         cell.font = Font(bold=True)
-    for _key, _section, label, definition, kind in report.FIGURES:
+    for _key, section, label, definition, kind in report.FIGURES:
         unit = {report.MONEY: N_("(đồng)"), report.SHARE: N_("(%)"),
                 report.DAY: N_("(empty in the total row)")}.get(kind)
-        defined.append([tr(label), tr(definition) + (" " + tr(unit) if unit else "")])
-    defined.column_dimensions["A"].width = 36
-    defined.column_dimensions["B"].width = 90
+        defined.append([tr(report.SECTIONS[section]), tr(label),
+                        tr(definition) + (" " + tr(unit) if unit else "")])
+    for column, width in zip("ABC", (18, 36, 90), strict=True):
+        defined.column_dimensions[column].width = width
     if quiet is not None:
         if on_sheet is not None:
             on_sheet(3, sheets, N_("Not meeting or recording"))

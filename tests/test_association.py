@@ -114,10 +114,10 @@ async def test_officer_links_and_gets_the_month_of_the_province(chat, club):
     assert "Báo cáo tháng 10/2026 của các câu lạc bộ ở Nghệ An: 3 câu lạc bộ." in text
     # Summed: the three October members of bản Lốc and the one of bản Mường; shares are
     # recomputed from the sums (2 high of 3 measured), not added up.
-    assert "Thành viên\n- Thành viên: 4\n- Nữ: 3\n- Tỷ lệ nữ: 75%" in text
-    assert "- Số người được đo huyết áp: 3" in text
-    assert "- Tỷ lệ người huyết áp cao: 67%" in text
-    assert "- Dư nợ: 5.500.000\xa0₫" in text
+    assert "Thành viên: 4 người (nữ 3, 75%;" in text
+    assert "Sức khỏe: 3 người được đo huyết áp, 2 người cao ở lần đo cuối (67%)" in text
+    assert "Dư nợ 5.500.000\xa0₫" in text
+    assert "Sinh hoạt: 1 buổi họp; buổi cuối của các câu lạc bộ có tất cả 3 người dự." in text
     assert "Câu lạc bộ không họp hoặc không ghi chép gì trong tháng 10/2026: 2" in text
     assert "- CLB LTHTGN bản Na (Tiền Phong): không ghi chép gì" in text
     assert "- CLB LTHTGN bản Mường (Châu Kim): không có buổi họp (chưa điểm danh)" in text
@@ -156,7 +156,7 @@ async def test_an_officer_of_another_province_sees_only_its_clubs(chat, club):
     assert (given["province"], given["district"], given["clubs"]) == ("Hòa Bình", "Mai Châu", 1)
     text, _ = await area_report(person)
     assert "các câu lạc bộ ở Mai Châu, Hòa Bình: 1 câu lạc bộ." in text
-    assert "- Thành viên: 1" in text and "- Số buổi họp: 1" in text
+    assert "Thành viên: 1 người" in text and "Sinh hoạt: 1 buổi họp;" in text
     assert "tất cả câu lạc bộ ở Mai Châu, Hòa Bình đều có họp và có ghi chép" in text
     for name in ("bản Lốc", "bản Na", "bản Mường", "Nghệ An"):
         assert name not in text

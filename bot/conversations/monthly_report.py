@@ -75,14 +75,38 @@ def _value(figure: report.Figure) -> str:
     return f"{figure.value:,}".replace(",", ".")  # 60.000 members in a province
 
 
-def sections(figures: list[report.Figure]) -> list[T]:
-    """The figures section by section, one ``- label: value`` line each (club or area)."""
-    parts = []
-    for section, title in report.SECTIONS.items():
-        lines = [T(N_("- {label}: {value}"), label=T(f.label), value=_value(f))
-                 for f in figures if f.section == section]
-        parts.append(T(N_("{title}\n{lines}"), title=T(title), lines=one_block(lines)))
-    return parts
+# The short summary: one sentence per section, the figures by key (every figure and its
+# definition are in the spreadsheet).
+SUMMARY = (
+    N_("Members: {members} (women {women}, {share_women}; aged 60 or more {older}, "
+       "{share_older}; poor and near-poor {poor_near_poor}). Joined {joined}, left "
+       "{left_club}."),
+    N_("Fund: cash {opening_cash} at the start of the month, {closing_cash} at the end. Lent "
+       "{disbursed} ({loans_given} loans); repaid {repaid} and {interest} interest; "
+       "contributions {contributions}. Outstanding {outstanding}; overdue {overdue_amount} "
+       "({overdue_loans} loans). {borrowers} members have a loan ({share_borrowers})."),
+    N_("Health: {measured} measured, {measured_high} high at the last reading "
+       "({share_high}); {urgent_readings} urgent readings, {referred} people referred."),
+    N_("Home care: {clients} people cared for by {volunteers} volunteers, {visits} visits; "
+       "{clients_unvisited} not visited in 14 days."),
+    N_("Reminders sent: {reminders}."),
+)
+MET = N_("Meeting: {meeting_day}, {attended} came.")
+MET_MORE = N_("Meetings: {meetings}, the last on {meeting_day} with {attended} present.")
+NO_MEETING = N_("Meeting: none recorded this month.")
+AREA_MET = N_("Meetings held: {meetings}; at each club's last one, {attended} came in all.")
+
+
+def sections(figures: list[report.Figure], area: bool = False) -> list[T]:
+    """The month in a few short sentences (a club's, or an area's summed figures)."""
+    values = {f.key: _value(f) for f in figures}
+    counts = {f.key: f.value for f in figures}
+    older = counts["age_60_69"] + counts["age_70_79"] + counts["age_80_up"]
+    values["older"] = f"{older:,}".replace(",", ".")
+    meeting = AREA_MET if area else {0: NO_MEETING, 1: MET}.get(counts["meetings"], MET_MORE)
+    members, *others = SUMMARY
+    parts = [T(members, **values), T(meeting, **values), *(T(text, **values) for text in others)]
+    return [joined(parts), T(N_("Every figure, and how it is computed, is in the Excel file."))]
 
 
 def _both(ctx: Ctx) -> bool:
@@ -185,7 +209,7 @@ async def area_report_file(
                     lambda number, total, title: progress(number, total, T(title)))
     summary = joined([T(N_("Report of the clubs of {area} for {month}: {count} clubs."),
                         area=area.name, month=_shown(month), count=len(clubs)),
-                      *sections(done.total)], "\n\n")
+                      *sections(done.total, area=True)], "\n\n")
     return exports.ExportFile(
         exports.file_name("bao cao", area.name, month, ext="xlsx"),
         XLSX,
