@@ -16,7 +16,7 @@ import io
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,8 @@ from storage.base import Transaction
 from storage.exports import ExportJob
 
 KIND = "data"
+# Members' personal and health data: a download link (Zalo) works for a day, not a week.
+KEEP = timedelta(days=1)
 ZIP = "application/zip"
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
@@ -344,4 +346,5 @@ async def data_file(
         T(N_("The data of {club} on {day}, as {what}. It holds the members' personal data: "
              "please keep it safe and do not share it."),
           club=club.name, day=format_day(made.date()), what=what),
+        keep=KEEP,
     )

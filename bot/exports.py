@@ -47,7 +47,8 @@ PROGRESS_EVERY = 1.0  # seconds between progress updates
 class ExportFile:
     """A built file: its name, type, bytes and caption.
 
-    ``before`` are messages sent just before the file (e.g. a summary too long for a caption).
+    ``before`` are messages sent just before the file (e.g. a summary too long for a caption);
+    ``keep`` is how long the file (and a download link to it) lasts.
     """
 
     filename: str
@@ -55,6 +56,7 @@ class ExportFile:
     data: bytes
     caption: T
     before: tuple[T, ...] = ()
+    keep: timedelta = FILE_KEEP
 
 
 Progress = Callable[[int, int, T], None]
@@ -185,9 +187,11 @@ class Exports:
                 return  # finished by another run
             if isinstance(result, ExportFile):
                 token = secrets.token_urlsafe(24)
-                await tx.put_media(token, result.content_type, result.data, now, now + FILE_KEEP)
+                await tx.put_media(token, result.content_type, result.data, now,
+                                   now + result.keep)
                 document = {"token": token, "filename": result.filename,
-                            "content_type": result.content_type}
+                            "content_type": result.content_type,
+                            "hours": str(int(result.keep.total_seconds()) // 3600)}
                 replies = [Reply((T(N_("The file is ready.")),), progress=name, replaces=True),
                            *(Reply((text,)) for text in result.before),
                            Reply((result.caption,), document=document)]

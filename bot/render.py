@@ -72,7 +72,13 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
         file_note = gettext(N_("(The file could not be sent on this channel. Please use "
                                "Telegram, or ask the bot's operator.)"), locale)
         # Where a channel sends a link instead of the file (``{url}`` is filled in there):
-        link = gettext(N_("Download the file (the link works for 7 days): {url}"), locale)
+        hours = int(reply.document.get("hours", "168"))
+        if hours % 24 or hours < 48:
+            link = gettext(N_("Download the file (the link works for {hours} hours): {url}"),
+                           locale, hours=hours, url="{url}")
+        else:
+            link = gettext(N_("Download the file (the link works for {days} days): {url}"),
+                           locale, days=hours // 24, url="{url}")
         document = {**reply.document, "link_note": link}
     return OutMessage(
         text, buttons, contact, hint, remove_keyboard and contact is None, chart, note,

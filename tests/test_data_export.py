@@ -72,6 +72,11 @@ async def test_the_chair_gets_every_record_as_an_excel_file(chat, club):
                                  "Excel.")
     assert "thông tin cá nhân của các thành viên" in reply.text
     assert "giữ cẩn thận" in reply.text
+    if chat.kind == "zalo":  # personal data: the download link lasts a day, not a week
+        assert "(link dùng được 24 giờ): http://127.0.0.1:" in reply.text
+        [(expires,)] = [tuple(r.values()) for r in await chat.bot.rows(
+            "SELECT expires_at FROM media WHERE content_type LIKE '%sheet'")]
+        assert expires.startswith("2026-11-29T02:00")
     assert reply.document is not None
     name, data = reply.document
     assert name == "du-lieu_clb-lthtgn-ban-loc_2026-11-28.xlsx"
