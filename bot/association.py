@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import report
-from bot.invites import ALPHABET, hash_code
+from bot.invites import ALPHABET, clean_code, hash_code
 from bot.text import fold, nfc
 from storage.base import Club, Transaction
 from storage.operators import Operator
@@ -148,9 +148,22 @@ async def area_report(
 # Grants (the command line's ``ishc-bot admin``)
 
 
+def looks_like_code(text: str) -> bool:
+    """Whether a text typed on its own is an association code (ten letters and digits)."""
+    code = clean_code(text)
+    return (len(code) == CODE_LENGTH and all(c in ALPHABET for c in code)
+            and any(c.isdigit() for c in code))  # not a ten-letter word
+
+
 def new_code() -> str:
-    """A fresh one-time code, e.g. ``K7M2QX9PAB`` (no look-alike characters)."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    """A fresh one-time code, e.g. ``K7M2QX9PAB`` (no look-alike characters).
+
+    It always has a digit, so typed on its own it is never taken for a word.
+    """
+    while True:
+        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+        if looks_like_code(code):
+            return code
 
 
 def grant_json(operator: Operator, accounts: int | None = None) -> dict[str, Any]:

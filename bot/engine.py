@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from bot.conversations.parsers import ParseError, parse_choice
 from bot.i18n import N_, gettext
-from bot.invites import looks_like_code
 from bot.messages import Choice, Inbound, Recipient, Reply, T, joined
 from bot.text import fold
 from storage.base import Club, Identity, Member, Session, Transaction
@@ -134,6 +133,8 @@ class Flow:
         summary: Shown before saving; the person must confirm it.
         finish: Called with the confirmed data; returns replies and effects.
         in_menu: Whether the menu lists it for people allowed to use it.
+        typed: Recognises a text typed outside any task (or sent with ``/start``, as a
+            Telegram link does) that starts this flow with the text as its argument: a code.
     """
 
     id: str
@@ -148,6 +149,7 @@ class Flow:
     in_menu: bool = True
     aliases: tuple[str, ...] = ()
     refusal: str = N_("Sorry, you cannot use this.")
+    typed: Callable[[str], bool] | None = None
 
     def step(self, step_id: str) -> Step | None:
         """Return the step with this id, if any."""
@@ -235,8 +237,12 @@ class Engine:
         if text.startswith("/"):
             name, _, args = text[1:].partition(" ")
             name = fold(name.split("@")[0])
-            if name == "start" and not args.strip():
-                return await self.menu(ctx)
+            if name == "start":  # a Telegram link: /start, or /start with a code
+                if not args.strip():
+                    return await self.menu(ctx)
+                flow = self._typed(ctx, args.strip())
+                if flow is not None:
+                    return await self.start(flow, ctx, args.strip(), session)
             flow = self.commands.get(name)
             if flow is None:
                 return await self._reprompt(
@@ -257,12 +263,20 @@ class Engine:
         return await self._answer(flow, session, ctx, text)
 
     async def fallback(self, ctx: Ctx) -> Outcome:
-        """Outside a flow: a typed invite code starts registration, anything else the menu."""
-        register = self.commands.get("dangky")
+        """Outside a flow: a typed code starts its flow, anything else shows the menu.
+
+        An invite code starts registration; an association code links an officer.
+        """
         text = ctx.inbound.text.strip()
-        if ctx.member is None and register is not None and looks_like_code(text):
-            return await self.start(register, ctx, text, None)
+        flow = self._typed(ctx, text)
+        if flow is not None:
+            return await self.start(flow, ctx, text, None)
         return await self.menu(ctx)
+
+    def _typed(self, ctx: Ctx, text: str) -> Flow | None:
+        """The flow that a typed code starts for this person, if any."""
+        return next((flow for flow in self.flows.values() if text and flow.typed is not None
+                     and flow.typed(text) and flow.allowed(ctx)), None)
 
     # Starting and finishing
 

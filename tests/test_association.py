@@ -484,3 +484,22 @@ def test_grant_codes_expire_after_seven_days(cli_db, capsys):
     granted = datetime.fromisoformat(given["granted_at"])
     expires = datetime.fromisoformat(given["code_expires"])
     assert expires - granted == timedelta(days=association.CODE_DAYS) == timedelta(days=7)
+
+
+async def test_the_code_alone_or_a_telegram_link_also_links_the_officer(chat, club):
+    await province(chat, club)
+    typed, linked = await grant(chat, province="Nghệ An"), await grant(chat, province="Nghệ An")
+    person = chat.person("Nguyễn Văn An")
+    code = typed["code"]
+    reply = await person.say(f"{code[:5]} {code[5:].lower()}")  # typed alone, with a space
+    assert WELCOME in reply.text
+    other = chat.person("Lò Thị Xuân")
+    reply = await other.say(f"/start {linked['code']}")  # what the t.me link sends
+    assert WELCOME in reply.text
+    # A ten-letter word is not taken for a code; a member's invite code still registers.
+    reply = await chat.person("Bác Tư").say("BACHTHANHA")
+    assert WELCOME not in reply.text and WRONG not in reply.text
+    reply = await chat.person("Bác Năm").say(club.info["member_code"])
+    assert "họ và tên" in reply.text and WELCOME not in reply.text
+    accounts = await chat.bot.rows("SELECT operator_id FROM operator_accounts ORDER BY 1")
+    assert [a["operator_id"] for a in accounts] == sorted([typed["id"], linked["id"]])

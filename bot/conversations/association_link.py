@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot import association
 from bot.association import Area
 from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_
@@ -75,4 +76,5 @@ ASSOCIATION_LINK = Flow(
     begin=begin,
     finish=finish,
     in_menu=False,  # the officer is told the command with the code
+    typed=association.looks_like_code,  # or types the code alone, or opens a /start link
 )

@@ -21,7 +21,7 @@ from bot.conversations.parsers import (
 )
 from bot.engine import CONFIRM, END, Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_
-from bot.invites import clean_code, hash_code
+from bot.invites import clean_code, hash_code, looks_like_code
 from bot.messages import Choice, Reply, T
 from storage.base import Consent, NewMember, Transaction
 
@@ -330,6 +330,7 @@ REGISTER = Flow(
     summary=summary,
     finish=finish,
     aliases=("start", "dang ky"),
+    typed=looks_like_code,
     refusal=N_("You are already registered."),
 )
 
