@@ -26,6 +26,7 @@ from bot.invites import ALPHABET, clean_code, hash_code
 from bot.text import fold, nfc
 from storage.base import Club, Transaction
 from storage.operators import Operator
+from storage.reports import CLUB_TZ
 
 ROLE = "association"
 GRANT_ROLES = (ROLE,)
@@ -119,6 +120,7 @@ async def area_report(
     clubs: Sequence[Club],
     month: str,
     progress: Callable[[int, int], None] | None = None,
+    tz: str = CLUB_TZ,
 ) -> AreaReport:
     """Every figure of ``month`` (``YYYY-MM``) for ``clubs``, their total and the quiet ones.
 
@@ -133,7 +135,7 @@ async def area_report(
     no_meeting: list[Quiet] = []
     for start in range(0, len(clubs), BATCH):
         batch = clubs[start:start + BATCH]
-        found = await tx.area_month_figures([club.id for club in batch], first, last)
+        found = await tx.area_month_figures([club.id for club in batch], first, last, tz)
         for club in batch:
             values = found[club.id]
             rows.append((club, _figures(values)))

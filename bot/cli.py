@@ -119,7 +119,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         async def work(tx: Any) -> association.AreaReport:
             clubs = [club for club in await association.clubs_in(tx, area)
                      if args.club is None or club.id == args.club]
-            return await association.area_report(tx, clubs, args.month)
+            return await association.area_report(tx, clubs, args.month, tz=settings.tz)
 
         done = await storage.reading(work)
     finally:

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from bot.i18n import N_
 from storage.base import Transaction
+from storage.reports import CLUB_TZ
 
 MONEY = "money"
 COUNT = "count"
@@ -142,10 +143,12 @@ def shares(values: dict[str, int]) -> dict[str, int]:
     }
 
 
-async def monthly(tx: Transaction, club_id: int, month: str) -> list[Figure]:
-    """Every figure of a club's month, in report order."""
+async def monthly(
+    tx: Transaction, club_id: int, month: str, tz: str = CLUB_TZ
+) -> list[Figure]:
+    """Every figure of a club's month (by the clubs' time zone ``tz``), in report order."""
     first, last = month_bounds(month)
-    values = await tx.month_figures(club_id, first, last)
+    values = await tx.month_figures(club_id, first, last, tz)
     values.update(shares(values))
     return [Figure(key, section, label, definition, kind, values[key])
             for key, section, label, definition, kind in FIGURES]

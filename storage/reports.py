@@ -9,14 +9,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Protocol
 
+CLUB_TZ = "Asia/Ho_Chi_Minh"  # the default of ISHC_TZ: a month runs midnight to midnight there
+
 
 class ReportStore(Protocol):
     """Reads for the monthly report (part of every transaction)."""
 
-    async def month_figures(self, club_id: int, start: date, end: date) -> dict[str, int]:
+    async def month_figures(
+        self, club_id: int, start: date, end: date, tz: str = CLUB_TZ
+    ) -> dict[str, int]:
         """Every figure of the club's month ``start``..``end`` (inclusive), by key.
 
-        Keys and definitions are those of ``bot.report.FIGURES``.
+        Keys and definitions are those of ``bot.report.FIGURES``. Moments (approvals,
+        erasures, care links, reminders) count in the month by the clubs' time zone ``tz``.
         """
 
     async def month_series(
@@ -31,7 +36,7 @@ class ReportStore(Protocol):
         """
 
     async def area_month_figures(
-        self, club_ids: list[int], start: date, end: date
+        self, club_ids: list[int], start: date, end: date, tz: str = CLUB_TZ
     ) -> dict[int, dict[str, int]]:
         """Every figure of the month for many clubs at once (the association's view), by club.
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.reports import CLUB_TZ
+from storage.sqlite_ledger import _ts
 
 
 class SQLiteReports:
     """Monthly report queries; mixed into ``SQLiteTransaction``."""
 
-    async def month_figures(self, club_id: int, start: date, end: date) -> dict[str, int]:
+    async def month_figures(
+        self, club_id: int, start: date, end: date, tz: str = CLUB_TZ
+    ) -> dict[str, int]:
         """Every figure of the club's month ``start``..``end`` (inclusive), by key.
 
         One club is an area of one: the same queries as :meth:`area_month_figures`.
         """
-        return (await self.area_month_figures([club_id], start, end))[club_id]
+        return (await self.area_month_figures([club_id], start, end, tz))[club_id]
 
     async def month_series(
         self, club_id: int, start: date, end: date
@@ -67,7 +73,7 @@ class SQLiteReports:
         return [series[m] for m in months]
 
     async def area_month_figures(
-        self, club_ids: list[int], start: date, end: date
+        self, club_ids: list[int], start: date, end: date, tz: str = CLUB_TZ
     ) -> dict[int, dict[str, int]]:
         """Every figure of the month for many clubs at once, by club (see ``ReportStore``).
 
@@ -78,8 +84,11 @@ class SQLiteReports:
         month and what followed it are read (index ``ledger_club_day``), not every year of the
         ledger.
         """
-        first, last = start.isoformat(), end.isoformat()
-        after = (end + timedelta(days=1)).isoformat()  # timestamps before this are in the month
+        first, last = start.isoformat(), end.isoformat()  # for days
+        # For moments (stored in UTC): the month runs from midnight to midnight, club time.
+        zone = ZoneInfo(tz)
+        since = _ts(datetime.combine(start, time(), zone))
+        until = _ts(datetime.combine(end + timedelta(days=1), time(), zone))
         ids = "[" + ",".join(str(int(club_id)) for club_id in club_ids) + "]"
         clubs = "club_id IN (SELECT value FROM json_each(?))"
         keys = ("members", "women", "age_under_60", "age_60_69", "age_70_79", "age_80_up",
@@ -110,7 +119,7 @@ class SQLiteReports:
             "FROM (SELECT club_id, sex, birth_year, household, status, decided_at, "
             f"registered_at < ? AND (status = 'active' OR (status = 'erased' AND "
             f"decided_at >= ?)) AS a FROM members WHERE {clubs}) GROUP BY club_id",
-            end.year, end.year, end.year, end.year, first, after, first, after, after, after,
+            end.year, end.year, end.year, end.year, since, until, since, until, until, until,
             ids,
         )
         await put(
@@ -196,7 +205,7 @@ class SQLiteReports:
             "SELECT club_id, COUNT(DISTINCT client_id) AS clients, COUNT(DISTINCT volunteer_id) "
             f"AS volunteers FROM care_links WHERE {clubs} AND assigned_at < ? AND (ended_at IS "
             "NULL OR ended_at >= ?) GROUP BY club_id",
-            ids, after, after,
+            ids, until, until,
         )
         await put(
             f"SELECT club_id, COUNT(*) AS visits FROM visits WHERE {clubs} AND day BETWEEN ? "
@@ -208,11 +217,11 @@ class SQLiteReports:
             f"client_id FROM care_links WHERE {clubs} AND assigned_at < ? AND (ended_at IS NULL "
             "OR ended_at >= ?)) c WHERE NOT EXISTS (SELECT 1 FROM visits v WHERE v.client_id = "
             "c.client_id AND v.day BETWEEN ? AND ?) GROUP BY club_id",
-            ids, after, after, (end - timedelta(days=13)).isoformat(), last,
+            ids, until, until, (end - timedelta(days=13)).isoformat(), last,
         )
         await put(
             f"SELECT club_id, COUNT(*) AS reminders FROM reminders WHERE {clubs} AND "
             "queued_at >= ? AND queued_at < ? GROUP BY club_id",
-            ids, first, after,
+            ids, since, until,
         )
         return figures

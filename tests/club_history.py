@@ -26,9 +26,9 @@ What happens, on purpose:
 - meetings on the 15th with attendance, none in 02/2022, 02/2024 and 08/2025, and an extra
   meeting on 28/03/2025; meeting and repayment reminders queued two days before.
 
-Edges avoided (known approximations of the report's SQL, see ``storage/sqlite_reports.py``):
-every moment is 09:00-11:00 in Vietnam (02:00-04:00 UTC), so a UTC timestamp and the local
-calendar day agree and nothing falls near midnight at a month's boundary; every approval is
+Edges avoided: every moment is 09:00-11:00 in Vietnam (02:00-04:00 UTC), so the local
+calendar day is plain (``tests/test_report.py`` checks a month's edges at local midnight
+apart); and, a known approximation of the report's SQL, every approval is
 on the day of registration; the members erased later are founders approved in 11/2021 (the
 storage keeps only a member's last decision, so "joined" of that month misses them — the
 golden test says so explicitly) and they never borrow.

@@ -182,3 +182,31 @@ async def test_the_spreadsheet_has_the_figures_and_their_definitions(chat, club,
         "Thành viên", "Thành viên"]  # the part, then the figure
     assert definitions["Dư nợ"] == "Tiền gốc còn nợ vào cuối tháng. (đồng)"
     assert len(definitions) == len(report.FIGURES)
+
+
+async def test_a_month_runs_midnight_to_midnight_in_vietnam(text_chat):
+    """Moments are stored in UTC; 31/10 at 20:00 UTC is already 1/11 at 03:00 in Vietnam."""
+    bot = text_chat.bot
+    club_id = (await bot.new_club())["club_id"]
+    early_oct = datetime(2026, 9, 30, 18, 0, tzinfo=UTC)  # 01:00 on 1/10 in Vietnam
+    late_oct = datetime(2026, 10, 31, 16, 30, tzinfo=UTC)  # 23:30 on 31/10
+    early_nov = datetime(2026, 10, 31, 20, 0, tzinfo=UTC)  # 03:00 on 1/11
+    async with bot.storage.transaction() as tx:
+        ids = []
+        for n, moment in enumerate((early_oct, late_oct, early_nov)):
+            member_id, _ = await tx.add_member(NewMember(
+                club_id, f"Người {n}", "female", 1950, None, None, "Bản", "ordinary", None,
+                "active", None, f"tz{n}"), moment)
+            await tx.set_member_status(member_id, "active", None, moment)
+            ids.append(member_id)
+        for n, moment in enumerate((late_oct, early_nov)):
+            await tx._run(
+                "INSERT INTO reminders (key, club_id, member_id, kind, due_at, queued_at) "
+                "VALUES (?, ?, ?, 'meeting', ?, ?)",
+                (f"r{n}", club_id, ids[0], moment.isoformat(), moment.isoformat()))
+        october = {f.key: f.value for f in await report.monthly(tx, club_id, "2026-10")}
+        november = {f.key: f.value for f in await report.monthly(tx, club_id, "2026-11")}
+        utc = {f.key: f.value for f in await report.monthly(tx, club_id, "2026-10", "UTC")}
+    assert (october["joined"], october["members"], october["reminders"]) == (2, 2, 1)
+    assert (november["joined"], november["members"], november["reminders"]) == (1, 3, 1)
+    assert (utc["joined"], utc["reminders"]) == (2, 2)  # read in UTC the edges move

@@ -32,6 +32,7 @@ from bot.report_xlsx import XLSX, workbook
 from bot.text import fold
 from storage.base import Transaction
 from storage.exports import ExportJob
+from storage.reports import CLUB_TZ
 
 MSG_MONTH = N_("Please type the month like 10/2026, or tháng 10.")
 QUIET_SHOWN = 15  # quiet clubs named in the chat; the file lists them all
@@ -126,11 +127,11 @@ async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
     if ctx.operator is not None and (data.get("scope") == "area" or not _both(ctx)):
         return _area(ctx, data["month"])
     assert ctx.member is not None and ctx.club is not None
-    figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"])
+    figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"], ctx.tz)
     parts = [T(N_("Report of {club} for {month}:"), club=ctx.club.name,
                month=_shown(data["month"])), *sections(figures)]
     picture = await summary_chart(ctx.tx, ctx.club.id, data["month"], ctx.club.name)
-    params = {"club_id": ctx.member.club_id, "month": data["month"]}
+    params = {"club_id": ctx.member.club_id, "month": data["month"], "tz": ctx.tz}
     file = exports.RequestExport("report", params, T(N_("Making the Excel file...")))
     return Done([Reply(tuple(parts), chart=picture)], [file])
 
@@ -138,7 +139,8 @@ async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
 def _area(ctx: Ctx, month: str) -> Done:
     assert ctx.operator is not None
     area = Area.of(ctx.operator)
-    params = {"operator_id": ctx.operator.id, "month": month, **area.as_params()}
+    params = {"operator_id": ctx.operator.id, "month": month, "tz": ctx.tz,
+              **area.as_params()}
     note = T(N_("Adding up the report of the clubs of {area} for {month}. It takes a moment; "
                 "I will send it here."), area=area.name, month=_shown(month))
     return Done(effects=[exports.RequestExport("area_report", params, note)])
@@ -156,7 +158,7 @@ async def report_file(
         return T(N_("Only the club's board can have its report."))
     club = found[1]
     progress(1, 1, T(N_("the report")))
-    figures = await report.monthly(tx, club_id, month)
+    figures = await report.monthly(tx, club_id, month, job.params.get("tz", CLUB_TZ))
     return exports.ExportFile(
         exports.file_name("bao cao", club.name, month, ext="xlsx"),
         XLSX,
@@ -204,7 +206,8 @@ async def area_report_file(
         return T(N_("There is no club in {area} in the bot yet."), area=area.name)
     counting = T(N_("the clubs' figures"))
     done = await association.area_report(
-        tx, clubs, month, lambda number, total: progress(number, total, counting))
+        tx, clubs, month, lambda number, total: progress(number, total, counting),
+        job.params.get("tz", CLUB_TZ))
     data = workbook(month, done.rows, job.locale, done.quiet,
                     lambda number, total, title: progress(number, total, T(title)))
     summary = joined([T(N_("Report of the clubs of {area} for {month}: {count} clubs."),
