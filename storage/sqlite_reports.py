@@ -116,11 +116,15 @@ class SQLiteReports:
             "SUM(a AND household IN ('poor', 'near_poor')) AS poor_near_poor, "
             "SUM(status = 'active' AND decided_at >= ? AND decided_at < ?) AS joined, "
             "SUM(status = 'erased' AND decided_at >= ? AND decided_at < ?) AS left_club "
+            # A member at the month's end: active and approved by then (the board, set up
+            # with the club, has no approval: its registration counts); or erased since then
+            # (erasure keeps sex, birth year and household), so a past month stays the same.
             "FROM (SELECT club_id, sex, birth_year, household, status, decided_at, "
-            f"registered_at < ? AND (status = 'active' OR (status = 'erased' AND "
-            f"decided_at >= ?)) AS a FROM members WHERE {clubs}) GROUP BY club_id",
+            "(status = 'active' AND COALESCE(decided_at, registered_at) < ?) OR "
+            "(status = 'erased' AND registered_at < ? AND decided_at >= ?) AS a "
+            f"FROM members WHERE {clubs}) GROUP BY club_id",
             end.year, end.year, end.year, end.year, since, until, since, until, until, until,
-            ids,
+            until, ids,
         )
         await put(
             "SELECT d.club_id, d.meetings, CAST(REPLACE(d.last_day, '-', '') AS INTEGER) "

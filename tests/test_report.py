@@ -209,4 +209,14 @@ async def test_a_month_runs_midnight_to_midnight_in_vietnam(text_chat):
         utc = {f.key: f.value for f in await report.monthly(tx, club_id, "2026-10", "UTC")}
     assert (october["joined"], october["members"], october["reminders"]) == (2, 2, 1)
     assert (november["joined"], november["members"], november["reminders"]) == (1, 3, 1)
+    # Registered in October, approved in November: a member from November on.
+    async with bot.storage.transaction() as tx:
+        late, _ = await tx.add_member(NewMember(
+            club_id, "Người chờ duyệt", "male", 1940, None, None, "Bản", "ordinary", None,
+            "pending", None, "tz-late"), late_oct)
+        await tx.set_member_status(late, "active", None, early_nov)
+        october = {f.key: f.value for f in await report.monthly(tx, club_id, "2026-10")}
+        november = {f.key: f.value for f in await report.monthly(tx, club_id, "2026-11")}
+    assert (october["members"], october["age_80_up"]) == (2, 0)
+    assert (november["members"], november["age_80_up"], november["joined"]) == (4, 1, 2)
     assert (utc["joined"], utc["reminders"]) == (2, 2)  # read in UTC the edges move
