@@ -546,8 +546,9 @@ class SQLiteTransaction(
     ) -> None:
         """Approve, reject or mark erased."""
         await self._run(
-            "UPDATE members SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
-            (status, decided_by, _ts(now), member_id),
+            "UPDATE members SET status = ?, decided_by = ?, decided_at = ?, "
+            "approved_at = CASE WHEN ? = 'active' THEN ? ELSE approved_at END WHERE id = ?",
+            (status, decided_by, _ts(now), status, _ts(now), member_id),
         )
 
     async def erase_member(self, member_id: int, decided_by: int | None, now: datetime) -> None:

@@ -114,17 +114,17 @@ class SQLiteReports:
             "SUM(a AND ? - birth_year BETWEEN 70 AND 79) AS age_70_79, "
             "SUM(a AND ? - birth_year >= 80) AS age_80_up, "
             "SUM(a AND household IN ('poor', 'near_poor')) AS poor_near_poor, "
-            "SUM(status = 'active' AND decided_at >= ? AND decided_at < ?) AS joined, "
+            "SUM(approved_at >= ? AND approved_at < ?) AS joined, "
             "SUM(status = 'erased' AND decided_at >= ? AND decided_at < ?) AS left_club "
-            # A member at the month's end: active and approved by then (the board, set up
-            # with the club, has no approval: its registration counts); or erased since then
-            # (erasure keeps sex, birth year and household), so a past month stays the same.
-            "FROM (SELECT club_id, sex, birth_year, household, status, decided_at, "
-            "(status = 'active' AND COALESCE(decided_at, registered_at) < ?) OR "
-            "(status = 'erased' AND registered_at < ? AND decided_at >= ?) AS a "
+            # A member at the month's end: approved by then (the board, set up with the club,
+            # has no approval: its registration counts), and active, or erased since then
+            # (erasure keeps sex, birth year, household and approval), so a past month stays.
+            "FROM (SELECT club_id, sex, birth_year, household, status, decided_at, approved_at, "
+            "COALESCE(approved_at, registered_at) < ? AND (status = 'active' OR "
+            "(status = 'erased' AND decided_at >= ?)) AS a "
             f"FROM members WHERE {clubs}) GROUP BY club_id",
             end.year, end.year, end.year, end.year, since, until, since, until, until, until,
-            until, ids,
+            ids,
         )
         await put(
             "SELECT d.club_id, d.meetings, CAST(REPLACE(d.last_day, '-', '') AS INTEGER) "

@@ -28,10 +28,9 @@ What happens, on purpose:
 
 Edges avoided: every moment is 09:00-11:00 in Vietnam (02:00-04:00 UTC), so the local
 calendar day is plain (``tests/test_report.py`` checks a month's edges at local midnight
-apart); and, a known approximation of the report's SQL, every approval is
-on the day of registration; the members erased later are founders approved in 11/2021 (the
-storage keeps only a member's last decision, so "joined" of that month misses them — the
-golden test says so explicitly) and they never borrow.
+apart); every approval is on the day of registration. The four members erased later are
+founders approved in 11/2021 (that month's "joined" still counts them), and they never
+borrow.
 """
 
 from __future__ import annotations
