@@ -129,6 +129,21 @@ class PlannedLoan:
         return self.rows[-1].due
 
 
+def new_person(rng: random.Random, index: int, joined: date) -> Person:
+    """A member with random particulars (the same draws in every benchmark that uses it)."""
+    return Person(
+        index=index,
+        name=person_name(index * 7 + 1),
+        sex=rng.choices(("female", "male"), (6, 4))[0],
+        birth_year=rng.randrange(1940, 1967),
+        phone=None if rng.random() < 0.1 else f"+8491{index:07d}",
+        village=rng.choice(VILLAGES),
+        household=rng.choices(HOUSEHOLDS, HOUSEHOLD_WEIGHTS)[0],
+        ethnicity=rng.choice(ETHNICITIES),
+        joined=joined,
+    )
+
+
 @dataclass
 class History:
     people: list[Person]
@@ -143,17 +158,7 @@ def plan(rng: random.Random) -> History:
         START + timedelta(days=rng.randrange(30, 4 * 365)) for _ in range(LATE_JOINERS)
     )
     for index, joined in enumerate(joined_days):
-        people.append(Person(
-            index=index,
-            name=person_name(index * 7 + 1),
-            sex=rng.choices(("female", "male"), (6, 4))[0],
-            birth_year=rng.randrange(1940, 1967),
-            phone=None if rng.random() < 0.1 else f"+8491{index:07d}",
-            village=rng.choice(VILLAGES),
-            household=rng.choices(HOUSEHOLDS, HOUSEHOLD_WEIGHTS)[0],
-            ethnicity=rng.choice(ETHNICITIES),
-            joined=joined,
-        ))
+        people.append(new_person(rng, index, joined))
 
     days = (TODAY - START).days
     starts = sorted(

@@ -49,12 +49,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import common
+from bench import fund as fund_bench
 from bench.fund import (
-    ETHNICITIES,
-    HOUSEHOLD_WEIGHTS,
-    HOUSEHOLDS,
     TODAY,
-    VILLAGES,
     Chair,
     Timing,
     at,
@@ -63,7 +60,6 @@ from bench.fund import (
     statements,
     times,
 )
-from bench.registration import person_name
 from bot import charts, health
 from bot.conversations.health_view import CHARTED, chart
 from bot.fund import add_months
@@ -123,17 +119,10 @@ class Planned:
 
 
 @dataclass
-class Person:
-    index: int
-    name: str
-    sex: str
-    birth_year: int
-    phone: str | None
-    village: str
-    household: str
-    ethnicity: str | None
-    joined: date
-    hypertensive: bool
+class Person(fund_bench.Person):
+    """A member of the fund benchmark's kind, with their blood pressure."""
+
+    hypertensive: bool = False
     readings: list[Planned] = field(default_factory=list)
 
 
@@ -157,16 +146,9 @@ def plan(rng: random.Random) -> Plan:
     chart_member = 3  # after the chair, the vice-chair and the treasurer
     people: list[Person] = []
     for index, joined in enumerate(joined_days):
+        particulars = vars(fund_bench.new_person(rng, index, joined))
         people.append(Person(
-            index=index,
-            name=person_name(index * 7 + 1),
-            sex=rng.choices(("female", "male"), (6, 4))[0],
-            birth_year=rng.randrange(1940, 1967),
-            phone=None if rng.random() < 0.1 else f"+8491{index:07d}",
-            village=rng.choice(VILLAGES),
-            household=rng.choices(HOUSEHOLDS, HOUSEHOLD_WEIGHTS)[0],
-            ethnicity=rng.choice(ETHNICITIES),
-            joined=joined,
+            **particulars,
             hypertensive=index == chart_member or rng.random() < HYPERTENSIVE_SHARE,
         ))
 

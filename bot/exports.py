@@ -106,7 +106,7 @@ class RequestExport:
         chat = (ctx.inbound.channel, ctx.inbound.chat_id, ctx.locale)
         member_id = ctx.member.id if ctx.member is not None else None
         job = await tx.add_export(self.kind, self.params, member_id, chat, ctx.now)
-        ctx.jobs.append(job.id)
+        ctx.jobs.append(job)
         return [Reply((self.note,), progress=progress_name(job.id))]
 
 
@@ -121,19 +121,18 @@ class Exports:
         self.service = service
         self._running: dict[int, asyncio.Task[None]] = {}
 
-    def start(self, job_ids: list[int]) -> None:
-        """Build these jobs now (after the commit that recorded them)."""
-        for job_id in job_ids:
-            if job_id not in self._running:
-                task = asyncio.create_task(self._by_id(job_id))
-                self._running[job_id] = task
-                task.add_done_callback(lambda _, job_id=job_id: self._running.pop(job_id, None))
+    def start(self, jobs: list[ExportJob]) -> None:
+        """Build these jobs now (after the commit that recorded them), unless running."""
+        for job in jobs:
+            if job.id not in self._running:
+                task = asyncio.create_task(self.run(job))
+                self._running[job.id] = task
+                task.add_done_callback(lambda _, job_id=job.id: self._running.pop(job_id, None))
 
     async def resume(self) -> None:
         """Start every unfinished job not running (after a restart)."""
         async with self.service.storage.transaction() as tx:
-            jobs = await tx.unfinished_exports()
-        self.start([job.id for job in jobs])
+            self.start(await tx.unfinished_exports())
 
     def busy(self) -> bool:
         """Whether a job is being built."""
@@ -143,12 +142,6 @@ class Exports:
         """Wait until every running job has finished."""
         while self._running:
             await asyncio.gather(*list(self._running.values()), return_exceptions=True)
-
-    async def _by_id(self, job_id: int) -> None:
-        async with self.service.storage.transaction() as tx:
-            found = [job for job in await tx.unfinished_exports() if job.id == job_id]
-        if found:
-            await self.run(found[0])
 
     async def run(self, job: ExportJob) -> None:
         """Build one job's file and queue it (or a message saying why there is none)."""

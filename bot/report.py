@@ -131,9 +131,14 @@ def _share(part: int, whole: int) -> int:
     return (200 * part + whole) // (2 * whole) if whole else 0
 
 
+def older_members(values: dict[str, int]) -> int:
+    """Members aged 60 or more (the older people of Decision 1336)."""
+    return values["age_60_69"] + values["age_70_79"] + values["age_80_up"]
+
+
 def shares(values: dict[str, int]) -> dict[str, int]:
     """The percentages, from the counts (of one club, or summed over many)."""
-    older = values["age_60_69"] + values["age_70_79"] + values["age_80_up"]
+    older = older_members(values)
     return {
         "share_women": _share(values["women"], values["members"]),
         "share_older": _share(older, values["members"]),

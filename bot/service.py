@@ -22,6 +22,7 @@ from bot.i18n import N_
 from bot.messages import Chat, Inbound, Reply, T
 from bot.render import render
 from storage.base import OutboxItem, Session, Storage, Transaction
+from storage.exports import ExportJob
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Handled:
 
     duplicate: bool
     queued: list[OutboxItem]
-    jobs: list[int] = field(default_factory=list)
+    jobs: list[ExportJob] = field(default_factory=list)
 
 
 REMIND_CLUBS = 300  # clubs read per transaction by the reminder scan

@@ -40,10 +40,11 @@ from storage.base import (
 from storage.sqlite_archive import SQLiteArchive
 from storage.sqlite_exports import SQLiteExports
 from storage.sqlite_health import SQLiteHealth
-from storage.sqlite_ledger import SQLiteLedger, _dt, _ts
+from storage.sqlite_ledger import SQLiteLedger
 from storage.sqlite_media import SQLiteMedia
 from storage.sqlite_meetings import SQLiteMeetings
 from storage.sqlite_operators import SQLiteOperators
+from storage.sqlite_queries import _dt, _ts
 from storage.sqlite_reports import SQLiteReports
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

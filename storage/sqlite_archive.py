@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from storage.archive import Row
-from storage.sqlite_ledger import _dt
+from storage.sqlite_queries import SQLiteQueries, _dt
 
 _NAME = "(SELECT full_name FROM members n WHERE n.id = {})"
 
@@ -37,7 +37,7 @@ def _rows(
     return found
 
 
-class SQLiteArchive:
+class SQLiteArchive(SQLiteQueries):
     """A club's records for the data export; mixed into ``SQLiteTransaction``.
 
     The transaction provides ``_all`` (from ``SQLiteLedger``).

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from storage.exports import ExportJob
-from storage.sqlite_ledger import _dt, _ts
+from storage.sqlite_queries import SQLiteQueries, _dt, _ts
 
 
-class SQLiteExports:
+class SQLiteExports(SQLiteQueries):
     """Export job queries; mixed into ``SQLiteTransaction``."""
 
-    if TYPE_CHECKING:
-        async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None: ...
-
-        async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]: ...
-
-        async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor: ...
 
     @staticmethod
     def _export(row: sqlite3.Row) -> ExportJob:

@@ -8,16 +8,16 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from storage.health import Client, MemberHealth, NewReading, NewVisit, StoredReading, StoredVisit
-from storage.sqlite_ledger import _dt, _in, _ts
+from storage.sqlite_queries import SQLiteQueries, _dt, _in, _ts
 
 if TYPE_CHECKING:
     from storage.base import Member
 
 
-class SQLiteHealth:
+class SQLiteHealth(SQLiteQueries):
     """Health queries; mixed into ``SQLiteTransaction``.
 
-    The transaction provides ``_one``, ``_all``, ``_run``, ``_add_once`` and ``_member``.
+    The transaction provides ``_add_once`` (the ledger's) and ``_member``.
     """
 
     @staticmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from storage.ledger import (
@@ -23,34 +23,11 @@ from storage.ledger import (
     PaymentReport,
     ScheduleRow,
 )
+from storage.sqlite_queries import SQLiteQueries, _dt, _in, _ts
 
 
-def _ts(moment: datetime | None) -> str | None:
-    """Store times as UTC ISO text, so text order is time order."""
-    return moment.astimezone(UTC).isoformat() if moment is not None else None
-
-
-def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def _in(values: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in values)
-
-
-class SQLiteLedger:
-    """The fund's queries; mixed into ``SQLiteTransaction``, which provides the connection."""
-
-    _conn: sqlite3.Connection
-
-    async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None:
-        return self._conn.execute(sql, tuple(args)).fetchone()
-
-    async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return self._conn.execute(sql, tuple(args)).fetchall()
-
-    async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, tuple(args))
+class SQLiteLedger(SQLiteQueries):
+    """The fund's queries; mixed into ``SQLiteTransaction``."""
 
     # Rules
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from storage.sqlite_ledger import _ts
+from storage.sqlite_queries import SQLiteQueries, _ts
 
 
-class SQLiteMedia:
+class SQLiteMedia(SQLiteQueries):
     """Stored images; mixed into ``SQLiteTransaction``."""
 
-    if TYPE_CHECKING:  # provided by ``SQLiteLedger`` in ``SQLiteTransaction``
-
-        async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None: ...
-
-        async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor: ...
 
     async def put_media(
         self, token: str, content_type: str, data: bytes, now: datetime, expires_at: datetime

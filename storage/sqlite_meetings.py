@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from storage.meetings import DueInstalment, MeetingMove, MeetingRule
-from storage.sqlite_ledger import _dt, _in, _ts
+from storage.sqlite_queries import SQLiteQueries, _dt, _in, _ts
 
 
-class SQLiteMeetings:
+class SQLiteMeetings(SQLiteQueries):
     """Meeting and reminder queries; mixed into ``SQLiteTransaction``."""
 
     @staticmethod

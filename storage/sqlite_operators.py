@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from storage.operators import Operator
-from storage.sqlite_ledger import _dt, _ts
+from storage.sqlite_queries import SQLiteQueries, _dt, _ts
 
 
-class SQLiteOperators:
+class SQLiteOperators(SQLiteQueries):
     """Association operators; mixed into ``SQLiteTransaction``."""
 
-    if TYPE_CHECKING:
-        async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None: ...
-
-        async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]: ...
-
-        async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor: ...
 
     @staticmethod
     def _operator(row: sqlite3.Row) -> Operator:

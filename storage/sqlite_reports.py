@@ -6,10 +6,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from storage.reports import CLUB_TZ
-from storage.sqlite_ledger import _ts
+from storage.sqlite_queries import SQLiteQueries, _ts
 
 
-class SQLiteReports:
+class SQLiteReports(SQLiteQueries):
     """Monthly report queries; mixed into ``SQLiteTransaction``."""
 
     async def month_figures(

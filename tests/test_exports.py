@@ -59,7 +59,7 @@ async def ask(chat: Any, person: Any, kind: str, **params: Any) -> int:
     async with bot.storage.transaction() as tx:
         job = await tx.add_export(kind, params, None, (chat.kind, str(person.user_id), "vi"),
                                   bot.clock())
-    bot.service.exports.start([job.id])
+    bot.service.exports.start([job])
     await settle(chat)
     return job.id
 
@@ -111,7 +111,7 @@ async def test_telegram_edits_the_progress_message_in_place(telegram_chat, monke
                                         bot.clock())
     bot.service.wake(items)
     await chat.settle()
-    bot.service.exports.start([job.id])
+    bot.service.exports.start([job])
     await chat.settle()
     got = person.unread()
     assert [m.raw.method for m in got] == (["sendMessage"] + ["editMessageText"] * 4
@@ -164,7 +164,7 @@ async def test_chats_go_on_while_a_file_is_built(text_chat):
     async with bot.storage.transaction() as tx:
         job = await tx.add_export("test_waits", {}, None, ("text", person.user_id, "vi"),
                                   bot.clock())
-    bot.service.exports.start([job.id])
+    bot.service.exports.start([job])
     await asyncio.sleep(0.05)
     assert bot.service.exports.busy()
     handled = await asyncio.wait_for(bot.service.handle(Inbound(

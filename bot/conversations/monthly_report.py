@@ -73,7 +73,11 @@ def _value(figure: report.Figure) -> str:
     if figure.kind == report.DAY:
         day = report.day_of(figure.value)
         return format_day(day) if day else "-"
-    return f"{figure.value:,}".replace(",", ".")  # 60.000 members in a province
+    return _count(figure.value)
+
+
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", ".")  # 60.000 members in a province
 
 
 # The short summary: one sentence per section, the figures by key (every figure and its
@@ -102,8 +106,7 @@ def sections(figures: list[report.Figure], area: bool = False) -> list[T]:
     """The month in a few short sentences (a club's, or an area's summed figures)."""
     values = {f.key: _value(f) for f in figures}
     counts = {f.key: f.value for f in figures}
-    older = counts["age_60_69"] + counts["age_70_79"] + counts["age_80_up"]
-    values["older"] = f"{older:,}".replace(",", ".")
+    values["older"] = _count(report.older_members(counts))
     meeting = AREA_MET if area else {0: NO_MEETING, 1: MET}.get(counts["meetings"], MET_MORE)
     members, *others = SUMMARY
     parts = [T(members, **values), T(meeting, **values), *(T(text, **values) for text in others)]

@@ -1,0 +1,43 @@
+"""What every part of the SQLite transaction shares: the query helpers, times, lists.
+
+The connection's three statement helpers, and how times and lists are written in SQL.
+
+The mixins (``SQLiteLedger``, ``SQLiteHealth``, ...) derive from :class:`SQLiteQueries`;
+``SQLiteTransaction`` combines them over one connection whose transaction is open and whose
+writer lock the caller holds (see ``storage/sqlite.py``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+
+def _ts(moment: datetime | None) -> str | None:
+    """Store times as UTC ISO text, so text order is time order."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _in(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+class SQLiteQueries:
+    """Statements on the transaction's connection."""
+
+    _conn: sqlite3.Connection
+
+    async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None:
+        return self._conn.execute(sql, tuple(args)).fetchone()
+
+    async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, tuple(args)).fetchall()
+
+    async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, tuple(args))
