@@ -60,7 +60,7 @@ from bench.fund import (
     statements,
     times,
 )
-from bot import charts, health
+from bot import charts, health, outbox
 from bot.conversations.health_view import CHARTED, chart
 from bot.fund import add_months
 from storage.health import NewReading
@@ -262,7 +262,7 @@ class Replies:
 
     def __init__(self, talker: Chair) -> None:
         self.items: list[Any] = []
-        talker.service.on_queued(self.keep)
+        talker.service.storage.on_commit(outbox.OUTBOX, self.keep)
 
     def keep(self, items: list[Any]) -> None:
         self.items = items

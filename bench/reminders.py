@@ -79,9 +79,7 @@ from bench.fund import (
 from bench.registration import BotCrashed, BotProcess, free_port, person_name
 from bot import fund, reminders
 from bot.config import Settings as BotSettings
-from bot.conversations.registry import FLOWS
-from bot.engine import Engine
-from bot.service import Service, utcnow
+from bot.service import utcnow
 from storage.sqlite import SQLiteStorage
 from tests.fake_telegram import FakeTelegram
 from tests.test_reminder_delivery import add_clubs, ignored_429s, window_peak
@@ -200,11 +198,10 @@ async def deliver(count: int, workdir: Path, number: int) -> Delivered:
             storage = SQLiteStorage(db)
             await storage.open()
             try:
-                service = Service(storage, Engine(FLOWS), TZ)
                 started = time.monotonic()
-                found = await service.remind(moment)
+                found = await reminders.scan(storage, TZ, moment)
                 queued = time.monotonic()
-                result.second_scan = len(await service.remind(moment))
+                result.second_scan = len(await reminders.scan(storage, TZ, moment))
             finally:
                 await storage.close()
             result.queued, result.queue_s = len(found), queued - started

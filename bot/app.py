@@ -1,4 +1,9 @@
-"""Wiring: settings -> storage -> engine -> service -> channels, outbox and sweeper."""
+"""Wiring: settings -> storage -> engine -> service -> channels, outbox and background tasks.
+
+Every background task runs under one :class:`bot.supervisor.Supervisor`: the outbox sender,
+each poller, the reminder scan, the timeout sweeper and the export runner. A failure is
+logged and retried; the process exits non-zero only when it cannot go on (exit code 1).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,29 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics, reminders
 from bot.config import Settings
 from bot.conversations.registry import FLOWS
 from bot.demo import seed
 from bot.engine import Engine
+from bot.exports import Exports
 from bot.handlers.local import LocalChannel, repl
 from bot.i18n import LOCALES_DIR, catalog
 from bot.outbox import ChannelSender, OutboxWorker
-from bot.service import Service, utcnow
+from bot.service import FloodLimit, Service, utcnow
+from bot.supervisor import Beat, Fatal, Supervisor
+from bot.web import Readiness, Webhook, web_app
 from storage.sqlite import SQLiteStorage
 
 log = logging.getLogger(__name__)
+
+TICK = 60.0  # seconds between runs of the reminder scan, the sweeper and the export runner
 
 
 @dataclass
@@ -35,45 +44,45 @@ class App:
     storage: SQLiteStorage
     service: Service
     outbox: OutboxWorker
+    exports: Exports
+    supervisor: Supervisor
 
 
 @contextlib.asynccontextmanager
-async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIterator[App]:
-    """Open the database and start the outbox worker and the sweeper; stop them on exit."""
+async def open_app(
+    settings: Settings, senders: list[ChannelSender], stopping: asyncio.Event | None = None
+) -> AsyncIterator[App]:
+    """Open the database and start the background tasks; stop them on exit."""
     if not catalog("vi"):
         raise RuntimeError(f"no Vietnamese catalog found in {LOCALES_DIR}")
     storage = SQLiteStorage(settings.db)
     await storage.open()
+    storage.on_transaction(metrics.TRANSACTION_SECONDS.observe)
     try:
-        service = Service(storage, Engine(FLOWS), settings.tz, settings.flow_timeout)
+        flood = FloodLimit(settings.flood_messages, settings.flood_seconds)
+        service = Service(storage, Engine(FLOWS), settings.tz, settings.flow_timeout,
+                          flood=flood)
         outbox = OutboxWorker(storage, senders, utcnow)
-        service.on_queued(outbox.submit)
-        scheduler = AsyncIOScheduler(
-            timezone=settings.tz,
-            job_defaults={"coalesce": True, "misfire_grace_time": 60, "max_instances": 1},
-        )
-        scheduler.add_job(service.sweep, "interval", minutes=1, id="sweep")
+        exports = Exports(storage, utcnow)
+        supervisor = Supervisor(stopping)
+        supervisor.loop("outbox", outbox.run, stale_after=30)
+        supervisor.every("sweeper", TICK, service.sweep)
+        supervisor.every("exports", TICK, exports.resume)  # files a restart interrupted
         # Reminders are computed from the database each minute, and once at start (what was
         # missed while the service was down still goes out if it is still relevant).
         if settings.reminders:
-            scheduler.add_job(service.remind, "interval", minutes=1, id="reminders",
-                              next_run_time=datetime.now(UTC))
-        scheduler.start()
-        worker = asyncio.create_task(outbox.run())
-        await service.exports.resume()  # files a restart interrupted
+            supervisor.every("reminders", TICK,
+                             lambda: reminders.scan(storage, settings.tz, utcnow()))
         try:
-            yield App(settings, storage, service, outbox)
+            yield App(settings, storage, service, outbox, exports, supervisor)
         finally:
-            scheduler.shutdown(wait=False)
             await outbox.stop()
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            await supervisor.stop()
     finally:
         await storage.close()
 
 
-async def run_local(settings: Settings) -> None:
+async def run_local(settings: Settings) -> int:
     """The terminal chat on the demo club (no chat platform needed)."""
     async with open_app(settings, []) as app:
         code = await seed(app.storage, utcnow())
@@ -86,97 +95,31 @@ async def run_local(settings: Settings) -> None:
             "Demo member invite code: {code} (as a new person, type it or /start {code}).\n"
             "Type /menu to begin, /quit to leave.\n"
         ).format(db=settings.db, code=code or "-")
+
         async def drain() -> None:
-            await app.service.exports.wait()  # files asked for are built, then everything sent
+            await app.exports.wait()  # files asked for are built, then everything sent
             await app.outbox.drain()
 
         await repl(channel, drain, banner)
+    return 0
 
 
-MAX_BODY = 1024 * 1024
-
-
-class Channel(ChannelSender, Protocol):
+class Channel(ChannelSender, Webhook, Protocol):
     """What the runner needs from a chat platform adapter (see ``bot/handlers/``)."""
 
-    @property
-    def webhook_url(self) -> str | None:
-        """The public webhook URL, or ``None`` to poll."""
-
-    def webhook_path(self) -> str:
-        """The path this service serves the webhook on."""
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        """Handle one webhook request (answer only after the commit)."""
+    poll_timeout: int
 
     async def set_webhook(self) -> None:
         """Tell the platform where the webhook is."""
 
-    async def poll(self, stopping: asyncio.Event) -> None:
-        """Fetch updates until ``stopping`` is set."""
+    async def poll(self, beat: Beat) -> None:
+        """Fetch and handle updates until cancelled, calling ``beat`` after each round."""
 
     async def start(self) -> None:
-        """Connect (check the token)."""
+        """Connect (check the token); raise :class:`Fatal` if it is refused."""
 
     async def stop(self) -> None:
         """Disconnect."""
-
-
-def web_app(
-    channels: list[Channel],
-    storage: SQLiteStorage,
-    clock: Callable[[], datetime] = utcnow,
-) -> web.Application:
-    """The service's web server.
-
-    It serves ``/healthz``, each channel's webhook if configured, ``/media/<token>.png``: the
-    pictures (charts) sent to Zalo by URL, and ``/media/<token>/<file name>``: the files
-    (reports, data exports) sent to Zalo as download links, until they expire. The tokens are
-    random and long; nothing else is served.
-
-    Args:
-        channels: The chat platform adapters.
-        storage: The open database.
-        clock: Current UTC time (for the pictures' expiry).
-
-    Returns:
-        The aiohttp application.
-    """
-    app = web.Application(client_max_size=MAX_BODY)
-
-    async def health(request: web.Request) -> web.Response:
-        async with storage.transaction() as tx:
-            await tx.get_meta("health")
-        return web.json_response({"ok": True})
-
-    async def media(request: web.Request) -> web.Response:
-        async with storage.transaction() as tx:
-            found = await tx.get_media(request.match_info["token"], clock())
-        if found is None or found[0] != "image/png":
-            raise web.HTTPNotFound()
-        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
-        return web.Response(body=found[1], content_type=found[0], headers=headers)
-
-    async def download(request: web.Request) -> web.Response:
-        async with storage.transaction() as tx:
-            found = await tx.get_media(request.match_info["token"], clock())
-        if found is None or found[0] == "image/png":
-            raise web.HTTPNotFound()
-        headers = {
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'attachment; filename="{request.match_info["name"]}"',
-        }
-        return web.Response(body=found[1], content_type=found[0], headers=headers)
-
-    app.router.add_get("/healthz", health)
-    app.router.add_get(r"/media/{token:[A-Za-z0-9_-]{8,64}}.png", media)
-    app.router.add_get(r"/media/{token:[A-Za-z0-9_-]{8,64}}/{name:[A-Za-z0-9_.-]{1,100}}",
-                       download)
-    for channel in channels:
-        if channel.webhook_url:
-            app.router.add_post(channel.webhook_path(), channel.webhook)
-    return app
 
 
 def make_channels(settings: Settings, app: App) -> list[Channel]:
@@ -193,46 +136,80 @@ def make_channels(settings: Settings, app: App) -> list[Channel]:
     return channels
 
 
-async def run_channels(settings: Settings) -> None:
-    """Serve every configured platform until SIGINT or SIGTERM: webhook or polling each."""
+async def _connect(channel: Channel, stopping: asyncio.Event) -> bool:
+    """Start a channel, trying again while the platform cannot be reached."""
+    wait = 1.0
+    while not stopping.is_set():
+        try:
+            await channel.start()
+            return True
+        except Fatal:
+            raise
+        except Exception as error:
+            log.warning("%s: cannot connect (%r); retrying in %.0fs", channel.channel, error,
+                        wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), wait)
+            wait = min(60.0, wait * 2)
+    return False
+
+
+async def run_channels(settings: Settings) -> int:
+    """Serve every configured platform until SIGINT or SIGTERM: webhook or polling each.
+
+    Returns:
+        The exit code: 0 after a signal, 1 if the service could not go on.
+    """
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopping.set)
-    async with open_app(settings, []) as app:
+    async with open_app(settings, [], stopping) as app:
         channels = make_channels(settings, app)
-        pollers: list[asyncio.Task[None]] = []
-        for channel in channels:
-            await channel.start()
-            app.outbox.add_channel(channel)
-        server = web_app(channels, app.storage, app.service.clock)
-        runner = web.AppRunner(server, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
-        log.info("listening on %s (public URL: %s)", settings.listen, settings.public_url or "-")
+        started: list[Channel] = []
+        runner: web.AppRunner | None = None
         try:
+            for channel in channels:
+                if not await _connect(channel, stopping):
+                    return 0
+                started.append(channel)
+                app.outbox.add_channel(channel)
+            readiness = Readiness(app.storage, utcnow, app.supervisor, app.outbox)
+            server = web_app(channels, app.storage, utcnow, readiness)
+            runner = web.AppRunner(server, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.host, settings.port).start()
+            log.info("listening on %s (public URL: %s)", settings.listen,
+                     settings.public_url or "-")
             for channel in channels:
                 if channel.webhook_url:
                     await channel.set_webhook()
                     log.info("%s: webhook mode", channel.channel)
                 else:
                     log.info("%s: polling mode", channel.channel)
-                    pollers.append(asyncio.create_task(channel.poll(stopping)))
+                    app.supervisor.loop(f"{channel.channel}_poller", channel.poll,
+                                        stale_after=channel.poll_timeout + 35.0)
             await stopping.wait()
+        except Fatal as error:
+            log.critical("cannot go on: %s", error)
+            return 1
         finally:
-            for poller in pollers:
-                poller.cancel()
-            await asyncio.gather(*pollers, return_exceptions=True)
-            await runner.cleanup()
-            await app.outbox.stop()
-            for channel in channels:
+            if runner is not None:
+                await runner.cleanup()  # no more webhooks
+            await app.outbox.stop()  # the sends in flight finish and are recorded
+            await app.supervisor.stop()
+            for channel in started:
                 await channel.stop()
+        return 1 if app.supervisor.fatal else 0
 
 
-async def run(settings: Settings) -> None:
-    """Start the service: every platform with a token, or else the local terminal chat."""
+async def run(settings: Settings) -> int:
+    """Start the service: every platform with a token, or else the local terminal chat.
+
+    Returns:
+        The process exit code.
+    """
     if settings.telegram_token or settings.zalo_token:
-        await run_channels(settings)
-    else:
-        await run_local(settings)
+        return await run_channels(settings)
+    return await run_local(settings)

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import getpass
 import json
-import logging
 import os
 import re
 import sys
@@ -30,20 +28,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import association
+from bot import association, logs, reminders
 from bot.app import run
 from bot.association import Area
 from bot.clubs import create_club, list_clubs
 from bot.config import Settings
-from bot.conversations.registry import FLOWS
-from bot.engine import Engine
 from bot.handlers.telegram import deep_link
 from bot.health import TRIAGE_KEY, Triage, triage
 from bot.reminders import SETTINGS_KEY as REMINDERS_KEY
 from bot.reminders import Settings as ReminderSettings
 from bot.render import translate
 from bot.report_xlsx import workbook
-from bot.service import Service, utcnow
+from bot.service import utcnow
 from storage.sqlite import SQLiteStorage
 
 
@@ -218,8 +214,8 @@ async def _reminders(args: argparse.Namespace, settings: Settings) -> list[dict[
     storage = SQLiteStorage(settings.db)
     await storage.open()
     try:
-        service = Service(storage, Engine(FLOWS), settings.tz)
-        found = await service.remind(at.astimezone(UTC), send=args.action == "send")
+        found = await reminders.scan(storage, settings.tz, at.astimezone(UTC),
+                                     send=args.action == "send")
     finally:
         await storage.close()
     return [{"key": d.key, "club_id": d.club_id, "member_id": d.member_id, "kind": d.kind,
@@ -280,15 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         The process exit code.
     """
     args = _parser().parse_args(argv)
-    level = logging.INFO if os.environ.get("TELEGRAM_BOT_TOKEN") else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    serving = bool(os.environ.get("TELEGRAM_BOT_TOKEN") or os.environ.get("ZALO_BOT_TOKEN"))
+    logs.setup(os.environ.get("ISHC_LOG_FORMAT", "text"),
+               os.environ.get("ISHC_LOG_LEVEL", "INFO" if serving else "WARNING"))
     settings = Settings.from_env()
     if args.command == "run":
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run(settings))
-        return 0
+        try:
+            return asyncio.run(run(settings))
+        except KeyboardInterrupt:
+            return 0
     try:
         if args.command == "admin":
             _print_admin(args, asyncio.run(_admin(args, settings)))

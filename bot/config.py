@@ -53,6 +53,9 @@ class Settings:
             to the scheme and host of the Zalo (else Telegram) webhook URL.
         reminders: Send reminders (``ISHC_REMINDERS=0`` turns the scan off, e.g. on a
             staging copy of the database).
+        flood_messages: More messages than this from one chat within ``flood_seconds`` get
+            one "please slow down" and are not answered.
+        flood_seconds: The window of the flood limit.
     """
 
     db: str = "./data/ishc.sqlite3"
@@ -74,6 +77,8 @@ class Settings:
     zalo_chat_rate: float = 1.0
     public_url: str | None = None
     reminders: bool = True
+    flood_messages: int = 40
+    flood_seconds: float = 60.0
 
     @property
     def host(self) -> str:
@@ -126,6 +131,8 @@ class Settings:
             public_url=public_url,
             reminders=env.get("ISHC_REMINDERS", "1").strip().lower() not in ("0", "off", "no",
                                                                             "false"),
+            flood_messages=int(env.get("ISHC_FLOOD_MESSAGES", defaults.flood_messages)),
+            flood_seconds=float(env.get("ISHC_FLOOD_SECONDS", defaults.flood_seconds)),
         )
 
 

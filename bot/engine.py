@@ -23,7 +23,6 @@ from bot.i18n import N_, gettext
 from bot.messages import Choice, Inbound, Recipient, Reply, T, joined
 from bot.text import fold
 from storage.base import Club, Identity, Member, Session, Transaction
-from storage.exports import ExportJob
 from storage.operators import Operator
 
 CONFIRM = "_confirm"
@@ -59,7 +58,6 @@ class Ctx:
     tz: str
     locale: str
     flow_timeout: timedelta
-    jobs: list[ExportJob] = field(default_factory=list)  # files to build after the commit
     operator: Operator | None = None  # an association officer's grant (storage/operators.py)
 
     @property

@@ -2,12 +2,13 @@
 
 A flow asks for a file with the :class:`RequestExport` effect. In the update's transaction
 it records the job and answers with a short "đang xuất..." (a progress message). After the
-commit the service hands the job to :class:`Exports`, which builds the file from a read-only
-snapshot (``Storage.reading``) on a worker thread, so neither the writer nor the event loop
-waits. As sheets are written it updates the progress message (at most once a second; on
-Telegram the message changes in place, text-only channels skip the updates). Then one
-transaction keeps the file in the media store, queues it in the outbox and marks the job
-finished. A job a restart interrupted is picked up again by the sweep.
+commit the job is handed (after-commit topic ``"export"``) to :class:`Exports`, which builds
+the file from a read-only snapshot (``Storage.reading``) on a worker thread, so neither the
+writer nor the event loop waits. As sheets are written it updates the progress message (at
+most once a second; on Telegram the message changes in place, text-only channels skip the
+updates). Then one transaction keeps the file in the media store, queues it in the outbox
+and marks the job finished. A job a restart interrupted is picked up again by
+:meth:`Exports.resume`, which the service's supervisor runs at start and every minute.
 
 A kind of file is a builder registered with :func:`builder`. It is given the transaction,
 the job and a progress callback; it checks again that the asker may have the file (roles are
@@ -24,23 +25,23 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.engine import Ctx
 from bot.i18n import N_
 from bot.messages import Reply, T
+from bot.outbox import queue
 from bot.text import fold
-from storage.base import Transaction
+from storage.base import Storage, Transaction
 from storage.exports import ExportJob
-
-if TYPE_CHECKING:
-    from bot.service import Service
 
 log = logging.getLogger(__name__)
 
 FILE_KEEP = timedelta(days=7)  # how long a file's download link works
 PROGRESS_EVERY = 1.0  # seconds between progress updates
+EXPORT = "export"
+"""The after-commit topic of requested files (the export runner listens to it)."""
 
 
 @dataclass(frozen=True)
@@ -106,20 +107,25 @@ class RequestExport:
         chat = (ctx.inbound.channel, ctx.inbound.chat_id, ctx.locale)
         member_id = ctx.member.id if ctx.member is not None else None
         job = await tx.add_export(self.kind, self.params, member_id, chat, ctx.now)
-        ctx.jobs.append(job)
+        tx.after_commit(EXPORT, job)
         return [Reply((self.note,), progress=progress_name(job.id))]
 
 
 class Exports:
     """Builds requested files in the background and sends them.
 
+    It takes the jobs of each committed transaction (after-commit topic ``"export"``).
+
     Args:
-        service: The service (its storage, clock and outbox queue).
+        storage: The open storage backend.
+        clock: Current UTC time.
     """
 
-    def __init__(self, service: Service) -> None:
-        self.service = service
+    def __init__(self, storage: Storage, clock: Callable[[], datetime]) -> None:
+        self.storage = storage
+        self.clock = clock
         self._running: dict[int, asyncio.Task[None]] = {}
+        storage.on_commit(EXPORT, self.start)
 
     def start(self, jobs: list[ExportJob]) -> None:
         """Build these jobs now (after the commit that recorded them), unless running."""
@@ -131,7 +137,7 @@ class Exports:
 
     async def resume(self) -> None:
         """Start every unfinished job not running (after a restart)."""
-        async with self.service.storage.transaction() as tx:
+        async with self.storage.transaction() as tx:
             self.start(await tx.unfinished_exports())
 
     def busy(self) -> bool:
@@ -167,15 +173,15 @@ class Exports:
         try:
             if build is None:
                 raise LookupError(f"no builder for {job.kind!r}")
-            result = await self.service.storage.reading(lambda tx: build(tx, job, progress))
+            result = await self.storage.reading(lambda tx: build(tx, job, progress))
         except Exception as failure:
             log.exception("export %s (%s) failed", job.id, job.kind)
             error = repr(failure)
             result = T(N_("Sorry, the file could not be made. Please try again later."))
         await asyncio.sleep(0)  # let the last progress callbacks run
         await asyncio.gather(*updates, return_exceptions=True)
-        now = self.service.clock()
-        async with self.service.storage.transaction() as tx:
+        now = self.clock()
+        async with self.storage.transaction() as tx:
             if not await tx.finish_export(job.id, now, error):
                 return  # finished by another run
             if isinstance(result, ExportFile):
@@ -190,10 +196,8 @@ class Exports:
                            Reply((result.caption,), document=document)]
             else:
                 replies = [Reply((result,))]
-            queued = await self.service.queue(tx, here, replies, now)
-        self.service.wake(queued)
+            await queue(tx, here, replies, now)
 
     async def _say(self, here: tuple[str, str, str], reply: Reply) -> None:
-        async with self.service.storage.transaction() as tx:
-            queued = await self.service.queue(tx, here, [reply], self.service.clock())
-        self.service.wake(queued)
+        async with self.storage.transaction() as tx:
+            await queue(tx, here, [reply], self.clock())

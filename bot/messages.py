@@ -70,6 +70,19 @@ class Inbound:
     locale: str | None = None
     supported: bool = True
 
+    def to_json(self) -> dict[str, Any]:
+        """The update as plain JSON (kept with a dead letter, to be retried)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        if self.button is not None:
+            data["button"] = [self.button.ref, self.button.step, self.button.key]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Inbound:
+        """Rebuild an update stored by :meth:`to_json`."""
+        button = data.get("button")
+        return cls(**{**data, "button": Button(*button) if button else None})
+
 
 @dataclass(frozen=True)
 class Recipient:

@@ -1,8 +1,8 @@
 """Reminders: what is due at a moment, computed from the database, and queued exactly once.
 
-Nothing is kept in a job store. A periodic scan (APScheduler, every minute; also at start, so
-what was missed while the service was down still goes out if it is still relevant) asks
-:func:`due` what should have gone out by now and is still relevant, keeps the reminders whose
+Nothing is kept in a job store. A periodic scan (:func:`scan`, every minute under the
+service's supervisor, and once at start, so what was missed while the service was down still
+goes out if it is still relevant) asks :func:`due` what should have gone out by now and is still relevant, keeps the reminders whose
 key (kind, target, occurrence) was never queued, and queues them in the outbox in the same
 transaction that records the keys (:func:`queue`). A second scan, a late scan or a restart
 finds the keys recorded and sends nothing twice.
@@ -29,18 +29,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import health
+from bot import health, outbox
 from bot.conversations.fund_common import money
 from bot.conversations.meeting_schedule import day_text
 from bot.i18n import N_, format_day
 from bot.meetings import Meeting, default_rule, meetings
 from bot.messages import Choice, Recipient, Reply, T, joined
-from storage.base import Club, OutboxItem, Transaction
+from storage.base import Club, OutboxItem, Storage, Transaction
 
 SETTINGS_KEY = "reminders"
+SCAN_CLUBS = 300  # clubs read per transaction by the scan
+SCAN_BATCH = 1000  # reminders queued per transaction
 
 
 @dataclass(frozen=True)
@@ -330,21 +331,53 @@ def fair(items: Iterable[Due]) -> list[Due]:
     return ordered
 
 
-async def queue(
-    tx: Transaction, service: Any, items: Sequence[Due], now: datetime
-) -> list[OutboxItem]:
+async def queue(tx: Transaction, items: Sequence[Due], now: datetime) -> list[OutboxItem]:
     """Queue reminders and record their keys, in the caller's transaction.
 
     A key queued meanwhile (by another scan) is skipped by the outbox's dedupe key.
 
     Returns:
-        The queued messages (hand them to the outbox after the commit).
+        The queued messages (the sender takes them when the transaction commits).
     """
     queued: list[OutboxItem] = []
     for item in items:
         reply = Reply(item.parts, item.choices, "-", "-", to=Recipient(item.member_id))
-        made = await service.queue(tx, None, [reply], now, dedupe_key=f"reminder:{item.key}")
+        made = await outbox.queue(tx, None, [reply], now, dedupe_key=f"reminder:{item.key}")
         await tx.record_reminder(item.key, item.club_id, item.member_id, item.kind, item.at, now,
                                  made[0].id if made else None)
         queued += made
     return queued
+
+
+async def scan(
+    storage: Storage, tz: str, now: datetime, *, send: bool = True
+) -> list[Due]:
+    """Queue the reminders due at ``now``, each exactly once (the periodic scan).
+
+    What is due is read in short transactions of a few hundred clubs each, and queued in
+    batches, so a national scan never holds the database for long: chats go on between
+    them. All clubs are interleaved before queueing, so a large club delays no other.
+
+    Args:
+        storage: The open storage backend.
+        tz: The clubs' time zone.
+        now: The moment to look at (the operator's ``reminders send --at``).
+        send: Queue them; with ``False`` only list what is due and new.
+
+    Returns:
+        The new reminders, in the order queued.
+    """
+    async with storage.transaction() as tx:
+        clubs = [club for club, _ in await tx.list_clubs()]
+    found: list[Due] = []
+    for start in range(0, len(clubs), SCAN_CLUBS):
+        async with storage.transaction() as tx:
+            due_now = await due(tx, now, tz, clubs[start:start + SCAN_CLUBS])
+            fresh = await tx.new_reminder_keys([d.key for d in due_now])
+        found += [d for d in due_now if d.key in fresh]
+    todo = fair(found)
+    if send:
+        for start in range(0, len(todo), SCAN_BATCH):
+            async with storage.transaction() as tx:
+                await queue(tx, todo[start:start + SCAN_BATCH], now)
+    return todo

@@ -3,30 +3,49 @@
 For each inbound update, under a per-chat lock (chats run concurrently, one chat in order):
 record it in the inbox (a redelivery stops here), run the engine, apply its effects, save
 the conversation, queue the replies, commit. Only then is the update acknowledged to the
-platform, and the outbox sender is woken.
+platform; the replies reach the outbox sender when the transaction commits.
+
+What can go wrong, and what happens then:
+
+- The database cannot be written just now (locked, I/O error, full disk, read-only):
+  :class:`storage.errors.StorageUnavailable` goes up to the channel, which does not
+  acknowledge the update (webhook 503, polling offset kept). Nothing was kept, the
+  conversation stays at its step, and the same update succeeds once the database recovers.
+- Anything else (a bug, content the bot cannot read) is tried :data:`ATTEMPTS` times; then
+  the update is kept as a dead letter with its error and acknowledged, and the person gets a
+  polite apology. Their conversation is kept.
+- A chat sending more than the flood limit gets one "please slow down"; the rest of its
+  messages in the window are recorded and not answered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import traceback
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import logs, metrics
 from bot.engine import MENU_FLOW, Ctx, Engine
-from bot.exports import Exports
 from bot.i18n import N_
-from bot.messages import Chat, Inbound, Reply, T
-from bot.render import render
+from bot.messages import Inbound, Reply, T
+from bot.outbox import queue
 from storage.base import OutboxItem, Session, Storage, Transaction
-from storage.exports import ExportJob
+from storage.deadletters import NewDeadLetter
+from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 INBOX_KEEP = timedelta(days=7)
+ATTEMPTS = 3  # tries of an update that fails for a reason other than the database
+RETRY_PAUSE = 0.05  # seconds before the second try (doubled for each next one)
+APOLOGY_EVERY = timedelta(minutes=10)  # at most one apology per chat this often
 
 
 def utcnow() -> datetime:
@@ -36,15 +55,27 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Handled:
-    """The result of handling one update."""
+    """The result of handling one update.
+
+    Attributes:
+        duplicate: It was seen before (a redelivery): nothing was done.
+        queued: The replies it queued.
+        dead_letter: The dead letter it became, if it could not be handled.
+        flooded: It came over the chat's flood limit and was recorded, not answered.
+    """
 
     duplicate: bool
     queued: list[OutboxItem]
-    jobs: list[ExportJob] = field(default_factory=list)
+    dead_letter: int | None = None
+    flooded: bool = False
 
 
-REMIND_CLUBS = 300  # clubs read per transaction by the reminder scan
-REMIND_BATCH = 1000  # reminders queued per transaction
+@dataclass(frozen=True)
+class FloodLimit:
+    """At most ``messages`` from one chat in ``seconds``; beyond that, not answered."""
+
+    messages: int = 40
+    seconds: float = 60.0
 
 
 class Service:
@@ -56,6 +87,7 @@ class Service:
         tz: The clubs' time zone (for "today").
         flow_timeout: Inactivity after which a conversation ends.
         clock: Returns the current UTC time.
+        flood: The per-chat inbound limit.
     """
 
     def __init__(
@@ -65,62 +97,90 @@ class Service:
         tz: str = "Asia/Ho_Chi_Minh",
         flow_timeout: timedelta = timedelta(hours=2),
         clock: Callable[[], datetime] = utcnow,
+        flood: FloodLimit = FloodLimit(),
     ) -> None:
         self.storage = storage
         self.engine = engine
         self.tz = tz
         self.flow_timeout = flow_timeout
         self.clock = clock
+        self.flood = flood
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-        self._listeners: list[Callable[[list[OutboxItem]], None]] = []
-        self.exports = Exports(self)
+        self._recent: dict[tuple[str, str], deque[float]] = {}
+        self._slowed: dict[tuple[str, str], float] = {}  # when each chat was asked to slow down
+        self._apologised: dict[tuple[str, str], datetime] = {}
 
-    def on_queued(self, listener: Callable[[list[OutboxItem]], None]) -> None:
-        """Hand the replies of each commit to ``listener`` (the outbox sender)."""
-        self._listeners.append(listener)
-
-    def wake(self, items: list[OutboxItem]) -> None:
-        """Hand messages queued in a committed transaction to the outbox sender."""
-        for listener in self._listeners:
-            listener(items)
-
-    async def handle(self, inbound: Inbound) -> Handled:
+    async def handle(self, inbound: Inbound, *, replay: bool = False) -> Handled:
         """Process one update exactly once; safe to call again with a redelivered update.
 
         Args:
             inbound: The update in neutral form.
+            replay: Handle it even though the inbox has seen it (an operator retrying a dead
+                letter); it then fails loudly instead of becoming a dead letter again.
 
         Returns:
-            Whether it was a duplicate, and the replies it queued.
+            What became of it.
+
+        Raises:
+            StorageUnavailable: The database cannot be written just now; nothing was kept.
+                Do not acknowledge the update: it succeeds when delivered again.
         """
         key = (inbound.channel, inbound.chat_id)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
+        started = time.perf_counter()
         try:
-            async with lock:
-                try:
-                    result = await self._handle(inbound)
-                except Exception:
-                    log.exception("update %s/%s failed", inbound.channel, inbound.external_id)
-                    result = await self._apologise(inbound)
+            with logs.update_context(inbound.channel, inbound.external_id, inbound.chat_id):
+                async with lock:
+                    result = await self._attempts(inbound, replay)
         finally:
             lock, users = self._locks[key]
             if users == 1:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
-        if result.queued:
-            self.wake(result.queued)
-        self.exports.start(result.jobs)
+        metrics.UPDATE_SECONDS.labels(inbound.channel).observe(time.perf_counter() - started)
         return result
 
-    async def _handle(self, inbound: Inbound) -> Handled:
+    async def _attempts(self, inbound: Inbound, replay: bool) -> Handled:
+        """Handle the update, trying again after a failure that is not the database's."""
+        channel = inbound.channel
+        if not replay and self._flooding(inbound):
+            return await self._flooded(inbound)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                result = await self._handle(inbound, replay)
+            except StorageUnavailable as error:
+                metrics.UPDATES.labels(channel, "transient").inc()
+                metrics.STORAGE_FAILURES.inc()
+                log.warning("update %s/%s left for later: %s", channel, inbound.external_id,
+                            error)
+                raise
+            except Exception as error:
+                metrics.UPDATES.labels(channel, "failed").inc()
+                if replay:
+                    raise
+                log.exception("update %s/%s failed (attempt %d of %d)", channel,
+                              inbound.external_id, attempt, ATTEMPTS)
+                if attempt == ATTEMPTS:
+                    return await self._dead_letter(inbound, error, attempt)
+                await asyncio.sleep(RETRY_PAUSE * 2 ** (attempt - 1))
+            else:
+                metrics.UPDATES.labels(channel, "duplicate" if result.duplicate
+                                       else "handled").inc()
+                return result
+        raise AssertionError("unreachable")
+
+    async def _handle(self, inbound: Inbound, replay: bool = False) -> Handled:
         now = self.clock()
         async with self.storage.transaction() as tx:
-            if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
+            fresh = await tx.record_inbound(inbound.channel, inbound.external_id, now)
+            if not fresh and not replay:
                 return Handled(duplicate=True, queued=[])
             ctx = await self.context(tx, inbound, now)
             session = await tx.get_session(inbound.channel, inbound.chat_id)
+            if session is not None:
+                logs.tag(flow=session.flow_id, step=session.step_id)
             outcome = await self.engine.advance(session, ctx)
             replies = list(outcome.replies)
             for effect in outcome.effects:
@@ -132,26 +192,121 @@ class Service:
                 await tx.save_session(outcome.session)
             asked_contact = session is not None and self._asked_contact(session)
             here = (inbound.channel, inbound.chat_id, ctx.locale)
-            queued = await self.queue(tx, here, replies, now, asked_contact)
-        return Handled(duplicate=False, queued=queued, jobs=ctx.jobs)
+            queued = await queue(tx, here, replies, now, asked_contact=asked_contact)
+        return Handled(duplicate=False, queued=queued)
 
     def _asked_contact(self, session: Session) -> bool:
         flow = self.engine.flows.get(session.flow_id)
         step = flow.step(session.step_id) if flow else None
         return bool(step and step.ask_contact)
 
-    async def _apologise(self, inbound: Inbound) -> Handled:
-        """After an unexpected error: consume the update and say sorry, so nothing hangs."""
+    async def _dead_letter(self, inbound: Inbound, error: Exception, attempts: int) -> Handled:
+        """Keep an update that keeps failing, acknowledge it, and apologise once.
+
+        The conversation is kept as it was: the person can answer the question again.
+        """
         now = self.clock()
+        key = (inbound.channel, inbound.chat_id)
+        letter = NewDeadLetter(
+            channel=inbound.channel, external_id=inbound.external_id, chat_id=inbound.chat_id,
+            inbound=inbound.to_json(), raw=repr(inbound), error=_error_text(error),
+            attempts=attempts,
+        )
         async with self.storage.transaction() as tx:
             if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
                 return Handled(duplicate=True, queued=[])
-            await tx.delete_session(inbound.channel, inbound.chat_id)
-            note = T(N_("Sorry, something went wrong and nothing was saved. Type /menu to "
-                        "start again."))
-            here = (inbound.channel, inbound.chat_id, inbound.locale or "vi")
-            queued = await self.queue(tx, here, [Reply((note,))], now)
-        return Handled(duplicate=False, queued=queued)
+            letter_id = await tx.add_dead_letter(letter, now)
+            queued: list[OutboxItem] = []
+            last = self._apologised.get(key)
+            if last is None or now - last >= APOLOGY_EVERY:
+                note = T(N_("Sorry, I could not read your last message. Please send it again "
+                            "in a moment, or type /menu to see what you can do."))
+                here = (inbound.channel, inbound.chat_id, inbound.locale or "vi")
+                queued = await queue(tx, here, [Reply((note,))], now)
+        if queued:
+            self._apologised[key] = now
+        metrics.UPDATES.labels(inbound.channel, "dead").inc()
+        metrics.DEAD_LETTERS.labels(inbound.channel).inc()
+        log.error("update %s/%s moved to dead letter %d", inbound.channel, inbound.external_id,
+                  letter_id)
+        return Handled(duplicate=False, queued=queued, dead_letter=letter_id)
+
+    async def reject(
+        self, channel: str, raw: Any, error: BaseException | str, chat_id: str | None = None
+    ) -> int:
+        """Keep an update a channel could not read as a dead letter (then acknowledge it).
+
+        Args:
+            channel: Where it came from.
+            raw: What arrived (kept as text, cut short).
+            error: Why it could not be read.
+            chat_id: Its chat, if that much could be read.
+
+        Returns:
+            The dead letter's id.
+
+        Raises:
+            StorageUnavailable: It could not be kept; do not acknowledge it.
+        """
+        text = error if isinstance(error, str) else _error_text(error)
+        letter = NewDeadLetter(channel=channel, external_id=None, chat_id=chat_id, inbound=None,
+                               raw=_short(raw), error=text, attempts=1)
+        async with self.storage.transaction() as tx:
+            letter_id = await tx.add_dead_letter(letter, self.clock())
+        metrics.UPDATES.labels(channel, "malformed").inc()
+        metrics.DEAD_LETTERS.labels(channel).inc()
+        log.warning("%s: an update could not be read (dead letter %d): %s", channel, letter_id,
+                    text.splitlines()[-1] if text else "")
+        return letter_id
+
+    # Floods
+
+    def _flooding(self, inbound: Inbound) -> bool:
+        """Count the message; whether the chat is over its limit in the current window."""
+        key = (inbound.channel, inbound.chat_id)
+        now = self.clock().timestamp()
+        recent = self._recent.setdefault(key, deque())
+        while recent and recent[0] <= now - self.flood.seconds:
+            recent.popleft()
+        recent.append(now)
+        if len(self._recent) > 10_000:  # forget chats that went quiet
+            for other in [k for k, q in self._recent.items() if q[-1] <= now - self.flood.seconds]:
+                del self._recent[other]
+                self._slowed.pop(other, None)
+        return len(recent) > self.flood.messages
+
+    async def _flooded(self, inbound: Inbound) -> Handled:
+        """Record a message over the limit; the first of a window gets one "slow down"."""
+        key = (inbound.channel, inbound.chat_id)
+        now = self.clock()
+        warned = self._slowed.get(key, 0.0) > now.timestamp() - self.flood.seconds
+        async with self.storage.transaction() as tx:
+            if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
+                return Handled(duplicate=True, queued=[])
+            queued: list[OutboxItem] = []
+            if not warned:
+                note = T(N_("You are sending messages very fast. Please slow down and send "
+                            "one at a time; I will answer again in a minute."))
+                here = (inbound.channel, inbound.chat_id, inbound.locale or "vi")
+                queued = await queue(tx, here, [Reply((note,))], now)
+        if not warned:
+            self._slowed[key] = now.timestamp()
+            log.warning("chat %s is flooding: over %d messages in %ss, not answered",
+                        logs.chat_hash(*key), self.flood.messages, self.flood.seconds)
+        metrics.UPDATES.labels(inbound.channel, "flood").inc()
+        return Handled(duplicate=False, queued=queued, flooded=True)
+
+    # Polling offsets
+
+    async def offset(self, channel: str) -> int:
+        """Where a channel's polling resumes (the first update not yet acknowledged)."""
+        async with self.storage.transaction() as tx:
+            return int(await tx.get_meta(f"{channel}_offset") or 0)
+
+    async def acknowledge(self, channel: str, offset: int) -> None:
+        """Remember that every update before ``offset`` is committed (polling resumes there)."""
+        async with self.storage.transaction() as tx:
+            await tx.set_meta(f"{channel}_offset", str(offset))
 
     async def context(self, tx: Transaction, inbound: Inbound, now: datetime) -> Ctx:
         """Look up who is writing: their chat account, membership, club and roles.
@@ -191,65 +346,16 @@ class Service:
             operator=operator,
         )
 
-    async def queue(
-        self,
-        tx: Transaction,
-        here: tuple[str, str, str] | None,
-        replies: list[Reply],
-        now: datetime,
-        asked_contact: bool = False,
-        dedupe_key: str | None = None,
-    ) -> list[OutboxItem]:
-        """Translate replies for their readers and put them in the outbox.
-
-        Args:
-            tx: The update's transaction.
-            here: ``(channel, chat_id, locale)`` of the chat being answered, if any.
-            replies: What to say. Replies to a member go to the chat account they used
-                last; members without one (registered on their behalf) are skipped.
-            now: The current time.
-            asked_contact: The previous question showed a "share phone" keyboard.
-            dedupe_key: Queue the (single) reply only if this key was never queued.
-
-        Returns:
-            The queued messages (handed to the sender after the commit).
-        """
-        queued: list[OutboxItem] = []
-        for reply in replies:
-            if reply.to is None:
-                assert here is not None, "a reply without recipient needs a chat"
-                channel, chat_id, locale = here
-            elif isinstance(reply.to, Chat):
-                channel, chat_id, locale = reply.to.channel, reply.to.chat_id, reply.to.locale
-            else:
-                reachable = [
-                    i for i in await tx.identities_of(reply.to.member_id) if not i.unreachable
-                ]
-                if not reachable:
-                    continue
-                channel, chat_id, locale = (
-                    reachable[0].channel, reachable[0].chat_id, reachable[0].locale
-                )
-            locale = reply.locale or locale
-            first = not queued and reply.to is None
-            payload = render(reply, locale, remove_keyboard=asked_contact and first).to_json()
-            item_id = await tx.enqueue(channel, chat_id, payload, now, dedupe_key)
-            if item_id is not None:
-                queued.append(OutboxItem(item_id, channel, chat_id, payload, 0, now))
-        return queued
-
     async def sweep(self) -> int:
         """End timed-out conversations and tell people nothing was saved; prune the inbox.
 
-        Expired pictures and files (sent to Zalo by URL) are deleted as well, and export
-        jobs a restart interrupted are started again.
+        Expired pictures and files (sent to Zalo by URL) are deleted as well.
 
         Returns:
             How many conversations ended.
         """
         now = self.clock()
         ended = 0
-        queued: list[OutboxItem] = []
         async with self.storage.transaction() as tx:
             for session in await tx.expired_sessions(now):
                 await tx.delete_session(session.channel, session.chat_id)
@@ -259,45 +365,21 @@ class Service:
                 note = T(N_("You did not answer for a while, so I stopped. Nothing was saved. "
                             "Type /menu to start again."))
                 here = (session.channel, session.chat_id, "vi")
-                queued += await self.queue(tx, here, [Reply((note,))], now)
+                await queue(tx, here, [Reply((note,))], now)
             await tx.prune_inbox(now - INBOX_KEEP)
             await tx.prune_media(now)
-        if queued:
-            self.wake(queued)
-        await self.exports.resume()
+        stale = now - APOLOGY_EVERY
+        self._apologised = {k: at for k, at in self._apologised.items() if at > stale}
         return ended
 
-    async def remind(self, now: datetime | None = None, *, send: bool = True) -> list[Any]:
-        """Queue the reminders due at ``now`` (default: the clock), each exactly once.
 
-        What is due is read in short transactions of a few hundred clubs each, and queued in
-        batches, so a national scan never holds the database for long: chats go on between
-        them. All clubs are interleaved before queueing, so a large club delays no other.
+def _error_text(error: BaseException) -> str:
+    """The error with its traceback, for a dead letter."""
+    return "".join(traceback.format_exception(error)).strip()
 
-        Args:
-            now: The moment to look at (the operator's ``reminders send --at``).
-            send: Queue them; with ``False`` only list what is due and new.
 
-        Returns:
-            The new reminders (:class:`bot.reminders.Due`), in the order queued.
-        """
-        from bot import reminders  # the reminders use the flows' formatting helpers
-
-        now = now or self.clock()
-        async with self.storage.transaction() as tx:
-            clubs = [club for club, _ in await tx.list_clubs()]
-        found: list[Any] = []
-        for start in range(0, len(clubs), REMIND_CLUBS):
-            async with self.storage.transaction() as tx:
-                due = await reminders.due(tx, now, self.tz, clubs[start:start + REMIND_CLUBS])
-                fresh = await tx.new_reminder_keys([d.key for d in due])
-            found += [d for d in due if d.key in fresh]
-        todo = reminders.fair(found)
-        if not send:
-            return todo
-        for start in range(0, len(todo), REMIND_BATCH):
-            async with self.storage.transaction() as tx:
-                queued = await reminders.queue(tx, self, todo[start:start + REMIND_BATCH], now)
-            if queued:
-                self.wake(queued)
-        return todo
+def _short(raw: Any) -> str:
+    """What arrived, as text for a dead letter."""
+    if isinstance(raw, bytes):
+        return raw[:10_000].decode("utf-8", "replace")
+    return raw[:10_000] if isinstance(raw, str) else repr(raw)[:10_000]

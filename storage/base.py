@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from storage.archive import ArchiveStore
+from storage.deadletters import DeadLetterStore
 from storage.exports import ExportStore
 from storage.health import HealthStore
 from storage.ledger import FundStore
@@ -154,9 +155,18 @@ class Transaction(
     ExportStore,
     OperatorStore,
     ArchiveStore,
+    DeadLetterStore,
     Protocol,
 ):
     """Reads and writes inside one transaction."""
+
+    def after_commit(self, topic: str, value: Any) -> None:
+        """Publish ``value`` on ``topic`` to the storage's listeners once this commits.
+
+        Work that must follow the commit, never precede it: the outbox sender takes the
+        replies queued (``"outbox"``), the export runner the files asked for (``"export"``).
+        Nothing is published if the transaction rolls back.
+        """
 
     # Inbox, sessions, outbox, settings
     async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
@@ -195,6 +205,12 @@ class Transaction(
 
     async def get_outbox(self, item_id: int) -> OutboxItem | None:
         """One queued reply, whatever its status."""
+
+    async def outbox_backlog(self, now: datetime) -> tuple[dict[str, int], datetime | None]:
+        """Pending replies per channel, and when the oldest one that is due became due."""
+
+    async def waiting_for_chat(self, channel: str, chat_id: str) -> int:
+        """How many replies to one chat are pending."""
 
     async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:
         """Record that replies were delivered (pending ones only)."""
@@ -340,7 +356,20 @@ class Storage(Protocol):
         """Close every connection."""
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
-        """Begin a write transaction; commit on success, roll back on error."""
+        """Begin a write transaction; commit on success, roll back on error.
+
+        Raises :class:`storage.errors.StorageUnavailable` when the database cannot be
+        written just now (locked, busy, I/O error, full disk, read-only): nothing was kept.
+        """
+
+    def on_commit(self, topic: str, listener: Callable[[list[Any]], None]) -> None:
+        """Hand ``listener`` the values each committed transaction published on ``topic``."""
+
+    async def probe(self) -> str | None:
+        """Write to the database for real, briefly: ``None`` if it worked, else why not.
+
+        For ``/readyz``; it does not queue behind the service's own transactions.
+        """
 
     async def reading(self, work: Callable[[Transaction], Awaitable[R]]) -> R:
         """Run ``work`` on a consistent read-only snapshot, without holding the writer.

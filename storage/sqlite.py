@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -37,7 +39,9 @@ from storage.base import (
     OutboxItem,
     Session,
 )
+from storage.errors import StorageUnavailable, describe, is_transient
 from storage.sqlite_archive import SQLiteArchive
+from storage.sqlite_deadletters import SQLiteDeadLetters
 from storage.sqlite_exports import SQLiteExports
 from storage.sqlite_health import SQLiteHealth
 from storage.sqlite_ledger import SQLiteLedger
@@ -47,7 +51,9 @@ from storage.sqlite_operators import SQLiteOperators
 from storage.sqlite_queries import _dt, _ts
 from storage.sqlite_reports import SQLiteReports
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PROBE_KEY = "ready_probe"  # the row /readyz writes
 R = TypeVar("R")
 
 
@@ -86,6 +92,9 @@ class SQLiteStorage:
         self._db: aiosqlite.Connection | None = None
         self._conn: sqlite3.Connection | None = None
         self._lock: asyncio.Lock | None = None
+        self._listeners: dict[str, list[Callable[[list[Any]], None]]] = {}
+        self._observers: list[Callable[[float], None]] = []
+        self.failure: str | None = None  # why the last transaction could not be written
 
     def _connect(self) -> sqlite3.Connection:
         """Open the sqlite3 connection (called by aiosqlite on its worker thread)."""
@@ -143,12 +152,31 @@ class SQLiteStorage:
             self._db = None
             self._conn = None
 
+    def on_commit(self, topic: str, listener: Callable[[list[Any]], None]) -> None:
+        """Call ``listener`` with the values a committed transaction published on ``topic``.
+
+        Transactions publish with :meth:`SQLiteTransaction.after_commit` (e.g. ``"outbox"``:
+        the replies just queued, for the sender; ``"export"``: files to build). Listeners run
+        after the COMMIT, never for a transaction that rolled back; an error in one is logged.
+        """
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def on_transaction(self, observer: Callable[[float], None]) -> None:
+        """Call ``observer`` with the seconds each committed transaction took (metrics)."""
+        self._observers.append(observer)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
-        """Run a block in one ``BEGIN IMMEDIATE`` transaction."""
+        """Run a block in one ``BEGIN IMMEDIATE`` transaction.
+
+        Raises:
+            StorageUnavailable: The database cannot be written just now (locked beyond the
+                busy timeout, I/O error, full disk, read-only file); nothing was kept.
+        """
         assert self._db is not None and self._conn is not None, "storage is not open"
         assert self._lock is not None
         async with self._lock:
+            started = time.perf_counter()
             try:
                 await self._db.execute("BEGIN IMMEDIATE")
             except asyncio.CancelledError:
@@ -157,12 +185,72 @@ class SQLiteStorage:
                 with contextlib.suppress(Exception):
                     await self._db.execute("ROLLBACK")
                 raise
-            try:
-                yield SQLiteTransaction(self._conn)
-            except BaseException:
-                await self._db.execute("ROLLBACK")
+            except sqlite3.Error as error:
+                if is_transient(error):
+                    raise self._unavailable(error) from error
                 raise
-            await self._db.execute("COMMIT")
+            tx = SQLiteTransaction(self._conn)
+            try:
+                yield tx
+                await self._db.execute("COMMIT")
+            except BaseException as error:
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._db.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error | OSError) and is_transient(error):
+                    raise self._unavailable(error) from error
+                raise
+            self.failure = None
+            elapsed = time.perf_counter() - started
+            for observer in self._observers:
+                observer(elapsed)
+        self._publish(tx.published)
+
+    def _unavailable(self, error: BaseException) -> StorageUnavailable:
+        """Remember why the database cannot be written (for ``/readyz``) and say so."""
+        self.failure = describe(error)
+        return StorageUnavailable(self.failure)
+
+    def _publish(self, published: dict[str, list[Any]]) -> None:
+        for topic, values in published.items():
+            for listener in self._listeners.get(topic, ()):
+                try:
+                    listener(values)
+                except Exception:
+                    log.exception("after-commit listener of %r failed", topic)
+
+    async def probe(self, timeout: float = 1.0) -> str | None:
+        """Write to the database for real: ``None`` if it worked, else why not (``/readyz``).
+
+        It uses a connection of its own in a worker thread, so it neither waits behind the
+        service's transactions nor blocks the event loop; it waits at most ``timeout``
+        seconds for another writer.
+        """
+        if self.path == ":memory:":
+            try:
+                async with self.transaction() as tx:
+                    await tx.set_meta(PROBE_KEY, datetime.now().isoformat())
+            except StorageUnavailable as error:
+                return str(error)
+            return None
+        return await asyncio.to_thread(self._probe, timeout)
+
+    def _probe(self, timeout: float) -> str | None:
+        try:
+            conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (PROBE_KEY, datetime.now().isoformat()),
+                )
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError) as error:
+            return describe(error)
+        return None
 
     async def reading(self, work: Callable[[SQLiteTransaction], Awaitable[R]]) -> R:
         """Run ``work`` on a read-only snapshot, on a connection of its own in a worker thread.
@@ -198,11 +286,17 @@ class SQLiteTransaction(
     SQLiteExports,
     SQLiteOperators,
     SQLiteArchive,
+    SQLiteDeadLetters,
 ):
     """Reads and writes inside one SQLite transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self.published: dict[str, list[Any]] = {}
+
+    def after_commit(self, topic: str, value: Any) -> None:
+        """Publish ``value`` on ``topic`` once this transaction has committed."""
+        self.published.setdefault(topic, []).append(value)
 
     # Statements run directly on the connection (see the module docstring) through the
     # helpers ``_one``, ``_all`` and ``_run`` of ``SQLiteLedger``: the caller holds the
@@ -334,6 +428,25 @@ class SQLiteTransaction(
         """One queued reply, whatever its status."""
         row = await self._one("SELECT * FROM outbox WHERE id = ?", (item_id,))
         return self._outbox(row) if row else None
+
+    async def outbox_backlog(self, now: datetime) -> tuple[dict[str, int], datetime | None]:
+        """Pending replies per channel, and when the oldest one that is due became due."""
+        rows = await self._all(
+            "SELECT channel, COUNT(*) AS n FROM outbox WHERE status = 'pending' GROUP BY channel"
+        )
+        oldest = await self._one(
+            "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending' "
+            "AND next_attempt_at <= ?", (_ts(now),)
+        )
+        return {row["channel"]: row["n"] for row in rows}, _dt(oldest["at"] if oldest else None)
+
+    async def waiting_for_chat(self, channel: str, chat_id: str) -> int:
+        """How many replies to one chat are pending."""
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND channel = ? "
+            "AND chat_id = ?", (channel, chat_id)
+        )
+        return row["n"] if row else 0
 
     async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:
         """Record that replies were delivered (one round trip for many)."""

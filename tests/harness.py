@@ -18,10 +18,11 @@ from bot import charts
 from bot.clubs import create_club
 from bot.conversations.registry import FLOWS
 from bot.engine import Engine
+from bot.exports import Exports
 from bot.messages import Inbound, OutMessage, decode_button
 from bot.outbox import OutboxWorker
 from bot.render import as_text
-from bot.service import Service
+from bot.service import FloodLimit, Service
 from storage.sqlite import SQLiteStorage
 
 
@@ -98,11 +99,16 @@ class Bot:
         self.storage = SQLiteStorage(db)
         self.service: Service
         self.outbox: OutboxWorker
+        self.exports: Exports
 
     async def open(self, *senders: Any) -> None:
         await self.storage.open()
-        self.service = Service(self.storage, Engine(FLOWS), clock=self.clock)
+        # Transcripts type faster than a person can (and the clock stands still): no flood
+        # limit here; tests of the limit set their own.
+        self.service = Service(self.storage, Engine(FLOWS), clock=self.clock,
+                               flood=FloodLimit(10**9))
         self.outbox = OutboxWorker(self.storage, list(senders), self.clock)
+        self.exports = Exports(self.storage, self.clock)
 
     async def close(self) -> None:
         await self.outbox.stop()
@@ -153,7 +159,7 @@ class TextPerson:
             locale="vi",
         )
         await self.harness.bot.service.handle(inbound)
-        await self.harness.bot.service.exports.wait()
+        await self.harness.bot.exports.wait()
         await self.harness.bot.outbox.drain()
 
     async def say(self, text: str) -> Received:
@@ -297,17 +303,14 @@ class PlatformHarness:
         self.channel = self.make_channel()
         await self.channel.start()
         self.bot.outbox.add_channel(self.channel)
-        self.bot.service.on_queued(self.bot.outbox.submit)
-        self.stopping = asyncio.Event()
         self.tasks = [
-            asyncio.create_task(self.channel.poll(self.stopping)),
+            asyncio.create_task(self.channel.poll(lambda: None)),
             asyncio.create_task(self.bot.outbox.run()),
         ]
 
     async def stop(self) -> None:
         import asyncio
 
-        self.stopping.set()
         await self.bot.outbox.stop()
         for task in self.tasks:
             task.cancel()
@@ -322,7 +325,7 @@ class PlatformHarness:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(0.005)
-            if not self.taken_in() or self.bot.service.exports.busy():
+            if not self.taken_in() or self.bot.exports.busy():
                 continue
             if not self.bot.outbox.idle():
                 continue
@@ -490,8 +493,8 @@ async def web_server(
     """The service's web server (health, webhooks, media) on a free loopback port: its URL."""
     from aiohttp import web
 
-    from bot.app import web_app
     from bot.service import utcnow
+    from bot.web import web_app
 
     runner = web.AppRunner(web_app(channels, storage, clock or utcnow), access_log=None)
     await runner.setup()

@@ -189,9 +189,8 @@ async def queue(harness: Any, chat_id: str, reply: Reply, locale: str = "vi") ->
     bot = harness.bot
     async with bot.storage.transaction() as tx:
         here = (harness.kind, chat_id, locale)
-        items: list[OutboxItem] = await bot.service.queue(tx, here, [reply], bot.clock())
+        items: list[OutboxItem] = await outbox.queue(tx, here, [reply], bot.clock())
     assert len(items) == 1
-    bot.outbox.submit(items)
     if harness.kind == "text":
         await bot.outbox.drain()
     else:

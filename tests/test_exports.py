@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot import exports
+from bot import exports, outbox
 from bot.i18n import N_
 from bot.messages import Inbound, Reply, T
 from tests.harness import web_server
@@ -59,14 +59,14 @@ async def ask(chat: Any, person: Any, kind: str, **params: Any) -> int:
     async with bot.storage.transaction() as tx:
         job = await tx.add_export(kind, params, None, (chat.kind, str(person.user_id), "vi"),
                                   bot.clock())
-    bot.service.exports.start([job])
+    bot.exports.start([job])
     await settle(chat)
     return job.id
 
 
 async def settle(chat: Any) -> None:
     if chat.kind == "text":
-        await chat.bot.service.exports.wait()
+        await chat.bot.exports.wait()
         await chat.bot.outbox.drain()
     else:
         await chat.settle()
@@ -107,11 +107,9 @@ async def test_telegram_edits_the_progress_message_in_place(telegram_chat, monke
                                   ("telegram", str(person.user_id), "vi"), bot.clock())
         first = Reply((T(N_("Making the Excel file...")),),  # as the flow's effect says it
                       progress=exports.progress_name(job.id))
-        items = await bot.service.queue(tx, ("telegram", str(person.user_id), "vi"), [first],
-                                        bot.clock())
-    bot.service.wake(items)
+        await outbox.queue(tx, ("telegram", str(person.user_id), "vi"), [first], bot.clock())
     await chat.settle()
-    bot.service.exports.start([job])
+    bot.exports.start([job])
     await chat.settle()
     got = person.unread()
     assert [m.raw.method for m in got] == (["sendMessage"] + ["editMessageText"] * 4
@@ -139,7 +137,7 @@ async def test_a_refusal_or_a_failure_is_said_and_the_job_ends(chat, caplog):
     assert await chat.bot.rows("SELECT id FROM exports WHERE finished_at IS NULL") == []
 
 
-async def test_a_job_left_by_a_restart_is_built_by_the_sweep(text_chat):
+async def test_a_job_left_by_a_restart_is_built_by_the_export_runner(text_chat):
     person = text_chat.person()
     await person.say("/menu")
     person.unread()
@@ -147,8 +145,8 @@ async def test_a_job_left_by_a_restart_is_built_by_the_sweep(text_chat):
     async with bot.storage.transaction() as tx:  # recorded, but the process stopped
         await tx.add_export("test_sheets", {"n": 3}, None, ("text", person.user_id, "vi"),
                             bot.clock())
-    await bot.service.sweep()
-    await bot.service.sweep()  # a second sweep while it runs or after: still once
+    await bot.exports.resume()
+    await bot.exports.resume()  # a second run while it runs or after: still once
     await settle(text_chat)
     got = person.unread()
     assert [m.text for m in got] == ["3 rows", "Đã xuất xong."]
@@ -164,14 +162,14 @@ async def test_chats_go_on_while_a_file_is_built(text_chat):
     async with bot.storage.transaction() as tx:
         job = await tx.add_export("test_waits", {}, None, ("text", person.user_id, "vi"),
                                   bot.clock())
-    bot.service.exports.start([job])
+    bot.exports.start([job])
     await asyncio.sleep(0.05)
-    assert bot.service.exports.busy()
+    assert bot.exports.busy()
     handled = await asyncio.wait_for(bot.service.handle(Inbound(
         channel="text", user_id=other.user_id, chat_id=other.user_id, external_id="busy-1",
         text="/menu", display_name="Bác Lan", locale="vi")), timeout=5)
     assert handled.queued  # answered while the export still waits
-    assert bot.service.exports.busy()
+    assert bot.exports.busy()
     RELEASE.set()
     await settle(text_chat)
     assert person.unread()[-1].document == ("x.csv", b"a,b\n")

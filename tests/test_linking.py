@@ -73,17 +73,14 @@ async def both(tmp_path):
         channels = [TelegramChannel(settings, bot.service, bot.storage, 1),
                     ZaloChannel(settings, bot.service, poll_timeout=1)]
         harness.zalo = channels[1]
-        stopping = asyncio.Event()
         for channel in channels:
             await channel.start()
             bot.outbox.add_channel(channel)
-        bot.service.on_queued(bot.outbox.submit)
-        tasks = [asyncio.create_task(c.poll(stopping)) for c in channels]
+        tasks = [asyncio.create_task(c.poll(lambda: None)) for c in channels]
         tasks.append(asyncio.create_task(bot.outbox.run()))
         try:
             yield harness
         finally:
-            stopping.set()
             await bot.outbox.stop()
             for task in tasks:
                 task.cancel()

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import reminders
 from bot.config import Settings as BotSettings
 from bot.conversations.registry import FLOWS
 from bot.engine import Engine
@@ -122,7 +123,6 @@ class Delivery:
                                telegram_chat_rate=1.0)
         self.channel = TelegramChannel(settings, self.service, storage, 1)
         self.outbox = OutboxWorker(storage, [self.channel], self.clock, CONCURRENCY)
-        self.service.on_queued(self.outbox.submit)
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Delivery:
@@ -223,14 +223,14 @@ async def test_5000_reminders_each_delivered_once_through_429s(storage):
     assert len(chats) == MEMBERS
     async with FakeTelegram(flood_limit=LIMIT) as fake:
         async with Delivery(storage, fake, BOT_RATE) as run:
-            found = await run.service.remind(MOMENT)
-            again = await run.service.remind(MOMENT)  # a second scan, delivery under way
+            found = await reminders.scan(run.storage, VN.key, MOMENT)
+            again = await reminders.scan(run.storage, VN.key, MOMENT)  # again, delivery under way
             seconds = await run.until_delivered(MEMBERS)
             assert again == []
             assert len(found) == MEMBERS
             assert {d.kind for d in found} == {"meeting"}
             await asyncio.sleep(0.3)  # nothing else arrives afterwards
-            late = await run.service.remind(MOMENT + timedelta(minutes=1))
+            late = await reminders.scan(run.storage, VN.key, MOMENT + timedelta(minutes=1))
             assert late == []
         sent = deliveries(fake)
         texts = {m.text for m in fake.sent}
@@ -259,7 +259,7 @@ async def test_a_small_club_is_not_kept_waiting_behind_a_big_one(storage):
     big, small = sorted(set(chats.values()))
     async with FakeTelegram() as fake:
         async with Delivery(storage, fake, 1_000.0) as run:
-            found = await run.service.remind(MOMENT)
+            found = await reminders.scan(run.storage, VN.key, MOMENT)
             assert len(found) == 405
             await run.until_delivered(405)
         order = [chats[chat] for chat in deliveries(fake)]

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import reminders
 from bot.reminders import SETTINGS_KEY, Settings
-from bot.service import Service
 from tests.test_fund_flows import put_in, set_rate
 from tests.test_roles import approve, give_role, register
 from tests.test_roles import club as club  # the fixture
@@ -27,7 +27,7 @@ async def at(chat, local: str, kind: str | None = "meeting") -> list:
     """Move the clock to ``local`` (club time, ``YYYY-MM-DD HH:MM``), scan, deliver; return
     the reminders queued (of ``kind``, if given)."""
     chat.bot.clock.now = datetime.fromisoformat(local).replace(tzinfo=VN).astimezone(UTC)
-    found = await chat.bot.service.remind()
+    found = await reminders.scan(chat.bot.storage, "Asia/Ho_Chi_Minh", chat.bot.clock())
     await chat.bot.outbox.drain()
     return [d for d in found if kind is None or d.kind == kind]
 
@@ -68,8 +68,8 @@ async def test_a_meeting_reminder_goes_out_at_the_right_time_and_once(members):
     # A second scan, a late scan, and a restarted service send nothing again.
     assert await at(chat, "2026-12-13 08:01") == []
     assert await at(chat, "2026-12-14 10:00") == []
-    restarted = Service(chat.bot.storage, chat.bot.service.engine, clock=chat.bot.clock)
-    assert await restarted.remind() == []
+    # The scan keeps nothing in memory: a restarted service is a scan at the same moment.
+    assert await reminders.scan(chat.bot.storage, "Asia/Ho_Chi_Minh", chat.bot.clock()) == []
     assert texts(club.hoa, MEETING) == []
     rows = await chat.bot.rows("SELECT key FROM reminders WHERE kind = 'meeting' ORDER BY key")
     assert [r["key"] for r in rows] == ["meeting:1:2026-12-15:2:1", "meeting:1:2026-12-15:2:2"]

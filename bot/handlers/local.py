@@ -24,6 +24,7 @@ from bot.messages import Inbound, OutMessage
 from bot.render import as_text
 from bot.service import Service
 from bot.text import fold
+from storage.errors import StorageUnavailable
 
 
 class LocalChannel:
@@ -87,19 +88,28 @@ class LocalChannel:
         return name.strip()
 
     async def say(self, text: str) -> None:
-        """Send ``text`` to the bot as the current persona."""
-        await self.service.handle(
-            Inbound(
-                channel=self.channel,
-                user_id=self.persona,
-                chat_id=self.persona,
-                external_id=uuid.uuid4().hex,
-                text=text,
-                message_id=str(next(self._ids)),
-                display_name=self.names.get(self.persona, self.persona),
-                locale="vi",
-            )
+        """Send ``text`` to the bot as the current persona.
+
+        While the database cannot be written, the same message is tried again each second
+        (as a platform redelivers it), so it is never lost.
+        """
+        inbound = Inbound(
+            channel=self.channel,
+            user_id=self.persona,
+            chat_id=self.persona,
+            external_id=uuid.uuid4().hex,
+            text=text,
+            message_id=str(next(self._ids)),
+            display_name=self.names.get(self.persona, self.persona),
+            locale="vi",
         )
+        while True:
+            try:
+                await self.service.handle(inbound)
+                return
+            except StorageUnavailable as error:
+                self.write(f"  (the database is not available: {error}; trying again...)\n")
+                await asyncio.sleep(1.0)
 
 
 async def repl(channel: LocalChannel, drain: Callable[[], asyncio.Future], banner: str) -> None:

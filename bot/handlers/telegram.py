@@ -13,6 +13,7 @@ import hmac
 import logging
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -20,16 +21,19 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Bot, InputFile
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot import charts, outbox
 from bot.config import Settings
+from bot.handlers import webhook
 from bot.messages import Button, Inbound, OutMessage, decode_button
 from bot.render import as_text, split_text
 from bot.service import Service
+from bot.supervisor import Fatal
 from storage.base import Storage
+from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,6 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="Please use 'Bot.", category=PTBUserWarning)
 
 CHANNEL = "telegram"
-OFFSET_KEY = "telegram_offset"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -131,7 +134,7 @@ class TelegramChannel:
     Args:
         settings: Token, API URL, webhook and rate settings.
         service: The bot service.
-        storage: Where the polling offset is kept.
+        storage: Where the files to upload are read.
         poll_timeout: Long-poll seconds for ``getUpdates``.
     """
 
@@ -153,6 +156,7 @@ class TelegramChannel:
             request=HTTPXRequest(connection_pool_size=8, pool_timeout=30.0),
         )
         self._background: set[asyncio.Task[None]] = set()
+        self._unavailable = 0  # batches in a row that could not be committed
         # Progress messages sent, by (chat, progress name): their message ids, for editing.
         self._progress: OrderedDict[tuple[str, str], int] = OrderedDict()
 
@@ -268,12 +272,22 @@ class TelegramChannel:
     # Receiving
 
     async def process(self, update: dict[str, Any]) -> None:
-        """Handle one update (committed when this returns) and answer a button press."""
-        inbound = to_inbound(update)
+        """Handle one update (committed when this returns) and answer a button press.
+
+        An update that cannot be read is kept as a dead letter.
+
+        Raises:
+            StorageUnavailable: Nothing was kept; do not acknowledge the update.
+        """
+        try:
+            inbound = to_inbound(update)
+        except Exception as error:
+            await self.service.reject(CHANNEL, update, error)
+            return
         if inbound is not None:
             await self.service.handle(inbound)
         query = update.get("callback_query")
-        if query is not None:
+        if isinstance(query, dict) and "id" in query:
             task = asyncio.create_task(self._answer_callback(query["id"]))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
@@ -282,13 +296,20 @@ class TelegramChannel:
         with contextlib.suppress(TelegramError):
             await self.bot.do_api_request("answerCallbackQuery", {"callback_query_id": query_id})
 
-    async def poll(self, stopping: asyncio.Event) -> None:
-        """Long-poll until ``stopping`` is set; the offset advances only after commits."""
+    async def poll(self, beat: Callable[[], None]) -> None:
+        """Long-poll until cancelled; the offset advances only after every update committed.
+
+        When the database cannot be written, the batch is fetched again (Telegram resends
+        it; what was committed is dropped by the inbox) a moment later, until it works.
+        ``beat`` is called after each round that worked.
+
+        Raises:
+            Fatal: The token was refused.
+        """
         await self.bot.delete_webhook(drop_pending_updates=False)
-        async with self.storage.transaction() as tx:
-            offset = int(await tx.get_meta(OFFSET_KEY) or 0)
+        offset = await self.service.offset(CHANNEL)
         backoff = 1.0
-        while not stopping.is_set():
+        while True:
             try:
                 params = {"timeout": self.poll_timeout, "allowed_updates": ALLOWED_UPDATES}
                 if offset:
@@ -299,41 +320,67 @@ class TelegramChannel:
             except RetryAfter as error:
                 await asyncio.sleep(_seconds(error.retry_after))
                 continue
+            except InvalidToken as error:
+                raise Fatal(f"Telegram refused the token: {error}") from error
             except TelegramError as error:
                 log.warning("getUpdates failed: %s; retrying in %ss", error, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(60.0, backoff * 2)
                 continue
             backoff = 1.0
-            if not updates:
+            if not isinstance(updates, list):
+                log.warning("getUpdates answered %s, not a list; asking again", type(updates))
+                await asyncio.sleep(1.0)
                 continue
-            results = await asyncio.gather(
-                *(self.process(update) for update in updates), return_exceptions=True
-            )
-            failed = [r for r in results if isinstance(r, BaseException)]
-            if failed:  # not acknowledged: Telegram sends them again, the inbox drops repeats
-                log.error("updates not committed: %r; retrying in %ss", failed[0], backoff)
-                await asyncio.sleep(backoff)
+            if updates and not await self._take(updates):
                 continue
-            offset = max(update["update_id"] for update in updates) + 1
-            async with self.storage.transaction() as tx:
-                await tx.set_meta(OFFSET_KEY, str(offset))
+            ids = [u["update_id"] for u in updates
+                   if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+            if ids and max(ids) + 1 > offset:
+                offset = max(ids) + 1
+                await self.service.acknowledge(CHANNEL, offset)
+            beat()
+
+    async def _take(self, updates: list[Any]) -> bool:
+        """Handle a batch (chats in parallel, each in order); whether all were committed."""
+        results = await asyncio.gather(*(self.process(u) for u in updates),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if not failed:
+            self._unavailable = 0
+            return True
+        for error in failed:
+            if not isinstance(error, StorageUnavailable):
+                log.error("update not handled: %r", error, exc_info=error)
+        self._unavailable += 1
+        # The database is the usual cause: its busy timeout already waited, so ask again
+        # soon and the batch goes through within a second of it recovering.
+        await asyncio.sleep(min(1.0, 0.25 * self._unavailable))
+        return False
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """Webhook endpoint: check the secret, commit the update, then answer 200."""
+        """Webhook endpoint: check the secret, commit the update, then answer 200.
+
+        400 for a body that is not an update, 503 while the database cannot be written (the
+        update is sent again and succeeds then).
+        """
         secret = self.settings.telegram_webhook_secret or ""
         given = request.headers.get(SECRET_HEADER, "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return web.json_response({"ok": False}, status=403)
+        update = await webhook.json_object(request)
+        if update is None or not isinstance(update.get("update_id"), int):
+            return webhook.bad_request("not an update")
         try:
-            update = await request.json()
-            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-                raise ValueError("not an update")
-            to_inbound(update)
-        except (ValueError, TypeError, KeyError):
-            return web.json_response({"ok": False, "error": "bad update"}, status=400)
-        await self.process(update)
-        return web.json_response({"ok": True})
+            try:
+                to_inbound(update)
+            except Exception as error:
+                await self.service.reject(CHANNEL, update, error)
+                return webhook.bad_request("malformed update")
+            await self.process(update)
+        except StorageUnavailable:
+            return webhook.unavailable()
+        return webhook.accepted()
 
     @property
     def webhook_url(self) -> str | None:
@@ -353,8 +400,15 @@ class TelegramChannel:
         return urlsplit(self.settings.telegram_webhook_url or "").path or "/telegram"
 
     async def start(self) -> None:
-        """Open the HTTP client (calls getMe)."""
-        await self.bot.initialize()
+        """Open the HTTP client (calls getMe).
+
+        Raises:
+            Fatal: Telegram refused the token.
+        """
+        try:
+            await self.bot.initialize()
+        except InvalidToken as error:
+            raise Fatal(f"Telegram refused the token: {error}") from error
 
     async def stop(self) -> None:
         """Close the HTTP client."""

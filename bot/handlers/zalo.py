@@ -22,6 +22,7 @@ import contextlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -32,9 +33,12 @@ from aiohttp import web
 
 from bot import charts, outbox
 from bot.config import Settings
+from bot.handlers import webhook
 from bot.messages import Inbound, OutMessage
 from bot.render import as_text, split_text
 from bot.service import Service
+from bot.supervisor import Fatal
+from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +159,8 @@ class ZaloChannel:
         self.chat_rate = settings.zalo_chat_rate
         self.client = ZaloClient(settings.zalo_token, settings.zalo_api_url)
         self.handled = 0  # events taken in and processed (committed), since start
+        self._held: list[Any] = []  # events taken from Zalo, not yet committed
+        self._unavailable = 0  # tries in a row that the database refused
         self._warned_no_url = False
 
     async def send(self, chat_id: str, message: OutMessage) -> None:
@@ -232,58 +238,100 @@ class ZaloChannel:
         return f"{base}/media/{token}.png"
 
     async def process(self, event: dict[str, Any]) -> None:
-        """Handle one event; it is committed when this returns."""
-        inbound = to_inbound(event)
+        """Handle one event; it is committed (or kept as a dead letter) when this returns.
+
+        Raises:
+            StorageUnavailable: Nothing was kept; handle the event again later.
+        """
         try:
+            inbound = to_inbound(event)
+        except Exception as error:
+            await self.service.reject(CHANNEL, event, error)
+        else:
             if inbound is not None:
                 await self.service.handle(inbound)
-        finally:
-            self.handled += 1
+        self.handled += 1
 
-    async def poll(self, stopping: asyncio.Event) -> None:
-        """Poll (development only: Zalo forgets an event once it has returned it)."""
+    async def poll(self, beat: Callable[[], None]) -> None:
+        """Poll until cancelled (development only: Zalo forgets an event it has returned).
+
+        An event taken while the database cannot be written is kept in memory and handled
+        again a moment later, until it works; nothing more is fetched meanwhile. ``beat`` is
+        called after each round that worked.
+
+        Raises:
+            Fatal: Zalo refused the token.
+        """
         with contextlib.suppress(ZaloError):
             await self.client.call("deleteWebhook")
         backoff = 1.0
-        while not stopping.is_set():
-            try:
-                result = await self.client.call(
-                    "getUpdates",
-                    {"timeout": str(self.poll_timeout)},
-                    timeout=self.poll_timeout + 10.0,
-                )
-            except ZaloError as error:
-                if error.code == 408:  # nothing arrived: not an error
+        while True:
+            if not self._held:
+                try:
+                    result = await self.client.call(
+                        "getUpdates",
+                        {"timeout": str(self.poll_timeout)},
+                        timeout=self.poll_timeout + 10.0,
+                    )
+                except ZaloError as error:
+                    if error.code == 408:  # nothing arrived: not an error
+                        beat()
+                        continue
+                    if error.code == 401:
+                        raise Fatal(f"Zalo refused the token: {error}") from error
+                    log.warning("Zalo getUpdates failed: %s; retrying in %ss", error.code,
+                                backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(60.0, backoff * 2)
                     continue
-                log.warning("Zalo getUpdates failed: %s; retrying in %ss", error.code, backoff)
-            except (aiohttp.ClientError, TimeoutError) as error:
-                log.warning("Zalo getUpdates failed: %r; retrying in %ss", error, backoff)
-            except Exception:  # a bug must not stop the poller for good
-                log.exception("Zalo polling failed; retrying in %ss", backoff)
-            else:
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    log.warning("Zalo getUpdates failed: %r; retrying in %ss", error, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(60.0, backoff * 2)
+                    continue
                 backoff = 1.0
-                events = result if isinstance(result, list) else [result] if result else []
-                for event in events:
-                    if isinstance(event, dict):
-                        await self.process(event)
-                continue
-            await asyncio.sleep(backoff)
-            backoff = min(60.0, backoff * 2)
+                self._held = result if isinstance(result, list) else [result] if result else []
+            if await self._take():
+                beat()
+
+    async def _take(self) -> bool:
+        """Handle the events held, in order; whether all were committed."""
+        while self._held:
+            try:
+                await self.process(self._held[0])
+            except StorageUnavailable as error:
+                self._unavailable += 1
+                if self._unavailable == 1:
+                    log.warning("Zalo: an event waits for the database: %s", error)
+                await asyncio.sleep(min(1.0, 0.25 * self._unavailable))
+                return False
+            self._held.pop(0)
+        self._unavailable = 0
+        return True
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """Webhook endpoint: check the secret, commit the event, then answer 200."""
+        """Webhook endpoint: check the secret, commit the event, then answer 200.
+
+        400 for a body that is not an event, 503 while the database cannot be written (Zalo
+        sends it again).
+        """
         secret = self.settings.zalo_webhook_secret or ""
         given = request.headers.get(SECRET_HEADER, "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return web.json_response({"ok": False}, status=403)
+        event = await webhook.json_object(request)
+        if event is None:
+            return webhook.bad_request("not an event")
         try:
-            event = await request.json()
-            if not isinstance(event, dict):
-                raise ValueError("not an event")
-        except ValueError:
-            return web.json_response({"ok": False, "error": "bad event"}, status=400)
-        await self.process(event)
-        return web.json_response({"ok": True})
+            try:
+                to_inbound(event)
+            except Exception as error:
+                await self.service.reject(CHANNEL, event, error)
+                return webhook.bad_request("malformed event")
+            await self.process(event)
+        except StorageUnavailable:
+            return webhook.unavailable()
+        return webhook.accepted()
 
     @property
     def webhook_url(self) -> str | None:
@@ -301,8 +349,17 @@ class ZaloChannel:
         await self.client.call("setWebhook", params)
 
     async def start(self) -> None:
-        """Check the token (getMe)."""
-        await self.client.call("getMe")
+        """Check the token (getMe).
+
+        Raises:
+            Fatal: Zalo refused the token.
+        """
+        try:
+            await self.client.call("getMe")
+        except ZaloError as error:
+            if error.code == 401:
+                raise Fatal(f"Zalo refused the token: {error}") from error
+            raise
 
     async def stop(self) -> None:
         """Close the HTTP client."""

@@ -1,4 +1,4 @@
-"""Outbox delivery: send committed replies within each channel's limits, never losing one.
+"""Delivery: send committed replies within each channel's limits, never losing one.
 
 A channel sender raises :class:`RetryAfter` (the platform asked us to slow down),
 :class:`Blocked` (the person blocked the bot: mark them unreachable, stop), :class:`Rejected`
@@ -13,13 +13,16 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot import metrics
 from bot.messages import OutMessage
+from bot.outbox.queue import OUTBOX
 from storage.base import OutboxItem, Storage
+from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +79,11 @@ class TokenBucket:
 class OutboxWorker:
     """Delivers queued replies for a set of channels.
 
-    Replies committed by the service are handed over in memory (no database read per
-    update); a scan of the outbox table every second picks up retries and anything left from
-    before a restart. Sends are marked in batches: a crash between a send and its mark sends
-    that reply once more (at least once), never zero times.
+    Replies are handed over in memory when the transaction that queued them commits (it
+    subscribes to the storage's ``"outbox"`` topic; no database read per update); a scan of
+    the outbox table every second picks up retries and anything left from before a restart.
+    Sends are marked in batches: a crash between a send and its mark sends that reply once
+    more (at least once), never zero times.
 
     Args:
         storage: The open storage backend.
@@ -117,6 +121,9 @@ class OutboxWorker:
         self._paused_until: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self.unavailable: str | None = None  # why the database could not be used, if so
+        self.delivered_at = time.monotonic()  # the last delivery (``/readyz``)
+        storage.on_commit(OUTBOX, self.submit)
 
     def add_channel(self, sender: ChannelSender) -> None:
         """Deliver for one more channel."""
@@ -155,30 +162,50 @@ class OutboxWorker:
             items = await tx.pending_outbox(1000)
         self.submit(items)
 
-    async def run(self) -> None:
-        """Deliver until :meth:`stop` is called."""
+    async def run(self, beat: Callable[[], None] | None = None) -> None:
+        """Deliver until :meth:`stop` is called.
+
+        The database being unavailable never stops it: the scan and the recording of
+        deliveries are tried again each second until it recovers (deliveries already handed
+        over go on meanwhile). ``beat`` is called after each scan that worked.
+        """
         next_scan = 0.0
         while not self._stopping:
             if time.monotonic() >= next_scan:
-                await self.scan()
                 next_scan = time.monotonic() + self.scan_every
+                if await self._unless_unavailable(self.scan) and beat is not None:
+                    beat()
             self._event.clear()
             wait = self.dispatch()
             if self._unmarked:
                 full = len(self._unmarked) >= MARK_BATCH
                 if full or time.monotonic() >= self._last_mark + MARK_EVERY:
-                    await self.flush()
+                    await self._unless_unavailable(self.flush)
                 wait = min(wait, MARK_EVERY)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), timeout=min(wait, self.scan_every))
 
+    async def _unless_unavailable(self, work: Callable[[], Awaitable[None]]) -> bool:
+        """Run ``work``; if the database is unavailable, say so (once) and carry on."""
+        try:
+            await work()
+        except StorageUnavailable as error:
+            if self.unavailable is None:
+                log.warning("outbox: database unavailable (%s); retrying each second", error)
+            self.unavailable = str(error)
+            return False
+        if self.unavailable is not None:
+            log.info("outbox: database available again")
+            self.unavailable = None
+        return True
+
     async def stop(self) -> None:
-        """Stop after the sends in progress finish, and record them."""
+        """Stop after the sends in progress finish, and record them (if the database can)."""
         self._stopping = True
         self._event.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.flush()
+        await self._unless_unavailable(self.flush)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Deliver everything due now and wait for it (tests, the terminal chat)."""
@@ -243,29 +270,49 @@ class OutboxWorker:
     async def _deliver(
         self, sender: ChannelSender, queue: deque[OutboxItem], item: OutboxItem
     ) -> None:
+        channel = item.channel
+        started = time.perf_counter()
         try:
             await sender.send(item.chat_id, OutMessage.from_json(item.payload))
         except RetryAfter as error:
+            metrics.SEND_FAILED.labels(channel, "slow_down").inc()
             self._paused_until[sender.channel] = time.monotonic() + error.seconds
             await self._later(queue, item, error.seconds, str(error))
         except Blocked as error:
+            metrics.SEND_FAILED.labels(channel, "blocked").inc()
             log.info("chat %s:%s blocked the bot", item.channel, item.chat_id)
-            async with self.storage.transaction() as tx:
-                await tx.set_unreachable(item.channel, item.chat_id, True)
-                await tx.drop(item.id, f"blocked: {error}")
-            self._forget(queue, item)
+            if await self._record(queue, item, "blocked", str(error)):
+                self._forget(queue, item)
         except Rejected as error:
+            metrics.SEND_FAILED.labels(channel, "rejected").inc()
             log.warning("outbox %s rejected: %s", item.id, error)
-            async with self.storage.transaction() as tx:
-                await tx.drop(item.id, f"rejected: {error}")
-            self._forget(queue, item)
+            if await self._record(queue, item, "rejected", str(error)):
+                self._forget(queue, item)
         except Exception as error:  # temporary: network, timeouts, 5xx
+            metrics.SEND_FAILED.labels(channel, "retry").inc()
             backoff = min(MAX_BACKOFF, 2.0 ** min(item.attempts, 10))
-            log.warning("outbox %s failed (%s), retry in %ss", item.id, error, backoff)
+            log.warning("outbox %s failed (%r), retry in %ss", item.id, error, backoff)
             await self._later(queue, item, backoff, repr(error))
         else:
+            metrics.SENT.labels(channel).inc()
+            metrics.SEND_SECONDS.labels(channel).observe(time.perf_counter() - started)
+            self.delivered_at = time.monotonic()
             queue.popleft()
             self._unmarked.append(item.id)
+
+    async def _record(
+        self, queue: deque[OutboxItem], item: OutboxItem, why: str, error: str
+    ) -> bool:
+        """Give up on an item for good (blocked or rejected); ``False``: try again later."""
+        try:
+            async with self.storage.transaction() as tx:
+                if why == "blocked":
+                    await tx.set_unreachable(item.channel, item.chat_id, True)
+                await tx.drop(item.id, f"{why}: {error}")
+        except StorageUnavailable:
+            self._postpone(queue, item, 1.0)
+            return False
+        return True
 
     def _forget(self, queue: deque[OutboxItem], item: OutboxItem) -> None:
         queue.popleft()
@@ -274,19 +321,34 @@ class OutboxWorker:
     async def _later(
         self, queue: deque[OutboxItem], item: OutboxItem, seconds: float, error: str
     ) -> None:
+        """Try the item again in ``seconds`` (recorded, so a restart waits as well)."""
         when = self.clock() + timedelta(seconds=seconds)
-        async with self.storage.transaction() as tx:
-            await tx.retry_later(item.id, when, error)
+        with contextlib.suppress(StorageUnavailable):  # then only this process waits
+            async with self.storage.transaction() as tx:
+                await tx.retry_later(item.id, when, error)
         queue[0] = replace(item, attempts=item.attempts + 1, next_attempt_at=when)
 
+    def _postpone(self, queue: deque[OutboxItem], item: OutboxItem, seconds: float) -> None:
+        """Try the item again in ``seconds``, in memory only."""
+        when = self.clock() + timedelta(seconds=seconds)
+        queue[0] = replace(item, next_attempt_at=when)
+
     async def flush(self) -> None:
-        """Record the deliveries made since the last time, in one transaction."""
+        """Record the deliveries made since the last time, in one transaction.
+
+        If that fails they stay waiting to be recorded (and are never sent again by this
+        process meanwhile).
+        """
         if not self._unmarked:
             return
         done, self._unmarked = self._unmarked, []
         self._last_mark = time.monotonic()
-        async with self.storage.transaction() as tx:
-            await tx.mark_sent(done, self.clock())
+        try:
+            async with self.storage.transaction() as tx:
+                await tx.mark_sent(done, self.clock())
+        except BaseException:
+            self._unmarked = done + self._unmarked
+            raise
         self._known.difference_update(done)
 
     async def _pace(self, sender: ChannelSender, key: tuple[str, str]) -> None:

@@ -1,0 +1,62 @@
+"""Storage errors every backend raises the same way.
+
+A write that fails because the database cannot take it *just now* — locked or busy beyond the
+busy timeout, a disk I/O error, a full disk, a read-only file — raises
+:class:`StorageUnavailable`. Nothing of the transaction was kept, and the same work succeeds
+once the database recovers, so callers leave it to be retried (an update stays
+unacknowledged, an outbox item pending) instead of consuming it. Any other error is a fault
+of the work itself (a bug, a constraint refusing bad data).
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be written just now; nothing was kept. Try again later."""
+
+
+# SQLite primary result codes of a database that cannot be written for now.
+_TRANSIENT_SQLITE = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_NOMEM,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_PROTOCOL,
+}
+_TRANSIENT_ERRNO = {errno.ENOSPC, errno.EFBIG, errno.EROFS, errno.EIO, errno.EDQUOT,
+                    errno.EACCES, errno.EPERM}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` means "the database cannot be written just now".
+
+    Args:
+        error: An exception raised while working with the database.
+
+    Returns:
+        ``True`` for locked, busy, I/O, full-disk and read-only errors (SQLite's result codes,
+        or the operating system's for files), ``False`` for anything else.
+    """
+    if isinstance(error, StorageUnavailable):
+        return True
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _TRANSIENT_SQLITE
+        text = str(error).lower()  # errors raised before SQLite gave a code
+        return any(word in text for word in ("locked", "busy", "disk", "readonly", "read-only"))
+    if isinstance(error, OSError):
+        return error.errno in _TRANSIENT_ERRNO
+    return False
+
+
+def describe(error: BaseException) -> str:
+    """A short text for logs and ``/readyz``: SQLite's error name and message."""
+    name = getattr(error, "sqlite_errorname", None) or type(error).__name__
+    return f"{name}: {error}"
