@@ -2,10 +2,10 @@
 
 Nothing is kept in a job store. A periodic scan (:func:`scan`, every minute under the
 service's supervisor, and once at start, so what was missed while the service was down still
-goes out if it is still relevant) asks :func:`due` what should have gone out by now and is still relevant, keeps the reminders whose
-key (kind, target, occurrence) was never queued, and queues them in the outbox in the same
-transaction that records the keys (:func:`queue`). A second scan, a late scan or a restart
-finds the keys recorded and sends nothing twice.
+goes out if it is still relevant) asks :func:`due` what should have gone out by now and is
+still relevant, keeps the reminders whose key (kind, target, occurrence) was never queued, and
+queues them in the outbox in the same transaction that records the keys (:func:`queue`). A
+second scan, a late scan or a restart finds the keys recorded and sends nothing twice.
 
 Kinds (each can be paused by the member with ``/nhacnho``):
 
