@@ -4,7 +4,8 @@ Six sheets, read from one snapshot (``storage/archive.py``): members, loans, the
 ledger, blood-pressure and weight readings, home visits and meeting attendance. Headers are
 in the asker's language; money is in whole đồng, days are dates and moments are in the
 club's local time. The file is either one Excel workbook or a ``.zip`` of CSV files (UTF-8
-with a byte-order mark, so Excel shows Vietnamese letters). Secrets (invite codes,
+with a byte-order mark, so Excel shows Vietnamese letters); values are written with
+:mod:`bot.cells`, so typed text is never taken for a formula. Secrets (invite codes,
 registration keys, chat accounts) are never read; erased members are already reduced to
 their number.
 """
@@ -16,11 +17,11 @@ import io
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import exports, health
+from bot import cells, exports, health
 from bot.conversations.common import BOARD, HOUSEHOLDS, ROLE_LABELS, SEXES
 from bot.conversations.fund_common import SCHEDULE_LABELS, purpose_label
 from bot.conversations.health_common import SYMPTOMS
@@ -235,10 +236,6 @@ def _value(value: Any, kind: str, zone: ZoneInfo, locale: str) -> Any:
     return value
 
 
-UNSAFE = ("=", "+", "-", "@", "\t", "\r")
-"""Text starting with these could be read as a formula by a spreadsheet."""
-
-
 class _Book:
     """An Excel workbook, one sheet at a time."""
 
@@ -253,17 +250,13 @@ class _Book:
         from openpyxl.styles import Font
         from openpyxl.utils import get_column_letter
 
-        sheet = self.book.create_sheet(title[:31])
-        sheet.append(heads)
+        sheet = self.book.create_sheet(cells.sheet_title(title))
+        cells.append(sheet, heads)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-        for number, values in enumerate(rows, start=2):
-            for index, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
-                cell = sheet.cell(row=number, column=index, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # typed text is never a formula
-                elif column.kind in FORMATS and value is not None:
-                    cell.number_format = FORMATS[column.kind]
+        formats = [FORMATS.get(column.kind) for column in columns]
+        for values in rows:
+            cells.append(sheet, values, formats)
         for index, (column, head) in enumerate(zip(columns, heads, strict=True), start=1):
             width = column.width or WIDTHS[column.kind]
             sheet.column_dimensions[get_column_letter(index)].width = max(width,
@@ -291,8 +284,8 @@ class _Zip:
         self.count += 1
         text = io.StringIO()
         writer = csv.writer(text)
-        writer.writerow(heads)
-        writer.writerows([_csv(value) for value in values] for values in rows)
+        writer.writerow(cells.csv_row(heads))
+        writer.writerows(cells.csv_row(values) for values in rows)
         info = zipfile.ZipInfo(exports.file_name(str(self.count), title, ext="csv"), self.made)
         info.compress_type = zipfile.ZIP_DEFLATED
         self.zip.writestr(info, text.getvalue().encode("utf-8-sig"))
@@ -300,19 +293,6 @@ class _Zip:
     def data(self) -> bytes:
         self.zip.close()
         return self.out.getvalue()
-
-
-def _csv(value: Any) -> Any:
-    """A value as CSV text: ISO days and moments, text never taken for a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(UNSAFE):
-        return "'" + value
-    return value
 
 
 @exports.builder(KIND)

@@ -5,6 +5,7 @@ view sums them in a last row); sheet "Định nghĩa" says how each figure is co
 association's view, sheet "Chưa họp, chưa ghi chép" lists the clubs that did not meet or
 recorded nothing that month. Written from :data:`bot.report.FIGURES`, so the file and the
 chat show the same numbers (the total comes from :func:`bot.association.sum_figures`).
+Every value is written with :mod:`bot.cells`, so a club named ``=...`` is text, not a formula.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from io import BytesIO
 
-from bot import report
+from bot import cells, report
 from bot.association import Quiet, sum_figures
 from bot.i18n import N_, gettext
 from storage.base import Club
@@ -62,51 +63,50 @@ def workbook(
     sheet = book.active
     if on_sheet is not None:
         on_sheet(1, sheets, N_("Report"))
-    sheet.title = tr(N_("Report"))
+    sheet.title = cells.sheet_title(tr(N_("Report")))
     where = [tr(N_("Club")), tr(N_("Commune")), tr(N_("District")), tr(N_("Province"))]
     labels = [tr(label) for _key, _section, label, _definition, _kind in report.FIGURES]
-    sheet.append([*where, tr(N_("Month")), *labels])
+    cells.append(sheet, [*where, tr(N_("Month")), *labels])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+    formats: list[str | None] = [None] * (len(where) + 1)  # the club's place and the month
+    formats += [NUMBER_FORMATS.get(kind) for _key, _section, _label, _definition, kind
+                in report.FIGURES]
     for club, figures in rows:
-        sheet.append([club.name, club.commune, club.district, club.province, month]
-                     + [_cell(f) for f in figures])
+        cells.append(sheet, [club.name, club.commune, club.district, club.province, month,
+                             *[_cell(f) for f in figures]], formats)
     if len(rows) > 1:
-        sheet.append([tr(N_("All clubs")), "", "", "", month]
-                     + [_cell(f) for f in sum_figures(rows)])
+        cells.append(sheet, [tr(N_("All clubs")), "", "", "", month,
+                             *[_cell(f) for f in sum_figures(rows)]], formats)
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
-    for column, (_key, _section, _label, _definition, kind) in enumerate(report.FIGURES, 6):
-        if kind in NUMBER_FORMATS:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
-                cell.number_format = NUMBER_FORMATS[kind]
     sheet.freeze_panes = "F2"
     if on_sheet is not None:
         on_sheet(2, sheets, N_("Definitions"))
-    defined = book.create_sheet(tr(N_("Definitions")))
-    defined.append([tr(N_("Part")), tr(N_("Figure")), tr(N_("How it is computed"))])
+    defined = book.create_sheet(cells.sheet_title(tr(N_("Definitions"))))
+    cells.append(defined, [tr(N_("Part")), tr(N_("Figure")), tr(N_("How it is computed"))])
     for cell in defined[1]:
         cell.font = Font(bold=True)
     for _key, section, label, definition, kind in report.FIGURES:
         unit = {report.MONEY: N_("(đồng)"), report.SHARE: N_("(%)"),
                 report.DAY: N_("(empty in the total row)")}.get(kind)
-        defined.append([tr(report.SECTIONS[section]), tr(label),
-                        tr(definition) + (" " + tr(unit) if unit else "")])
+        cells.append(defined, [tr(report.SECTIONS[section]), tr(label),
+                               tr(definition) + (" " + tr(unit) if unit else "")])
     for column, width in zip("ABC", (18, 36, 90), strict=True):
         defined.column_dimensions[column].width = width
     if quiet is not None:
         if on_sheet is not None:
             on_sheet(3, sheets, N_("Not meeting or recording"))
-        idle = book.create_sheet(tr(N_("Not meeting or recording")))
-        idle.append([*where, tr(N_("What is missing"))])
+        idle = book.create_sheet(cells.sheet_title(tr(N_("Not meeting or recording"))))
+        cells.append(idle, [*where, tr(N_("What is missing"))])
         for cell in idle[1]:
             cell.font = Font(bold=True)
         for item in quiet:
             club = item.club
-            idle.append([club.name, club.commune, club.district, club.province,
-                         tr(NOTHING if item.nothing else NO_MEETING)])
+            cells.append(idle, [club.name, club.commune, club.district, club.province,
+                                tr(NOTHING if item.nothing else NO_MEETING)])
         if not quiet:
-            idle.append([tr(N_("None: every club met and recorded something."))])
+            cells.append(idle, [tr(N_("None: every club met and recorded something."))])
         for column, width in zip("ABCDE", (36, 20, 20, 20, 36), strict=True):
             idle.column_dimensions[column].width = width
     out = BytesIO()

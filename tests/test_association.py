@@ -22,7 +22,7 @@ from storage.base import NewMember
 from storage.exports import ExportJob
 from storage.health import NewReading, NewVisit
 from storage.ledger import NewEntry, NewLoan, ScheduleRow
-from tests.test_report import history
+from tests.test_report import FORMULAS, history
 from tests.test_roles import MEMBER_MENU, REFUSAL
 from tests.test_roles import club as club  # the fixture
 
@@ -256,6 +256,29 @@ async def test_the_job_checks_the_grant_again_when_it_runs(text_chat):
         await association.revoke(tx, given["id"], text_chat.bot.clock())
         refused = await area_report_file(tx, job, progress)
     assert translate(refused, "vi").startswith("Xin lỗi, tài khoản này không còn quyền xem")
+
+
+async def test_clubs_named_like_formulas_are_text_in_the_area_report(text_chat):
+    clubs = [(name, FORMULAS[n - 1], FORMULAS[n - 2]) for n, name in enumerate(FORMULAS)]
+    for name, commune, district in clubs:
+        await text_chat.bot.new_club(name=name, commune=commune, district=district)
+    given = await grant(text_chat, province="Nghệ An")
+    job = ExportJob(1, "area_report", {"operator_id": given["id"], "month": "2026-10",
+                                       "province": "Nghệ An", "district": "", "commune": ""},
+                    None, "text", "x", "vi", text_chat.bot.clock())
+    async with text_chat.bot.storage.transaction() as tx:
+        built = await area_report_file(tx, job, lambda *args: None)
+    book = load_workbook(BytesIO(built.data))
+    expected = {(name, "s", commune, "s", district, "s", "Nghệ An", "s")
+                for name, commune, district in clubs}
+    rows = list(book["Báo cáo"].iter_rows(min_row=2))
+    assert len(rows) == len(clubs) + 1  # and the total row
+    assert {tuple(x for cell in row[:4] for x in (cell.value, cell.data_type))
+            for row in rows[:-1]} == expected
+    assert all(cell.data_type == "n" for row in rows for cell in row[5:])
+    quiet = list(book["Chưa họp, chưa ghi chép"].iter_rows(min_row=2))
+    assert {tuple(x for cell in row[:4] for x in (cell.value, cell.data_type))
+            for row in quiet} == expected
 
 
 async def test_wrong_used_and_expired_codes_get_a_clear_answer(chat, club):

@@ -13,8 +13,11 @@ from storage.base import NewMember
 from storage.health import NewReading, NewVisit
 from storage.ledger import NewEntry, NewLoan, ScheduleRow
 from tests.test_roles import club as club  # the fixture
+from tests.test_roles import join_as_chair
 
 OCT = datetime(2026, 10, 10, 2, 0, tzinfo=UTC)
+# Names a spreadsheet would take for a formula if they were written as typed.
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)"]
 
 
 async def history(chat, club_id: int, chair_id: int) -> dict[str, int]:
@@ -182,6 +185,25 @@ async def test_the_spreadsheet_has_the_figures_and_their_definitions(chat, club,
         "Thành viên", "Thành viên"]  # the part, then the figure
     assert definitions["Dư nợ"] == "Tiền gốc còn nợ vào cuối tháng. (đồng)"
     assert len(definitions) == len(report.FIGURES)
+
+
+async def test_a_club_named_like_a_formula_is_text_in_its_report(text_chat):
+    chairs = [("Vi Thị Lan", "0912 000 111"), ("Lò Văn Tâm", "0913 000 222"),
+              ("Hà Thị Bình", "0914 000 333"), ("Mồng Văn Hải", "0915 000 444")]
+    for n, (name, (chair_name, phone)) in enumerate(zip(FORMULAS, chairs, strict=True)):
+        commune, district = FORMULAS[n - 1], FORMULAS[n - 2]
+        info = await text_chat.bot.new_club(name=name, commune=commune, district=district)
+        chair = await join_as_chair(text_chat, info, name=chair_name, phone=phone)
+        await chair.say("/baocao")
+        await chair.pick("Tháng trước (10/2026)")
+        sent = chair.messages[-1]
+        assert sent.document is not None, sent.text
+        sheet = load_workbook(BytesIO(sent.document[1]))["Báo cáo"]
+        assert sheet.max_row == 2
+        where = [(cell.value, cell.data_type) for cell in sheet[2][:5]]
+        assert where == [(name, "s"), (commune, "s"), (district, "s"), ("Nghệ An", "s"),
+                         ("2026-10", "s")]
+        assert [cell.data_type for cell in sheet[2][5:]] == ["n"] * len(report.FIGURES)
 
 
 async def test_a_month_runs_midnight_to_midnight_in_vietnam(text_chat):
