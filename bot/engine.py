@@ -36,6 +36,7 @@ CONFIRM = "_confirm"
 EDIT = "_edit"
 MENU_FLOW = "_menu"
 END = "_end"
+RESERVED_STEPS = frozenset({CONFIRM, EDIT, END})  # the engine's own steps
 
 CANCEL_WORDS = frozenset({"huy", "huy bo", "thoat", "cancel"})
 MENU_WORDS = frozenset({"menu"})
@@ -229,14 +230,72 @@ def revision(flow: Flow) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def check_flows(flows: Sequence[Flow]) -> None:
+    """Refuse flows the engine could not run as written, before any conversation starts.
+
+    Args:
+        flows: Every flow the bot offers.
+
+    Raises:
+        ValueError: Naming the flow and the problem: two flows with one id; a command or
+            alias claimed by two flows (compared as the engine reads them, folded and without
+            spaces); a step id used twice in a flow or reserved by the engine; a static
+            ``next`` that names no step of the flow (``END`` and ``CONFIRM`` are allowed); a
+            choice key offered twice in a step; steps without a ``finish`` to end them.
+    """
+    ids: set[str] = set()
+    words: dict[str, str] = {}  # a command or alias as the engine reads it -> its flow's id
+    for flow in flows:
+        if flow.id == MENU_FLOW:
+            raise ValueError(f"flow {flow.id!r}: the id is the engine's menu")
+        if flow.id in ids:
+            raise ValueError(f"flow {flow.id!r}: another flow has the same id")
+        ids.add(flow.id)
+        for word in (flow.command, *flow.aliases):
+            folded = fold(word).replace(" ", "")
+            claimed = words.setdefault(folded, flow.id)
+            if claimed != flow.id:
+                raise ValueError(f"flow {flow.id!r}: the command or alias {word!r} is already "
+                                 f"claimed by flow {claimed!r}")
+        _check_steps(flow)
+
+
+def _check_steps(flow: Flow) -> None:
+    """Refuse a flow whose steps the engine could not follow (see :func:`check_flows`)."""
+    ids: set[str] = set()
+    for step in flow.steps:
+        if step.id in RESERVED_STEPS:
+            raise ValueError(f"flow {flow.id!r}: the step id {step.id!r} is reserved by the "
+                             "engine")
+        if step.id in ids:
+            raise ValueError(f"flow {flow.id!r}: the step id {step.id!r} is used twice")
+        ids.add(step.id)
+    for step in flow.steps:
+        if isinstance(step.next, str) and step.next not in ids | {END, CONFIRM}:
+            raise ValueError(f"flow {flow.id!r}: step {step.id!r} goes next to {step.next!r}, "
+                             "which is no step of the flow")
+        keys = [] if callable(step.choices) else [choice.key for choice in step.choices]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise ValueError(f"flow {flow.id!r}: step {step.id!r} offers the choice key "
+                             f"{twice[0]!r} twice")
+    if flow.steps and flow.finish is None:  # the summary's "save" calls finish too
+        has = "and a summary but no" if flow.summary else "but neither a summary nor a"
+        raise ValueError(f"flow {flow.id!r}: it has steps {has} finish")
+
+
 class Engine:
     """Advances flows. Holds only the flow registry; every call is independent.
 
     Args:
         flows: Every flow the bot offers, in menu order.
+
+    Raises:
+        ValueError: A flow the engine could not run (see :func:`check_flows`).
     """
 
     def __init__(self, flows: Sequence[Flow]) -> None:
+        check_flows(flows)
         self.flows = {flow.id: flow for flow in flows}
         self.revisions = {flow.id: revision(flow) for flow in flows}
         self.commands: dict[str, Flow] = {}
