@@ -6,11 +6,17 @@ session, the replies and the effects; :mod:`bot.service` applies them in one tra
 
 Global words work at every step: ``/huy`` (cancel), ``/menu`` and ``/trogiup`` (help), also
 typed without the slash or accents. Outside a flow, anything else shows the person's menu.
+
+A conversation remembers the :func:`revision` of its flow. If a deploy changed the flow's
+shape since the conversation began, the next answer is not read against the new steps: the
+flow starts again from its first question with a short note.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,11 +35,12 @@ CONFIRM = "_confirm"
 EDIT = "_edit"
 MENU_FLOW = "_menu"
 END = "_end"
+RESERVED_STEPS = frozenset({CONFIRM, EDIT, END})  # the engine's own steps
 
 CANCEL_WORDS = frozenset({"huy", "huy bo", "thoat", "cancel"})
 MENU_WORDS = frozenset({"menu"})
 HELP_WORDS = frozenset({"trogiup", "tro giup", "giup", "help", "?"})
-UPDATED = N_("The bot was updated; let us start this again.")
+UPDATED = N_("The questions have changed; let us start again.")
 
 
 class Effect(Protocol):
@@ -83,7 +90,8 @@ class Step:
     """One question: a prompt, a parser (or choices) and an optional validator.
 
     Attributes:
-        id: Stable id, stored in the session; never rename a live step.
+        id: Stable id, stored in the session. Renaming it changes the flow's
+            :func:`revision`: conversations in progress start again after the deploy.
         prompt: A message id, or a function building the question from the data so far.
         parse: Turns typed text into a JSON value, raising ``ParseError``.
         choices: Answers to pick from (buttons, or a numbered list on text channels).
@@ -134,6 +142,10 @@ class Flow:
         in_menu: Whether the menu lists it for people allowed to use it.
         typed: Recognises a text typed outside any task (or sent with ``/start``, as a
             Telegram link does) that starts this flow with the text as its argument: a code.
+        version: Part of the flow's :func:`revision`. Bump it when the meaning of stored
+            answers changes but the shape does not (e.g. a choice key now means something
+            else, or a step's parser returns another kind of value): conversations begun
+            before the deploy then start again.
     """
 
     id: str
@@ -149,6 +161,7 @@ class Flow:
     aliases: tuple[str, ...] = ()
     refusal: str = N_("Sorry, you cannot use this.")
     typed: Callable[[str], bool] | None = None
+    version: int = 1
 
     def step(self, step_id: str) -> Step | None:
         """Return the step with this id, if any."""
@@ -180,15 +193,109 @@ async def _maybe(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
+DYNAMIC = "*"  # a step's ``next`` or ``choices`` computed at run time, in a revision
+
+
+def revision(flow: Flow) -> str:
+    """A short fingerprint of the flow's shape, stored with each conversation of it.
+
+    It covers what decides how a stored conversation is read: the step ids in order, each
+    step's static ``next``, whether it takes several answers, the keys of its static choices
+    and whether it can be changed from the summary, whether the flow has a summary, and the
+    flow's ``version``. Wording (prompts, labels, titles) is left out: rewording is harmless.
+
+    Args:
+        flow: The flow.
+
+    Returns:
+        12 hexadecimal digits, the same in every process for the same shape.
+    """
+    shape = {
+        "version": flow.version,
+        "summary": flow.summary is not None,
+        "steps": [
+            {
+                "id": step.id,
+                "next": DYNAMIC if callable(step.next) else step.next,
+                "multi": step.multi,
+                "choices": DYNAMIC if callable(step.choices) else [c.key for c in step.choices],
+                "editable": step.label is not None,
+            }
+            for step in flow.steps
+        ],
+    }
+    text = json.dumps(shape, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def check_flows(flows: Sequence[Flow]) -> None:
+    """Refuse flows the engine could not run as written, before any conversation starts.
+
+    Args:
+        flows: Every flow the bot offers.
+
+    Raises:
+        ValueError: Naming the flow and the problem: two flows with one id; a command or
+            alias claimed by two flows (compared as the engine reads them, folded and without
+            spaces); a step id used twice in a flow or reserved by the engine; a static
+            ``next`` that names no step of the flow (``END`` and ``CONFIRM`` are allowed); a
+            choice key offered twice in a step; steps without a ``finish`` to end them.
+    """
+    ids: set[str] = set()
+    words: dict[str, str] = {}  # a command or alias as the engine reads it -> its flow's id
+    for flow in flows:
+        if flow.id == MENU_FLOW:
+            raise ValueError(f"flow {flow.id!r}: the id is the engine's menu")
+        if flow.id in ids:
+            raise ValueError(f"flow {flow.id!r}: another flow has the same id")
+        ids.add(flow.id)
+        for word in (flow.command, *flow.aliases):
+            folded = fold(word).replace(" ", "")
+            claimed = words.setdefault(folded, flow.id)
+            if claimed != flow.id:
+                raise ValueError(f"flow {flow.id!r}: the command or alias {word!r} is already "
+                                 f"claimed by flow {claimed!r}")
+        _check_steps(flow)
+
+
+def _check_steps(flow: Flow) -> None:
+    """Refuse a flow whose steps the engine could not follow (see :func:`check_flows`)."""
+    ids: set[str] = set()
+    for step in flow.steps:
+        if step.id in RESERVED_STEPS:
+            raise ValueError(f"flow {flow.id!r}: the step id {step.id!r} is reserved by the "
+                             "engine")
+        if step.id in ids:
+            raise ValueError(f"flow {flow.id!r}: the step id {step.id!r} is used twice")
+        ids.add(step.id)
+    for step in flow.steps:
+        if isinstance(step.next, str) and step.next not in ids | {END, CONFIRM}:
+            raise ValueError(f"flow {flow.id!r}: step {step.id!r} goes next to {step.next!r}, "
+                             "which is no step of the flow")
+        keys = [] if callable(step.choices) else [choice.key for choice in step.choices]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise ValueError(f"flow {flow.id!r}: step {step.id!r} offers the choice key "
+                             f"{twice[0]!r} twice")
+    if flow.steps and flow.finish is None:  # the summary's "save" calls finish too
+        has = "and a summary but no" if flow.summary else "but neither a summary nor a"
+        raise ValueError(f"flow {flow.id!r}: it has steps {has} finish")
+
+
 class Engine:
     """Advances flows. Holds only the flow registry; every call is independent.
 
     Args:
         flows: Every flow the bot offers, in menu order.
+
+    Raises:
+        ValueError: A flow the engine could not run (see :func:`check_flows`).
     """
 
     def __init__(self, flows: Sequence[Flow]) -> None:
+        check_flows(flows)
         self.flows = {flow.id: flow for flow in flows}
+        self.revisions = {flow.id: revision(flow) for flow in flows}
         self.commands: dict[str, Flow] = {}
         for flow in flows:
             for word in (flow.command, *flow.aliases):
@@ -256,10 +363,7 @@ class Engine:
             return await self.fallback(ctx)
         if session.flow_id == MENU_FLOW:
             return await self._menu_answer(session, ctx)
-        flow = self.flows.get(session.flow_id)
-        if flow is None or not _known_step(flow, session.step_id):
-            return await self.menu(ctx, T(UPDATED))
-        return await self._answer(flow, session, ctx, text)
+        return await self._answer(session, ctx, text)
 
     async def fallback(self, ctx: Ctx) -> Outcome:
         """Outside a flow: a typed code starts its flow, anything else shows the menu.
@@ -285,16 +389,29 @@ class Engine:
         ctx: Ctx,
         args: str,
         previous: Session | None,
+        note: T | None = None,
     ) -> Outcome:
-        """Start ``flow`` (ending any other conversation in the chat)."""
+        """Start ``flow`` (ending any other conversation in the chat).
+
+        Args:
+            flow: One of the engine's flows.
+            ctx: The update.
+            args: The command's argument (``""`` if none).
+            previous: The conversation it replaces, if any.
+            note: Said first, whatever happens (the flow asks its first question, answers
+                at once, or is refused and the menu shows instead of the refusal).
+
+        Returns:
+            The new conversation at its first question, or the flow's answer.
+        """
         if not flow.allowed(ctx):
-            return await self.menu(ctx, T(flow.refusal))
+            return await self.menu(ctx, note or T(flow.refusal))
         data: dict[str, Any] | Done = {}
         if flow.begin is not None:
             data = await flow.begin(ctx, args)
         if isinstance(data, Done):
-            return Outcome(None, data.replies, data.effects)
-        prefix: list[T] = []
+            return Outcome(None, _noted(data.replies, note), data.effects)
+        prefix: list[T] = [note] if note else []
         if self._in_flow(previous) and previous.flow_id != flow.id:
             prefix.append(T(N_("I stopped the previous task; nothing of it was saved.")))
         session = Session(
@@ -305,6 +422,7 @@ class Engine:
             session_id=uuid.uuid4().hex,
             data=data,
             expires_at=ctx.now + ctx.flow_timeout,
+            revision=self.revisions[flow.id],
         )
         first = flow.steps[0].id if flow.steps else CONFIRM
         return await self._goto(flow, session, ctx, first, prefix)
@@ -371,7 +489,37 @@ class Engine:
             return await step.choices(ctx, data)
         return step.choices
 
-    async def _answer(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
+    async def _resume(self, session: Session, ctx: Ctx) -> tuple[Flow, Session] | Outcome:
+        """The flow to go on with ``session`` in, or a polite restart if it cannot go on.
+
+        Every update that reads the session's step comes through here: an answer (to a
+        question, to the summary or to "what to change?"), a button pressed, help and any
+        other reason to ask the question again. A conversation goes on only if its flow has
+        the revision it began with; otherwise a deploy changed the flow, and it starts again
+        from its first question after the note :data:`UPDATED` (the menu with the note if the
+        flow is gone). A session saved before revisions existed (``""``) goes on if its step
+        still exists, and takes the flow's revision from then on.
+
+        Args:
+            session: The conversation in progress (not the menu).
+            ctx: The update.
+
+        Returns:
+            The flow and the session to continue, or the outcome of the restart.
+        """
+        flow = self.flows.get(session.flow_id)
+        if flow is None:
+            return await self.menu(ctx, T(UPDATED))
+        current = self.revisions[flow.id]
+        if session.revision in ("", current) and _known_step(flow, session.step_id):
+            return flow, replace(session, revision=current)
+        return await self.start(flow, ctx, "", None, T(UPDATED))
+
+    async def _answer(self, session: Session, ctx: Ctx, text: str) -> Outcome:
+        resumed = await self._resume(session, ctx)
+        if isinstance(resumed, Outcome):
+            return resumed
+        flow, session = resumed
         if not flow.allowed(ctx):
             return await self.menu(ctx, T(flow.refusal))
         if session.step_id == CONFIRM:
@@ -469,16 +617,17 @@ class Engine:
         )
         if not live:
             note = T(N_("That button belongs to an earlier question."))
-            return await self._reprompt(session, ctx, note)
-        return await self._route(session, ctx)
+            return await self._reprompt(session, ctx, note)  # checks the revision
+        return await self._route(session, ctx)  # an answer: checks the revision
 
     async def _reprompt(self, session: Session | None, ctx: Ctx, note: T) -> Outcome:
         """Say ``note`` and ask the current question again (or show the menu)."""
         if session is None or session.flow_id == MENU_FLOW:
             return await self.menu(ctx, note)
-        flow = self.flows.get(session.flow_id)
-        if flow is None or not _known_step(flow, session.step_id):
-            return await self.menu(ctx, T(UPDATED))  # the question is gone after a deploy
+        resumed = await self._resume(session, ctx)
+        if isinstance(resumed, Outcome):
+            return resumed  # the question changed in a deploy: not asked again
+        flow, session = resumed
         session = replace(session, expires_at=ctx.now + ctx.flow_timeout)
         return Outcome(session, [await self.prompt(flow, session, ctx, [note])], [])
 
@@ -580,6 +729,15 @@ def _picked_note(choices: Sequence[Choice], data: dict[str, Any]) -> T:
         return T(N_("You may pick several: type their numbers, like 1, 3, or tap them one by "
                     "one, then Done."))
     return T(N_("Picked so far: {names}. Tap more, or Done."), names=joined(labels, ", "))
+
+
+def _noted(replies: list[Reply], note: T | None) -> list[Reply]:
+    """``replies`` with ``note`` said first, in the first reply to the chat."""
+    if note is None:
+        return replies
+    if replies and replies[0].to is None:
+        return [replace(replies[0], parts=(note, *replies[0].parts)), *replies[1:]]
+    return [Reply((note,)), *replies]
 
 
 def _known_step(flow: Flow, step_id: str) -> bool:

@@ -121,7 +121,12 @@ class Consent:
 
 @dataclass(frozen=True)
 class Session:
-    """A conversation in progress in one chat. ``data`` is plain JSON."""
+    """A conversation in progress in one chat. ``data`` is plain JSON.
+
+    ``version`` counts the saves; ``revision`` is the revision of the flow the conversation
+    began in (``bot.engine.revision``; ``""`` for the menu and for sessions saved before
+    revisions existed).
+    """
 
     channel: str
     chat_id: str
@@ -131,6 +136,7 @@ class Session:
     data: dict[str, Any]
     expires_at: datetime
     version: int = 0
+    revision: str = ""
 
 
 @dataclass(frozen=True)

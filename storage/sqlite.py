@@ -329,6 +329,7 @@ class SQLiteTransaction(
             data=json.loads(row["data"]),
             expires_at=_dt(row["expires_at"]),
             version=row["version"],
+            revision=row["revision"],
         )
 
     async def get_session(self, channel: str, chat_id: str) -> Session | None:
@@ -342,11 +343,11 @@ class SQLiteTransaction(
         """Insert or update a session and bump its version."""
         row = await self._one(
             "INSERT INTO sessions (channel, chat_id, flow_id, step_id, session_id, data, "
-            "expires_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1) "
+            "expires_at, revision, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
             "ON CONFLICT (channel, chat_id) DO UPDATE SET flow_id = excluded.flow_id, "
             "step_id = excluded.step_id, session_id = excluded.session_id, "
             "data = excluded.data, expires_at = excluded.expires_at, "
-            "version = sessions.version + 1 RETURNING *",
+            "revision = excluded.revision, version = sessions.version + 1 RETURNING *",
             (
                 session.channel,
                 session.chat_id,
@@ -355,6 +356,7 @@ class SQLiteTransaction(
                 session.session_id,
                 json.dumps(session.data, ensure_ascii=False, sort_keys=True),
                 _ts(session.expires_at),
+                session.revision,
             ),
         )
         assert row is not None

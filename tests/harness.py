@@ -8,7 +8,7 @@ the fake Bot API server on loopback). Zalo joins the same list later.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 from bot import charts
 from bot.clubs import create_club
 from bot.conversations.registry import FLOWS
-from bot.engine import Engine
+from bot.engine import Engine, Flow
 from bot.exports import Exports
 from bot.messages import Inbound, OutMessage, decode_button
 from bot.outbox import OutboxWorker
@@ -113,6 +113,10 @@ class Bot:
     async def close(self) -> None:
         await self.outbox.stop()
         await self.storage.close()
+
+    def deploy(self, flows: Sequence[Flow]) -> None:
+        """A deploy between two messages: the same database, an engine with ``flows``."""
+        self.service.engine = Engine(flows)
 
     async def new_club(self, **overrides: Any) -> dict[str, Any]:
         values = {

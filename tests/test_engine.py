@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
+import subprocess
+import sys
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.conversations.parsers import ParseError
 from bot.conversations.registry import FLOWS
-from bot.engine import CONFIRM, EDIT, MENU_FLOW, Ctx, Done, Engine, Flow, Outcome, Step
+from bot.engine import (
+    CONFIRM,
+    EDIT,
+    MENU_FLOW,
+    UPDATED,
+    Ctx,
+    Done,
+    Engine,
+    Flow,
+    Outcome,
+    Step,
+    revision,
+)
 from bot.i18n import N_
 from bot.messages import (
     Button,
@@ -26,7 +43,9 @@ from bot.messages import (
 )
 from bot.render import as_text, render
 from storage.base import Club, Identity, Invite, Member, Session
+from storage.sqlite import SQLiteStorage
 
+ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 TIMEOUT = timedelta(hours=2)
 LETTERS_ONLY = N_("Please type letters only.")
@@ -504,6 +523,197 @@ async def test_session_alive_until_its_expiry(engine):
     assert outcome.effects  # not expired yet
 
 
+# --- deploys: a conversation whose flow changed starts again ---------------------------------
+
+RESTART = "Câu hỏi đã thay đổi, mình bắt đầu lại nhé bác."
+CHANGES = ["step inserted", "step removed", "choice key changed"]
+
+
+def changed(change: str) -> Flow:
+    """TINY after a deploy that changed its shape."""
+    name, kind, amount = TINY.steps
+    if change == "step inserted":
+        village = Step("village", N_("Which village?"), label=N_("Village"))
+        return replace(TINY, steps=(name, village, kind, amount))
+    if change == "step removed":
+        return replace(TINY, steps=(kind, amount))
+    assert change == "choice key changed"
+    kinds = (Choice("poor_household", KINDS[0].label), *KINDS[1:])
+    return replace(TINY, steps=(name, replace(kind, choices=kinds), amount))
+
+
+def reworded(flow: Flow) -> Flow:
+    """``flow`` with every prompt, label and title reworded: the same shape."""
+    steps = tuple(
+        replace(step, prompt=f"{step.prompt} (new wording)",
+                label=step.label and f"{step.label}!",
+                choices=tuple(replace(c, label=f"{c.label}!") for c in step.choices))
+        for step in flow.steps
+    )
+    return replace(flow, title="Tiny, reworded", steps=steps)
+
+
+async def stored(session: Session) -> Session:
+    """``session`` as the next process reads it: saved and loaded by the real storage."""
+    store = SQLiteStorage(":memory:")
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            await tx.save_session(session)
+        async with store.transaction() as tx:
+            loaded = await tx.get_session(session.channel, session.chat_id)
+    finally:
+        await store.close()
+    assert loaded is not None
+    return loaded
+
+
+async def test_a_flow_starts_with_its_revision_and_the_menu_has_none(engine):
+    session = await at_step(engine)
+    assert session.revision == revision(TINY) == engine.revisions["tiny"]
+    assert re.fullmatch(r"[0-9a-f]{12}", session.revision)
+    menu = (await say(engine, None, "/menu")).session
+    assert menu is not None and menu.revision == ""
+
+
+@pytest.mark.parametrize("change", CHANGES)
+async def test_after_a_deploy_that_changed_the_flow_it_starts_again(engine, change):
+    old = await stored(await at_step(engine, "Lan"))  # at "kind", saved by the old engine
+    assert old.step_id == "kind" and old.revision == revision(TINY)
+    new_flow = changed(change)
+    new = Engine([new_flow])
+    assert new.revisions["tiny"] != old.revision
+    outcome = await new.advance(old, make_ctx("2"))  # "2" answered the old "kind"
+    assert outcome.effects == []
+    first = T(new_flow.steps[0].prompt)
+    assert outcome.replies[0].parts == (T(UPDATED), first)
+    assert text_of(outcome).startswith(f"{RESTART}\n\n{new_flow.steps[0].prompt}")
+    session = outcome.session
+    assert session is not None
+    assert (session.flow_id, session.step_id, session.data) == ("tiny", new_flow.steps[0].id, {})
+    assert session.revision == revision(new_flow)
+    assert session.session_id != old.session_id  # the old question's buttons are dead
+
+
+async def test_after_the_restart_the_answers_go_to_the_new_questions(engine):
+    old = await stored(await at_step(engine, "Lan"))
+    new = Engine([changed("step inserted")])
+    outcome = await new.advance(old, make_ctx("2"))
+    for typed, asked in [("Lan", "Which village?"), ("Ban Loc", "Which kind?"),
+                         ("2", "How much?")]:
+        outcome = await new.advance(await stored(outcome.session), make_ctx(typed))
+        assert text_of(outcome).startswith(asked)
+    outcome = await new.advance(outcome.session, make_ctx("50"))
+    outcome = await new.advance(outcome.session, make_ctx("dung"))
+    assert outcome.effects == [Record({"name": "Lan", "village": "Ban Loc", "kind": "near_poor",
+                                       "amount": 50, "_limit": 100})]
+
+
+def at(session: Session, how: str) -> dict[str, Any]:
+    """How the person goes on from ``session``: what they type or tap."""
+    ref = session.session_id[:8]
+    return {
+        "typed": {"text": "2"},
+        "button": {"text": "", "button": Button(ref, session.step_id, "poor")},
+        "old button": {"text": "", "button": Button("deadbeef", "name", "x")},
+        "help": {"text": "tro giup"},
+        "photo": {"text": "", "supported": False},
+        "confirm typed": {"text": "dung"},
+        "confirm button": {"text": "", "button": Button(ref, CONFIRM, "yes")},
+        "edit typed": {"text": "3"},
+        "edit button": {"text": "", "button": Button(ref, EDIT, "amount")},
+    }[how]
+
+
+PATHS = [
+    (("Lan",), "typed"),
+    (("Lan",), "button"),
+    (("Lan",), "old button"),
+    (("Lan",), "help"),
+    (("Lan",), "photo"),
+    (("Lan", "1", "50"), "confirm typed"),
+    (("Lan", "1", "50"), "confirm button"),
+    (("Lan", "1", "50", "sua"), "edit typed"),
+    (("Lan", "1", "50", "sua"), "edit button"),
+]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+@pytest.mark.parametrize(("answers", "how"), PATHS, ids=[how for _, how in PATHS])
+async def test_every_way_of_answering_checks_the_revision(engine, change, answers, how):
+    old = await stored(await at_step(engine, *answers))
+    outcome = await Engine([changed(change)]).advance(old, make_ctx(**at(old, how)))
+    assert outcome.effects == []  # in particular, "yes" to the old summary saves nothing
+    assert text_of(outcome).startswith(RESTART)
+    assert outcome.session is not None and outcome.session.flow_id == "tiny"
+    assert outcome.session.step_id == changed(change).steps[0].id
+    assert outcome.session.data == {}
+
+
+@pytest.mark.parametrize(("answers", "how"), PATHS, ids=[how for _, how in PATHS])
+async def test_an_unchanged_flow_goes_on_in_a_new_engine(engine, answers, how):
+    old = await stored(await at_step(engine, *answers))
+    kw = at(old, how)
+    expected = await engine.advance(old, make_ctx(**kw))
+    for new in (Engine([TINY]), Engine([reworded(TINY)])):
+        outcome = await new.advance(old, make_ctx(**kw))
+        assert RESTART not in text_of(outcome)
+        assert outcome.effects == expected.effects
+        assert outcome.session == expected.session
+
+
+async def test_rewording_shows_the_new_words_in_the_same_conversation(engine):
+    old = await stored(await at_step(engine, "Lan"))
+    outcome = await Engine([reworded(TINY)]).advance(old, make_ctx("2"))
+    assert text_of(outcome) == "How much? (new wording)"
+    assert outcome.session.session_id == old.session_id
+    assert outcome.session.data == {"name": "Lan", "kind": "near_poor"}
+
+
+async def test_global_words_still_work_in_a_changed_flow(engine):
+    old = await stored(await at_step(engine, "Lan"))
+    new = Engine([changed("step inserted")])
+    outcome = await new.advance(old, make_ctx("/huy"))
+    assert text_of(outcome).startswith("Đã dừng. Chưa lưu gì cả.")
+    assert outcome.session.flow_id == MENU_FLOW
+
+
+async def test_a_restart_that_begin_answers_at_once_shows_the_answer_with_the_note(engine):
+    async def nothing_to_do(ctx: Ctx, args: str) -> Done:
+        return Done([Reply((T("Nothing to do now."),))])
+
+    old = await stored(await at_step(engine, "Lan"))
+    new = Engine([replace(changed("step removed"), begin=nothing_to_do)])
+    outcome = await new.advance(old, make_ctx("2"))
+    assert outcome.session is None and outcome.effects == []
+    assert text_of(outcome) == f"{RESTART}\n\nNothing to do now."
+
+
+async def test_a_restart_the_person_may_no_longer_make_shows_the_menu_with_the_note(engine):
+    old = await stored(await at_step(engine, "Lan"))
+    new = Engine([replace(changed("step removed"), roles=frozenset({"treasurer"}))])
+    outcome = await new.advance(old, make_ctx("2"))
+    assert outcome.effects == []
+    assert outcome.session.flow_id == MENU_FLOW
+    text = text_of(outcome)
+    assert text.startswith(RESTART)
+    assert "Bác muốn làm gì ạ?" in text and "Tiny" not in text
+
+
+@pytest.mark.parametrize("kw", [{"text": "abc"}, {"text": "", "supported": False}])
+async def test_a_flow_gone_in_a_deploy_shows_the_menu_with_the_note(engine, kw):
+    old = await stored(await at_step(engine, "Lan"))
+    outcome = await Engine([replace(TINY, id="other", command="khac")]).advance(
+        old, make_ctx(**kw))
+    assert outcome.effects == []
+    assert outcome.session.flow_id == MENU_FLOW
+    text = text_of(outcome)
+    assert text.startswith(RESTART)
+    assert "Bác muốn làm gì ạ?" in text
+
+
+# Sessions saved before revisions existed (revision ""): the first deploy disrupts nobody.
+
 UNKNOWN_INPUTS = [
     {"text": "abc"},
     {"text": "tro giup"},
@@ -512,46 +722,111 @@ UNKNOWN_INPUTS = [
 ]
 
 
+async def test_a_session_without_revision_goes_on_if_its_step_exists(engine):
+    old = replace(await at_step(engine, "Lan"), revision="")
+    outcome = await Engine([changed("step inserted")]).advance(old, make_ctx("2"))
+    assert text_of(outcome) == "How much?"
+    assert outcome.session.data == {"name": "Lan", "kind": "near_poor"}
+    assert outcome.session.revision == revision(changed("step inserted"))  # from now on
+    help_ = await engine.advance(old, make_ctx("tro giup"))
+    assert "Which kind?" in text_of(help_) and help_.session.revision == revision(TINY)
+
+
 @pytest.mark.parametrize("kw", UNKNOWN_INPUTS)
-@pytest.mark.parametrize("where", [("tiny", "removed_step"), ("removed_flow", "name")])
-async def test_unknown_step_after_a_deploy_restarts_politely(engine, kw, where):
-    session = await at_step(engine, "Lan")
-    flow_id, step_id = where
-    old = replace(session, flow_id=flow_id, step_id=step_id)
+async def test_a_session_without_revision_on_a_removed_step_starts_again(engine, kw):
+    old = replace(await at_step(engine, "Lan"), step_id="removed_step", revision="")
+    outcome = await say(engine, old, **kw)
+    assert outcome.effects == []
+    assert text_of(outcome) == f"{RESTART}\n\nWhat is your name?"
+    assert outcome.session.step_id == "name" and outcome.session.data == {}
+    assert outcome.session.revision == revision(TINY)
+
+
+@pytest.mark.parametrize("kw", UNKNOWN_INPUTS)
+async def test_a_session_without_revision_in_a_removed_flow_shows_the_menu(engine, kw):
+    old = replace(await at_step(engine, "Lan"), flow_id="removed_flow", revision="")
     outcome = await say(engine, old, **kw)
     assert outcome.effects == []
     assert outcome.session is not None and outcome.session.flow_id == MENU_FLOW
     text = text_of(outcome)
-    assert text.startswith("Hệ thống vừa được cập nhật, bác làm lại từ đầu giúp tôi nhé.")
+    assert text.startswith(RESTART)
     assert "Bác muốn làm gì ạ?" in text
 
 
-async def test_button_for_an_unknown_step_restarts_politely(engine):
+@pytest.mark.parametrize("ref", ["live", "old"])
+async def test_a_button_on_a_removed_step_without_revision_starts_again(engine, ref):
     session = await at_step(engine, "Lan")
-    old = replace(session, step_id="removed_step")
-    outcome = await say(engine, old, "", button=Button(session.session_id[:8], "removed_step",
-                                                       "x"))
+    old = replace(session, step_id="removed_step", revision="")
+    button = Button(session.session_id[:8] if ref == "live" else "deadbeef", "removed_step",
+                    "x")
+    outcome = await say(engine, old, "", button=button)
     assert outcome.effects == []
-    assert outcome.session.flow_id == MENU_FLOW
-    assert "Hệ thống vừa được cập nhật" in text_of(outcome)
+    assert text_of(outcome) == f"{RESTART}\n\nWhat is your name?"
 
 
-async def test_stale_button_on_an_unknown_step_restarts_politely(engine):
-    session = await at_step(engine, "Lan")
-    old = replace(session, step_id="removed_step")
-    outcome = await say(engine, old, "", button=Button("deadbeef", "kind", "poor"))
-    assert outcome.effects == []
-    assert outcome.session.flow_id == MENU_FLOW
-    assert "Hệ thống vừa được cập nhật" in text_of(outcome)
-
-
-async def test_confirm_step_of_a_flow_without_summary_restarts_politely(engine):
+async def test_the_summary_of_a_flow_that_lost_it_is_not_shown_again(engine):
     session = await at_step(engine, "Lan", "1", "50")
-    old = replace(session, flow_id="tiny")
     no_summary = Engine([replace(TINY, summary=None)])
-    outcome = await no_summary.advance(old, make_ctx("tro giup"))
-    assert outcome.effects == []
-    assert "Hệ thống vừa được cập nhật" in text_of(outcome)
+    for old in (session, replace(session, revision="")):
+        outcome = await no_summary.advance(old, make_ctx("dung"))
+        assert outcome.effects == []
+        assert text_of(outcome) == f"{RESTART}\n\nWhat is your name?"
+
+
+# What the revision covers
+
+SAME_SHAPE = {
+    "reworded": reworded,
+    "other parser": lambda f: replace(f, steps=(replace(f.steps[0], parse=None), *f.steps[1:])),
+    "other roles": lambda f: replace(f, roles=frozenset({"treasurer"})),
+    "other summary": lambda f: replace(f, summary=lambda ctx, data: T("Other.")),
+}
+OTHER_SHAPE = {
+    **{change: lambda f, change=change: changed(change) for change in CHANGES},
+    "version bumped": lambda f: replace(f, version=2),
+    "no summary": lambda f: replace(f, summary=None),
+    "steps swapped": lambda f: replace(f, steps=(f.steps[1], f.steps[0], f.steps[2])),
+    "step renamed": lambda f: replace(f, steps=(replace(f.steps[0], id="full_name"),
+                                                *f.steps[1:])),
+    "not editable": lambda f: replace(f, steps=(replace(f.steps[0], label=None),
+                                                *f.steps[1:])),
+    "several answers": lambda f: replace(f, steps=(f.steps[0], replace(f.steps[1], multi=True),
+                                                   f.steps[2])),
+    "static next": lambda f: replace(f, steps=(replace(f.steps[0], next="amount"),
+                                               *f.steps[1:])),
+    "next computed": lambda f: replace(f, steps=(replace(f.steps[0], next=lambda d: None),
+                                                 *f.steps[1:])),
+    "choices computed": lambda f: replace(f, steps=(f.steps[0],
+                                                    replace(f.steps[1], choices=choices_of),
+                                                    f.steps[2])),
+    "choice added": lambda f: replace(f, steps=(
+        f.steps[0], replace(f.steps[1], choices=(*KINDS, Choice("other", "Other"))),
+        f.steps[2])),
+}
+
+
+async def choices_of(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
+    return KINDS
+
+
+@pytest.mark.parametrize("change", sorted(SAME_SHAPE))
+def test_wording_and_behaviour_inside_a_step_keep_the_revision(change):
+    assert revision(SAME_SHAPE[change](TINY)) == revision(TINY)
+
+
+@pytest.mark.parametrize("change", sorted(OTHER_SHAPE))
+def test_a_change_of_shape_or_version_changes_the_revision(change):
+    assert revision(OTHER_SHAPE[change](TINY)) != revision(TINY)
+
+
+def test_the_revision_is_the_same_in_every_process():
+    script = ("from bot.conversations.registry import FLOWS; from bot.engine import revision; "
+              "print(' '.join(revision(f) for f in FLOWS))")
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True, check=True, cwd=ROOT)
+        assert done.stdout.split() == [revision(flow) for flow in FLOWS]
 
 
 # --- plain JSON state and purity -------------------------------------------------------------

@@ -32,7 +32,7 @@ from storage.base import (
     Storage,
     Transaction,
 )
-from storage.sqlite import SQLiteStorage
+from storage.sqlite import SQLiteStorage, migrations
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -224,6 +224,22 @@ async def test_session_round_trip_and_version(storage: Storage) -> None:
         third = await tx.save_session(replace(again, step_id="village"))
         assert third.version == 3
         assert await tx.get_session("telegram", "c1") == third
+
+
+async def test_session_revision_round_trips(storage: Storage) -> None:
+    async with storage.transaction() as tx:
+        assert (await tx.save_session(session("menu"))).revision == ""  # the default
+        stored = await tx.save_session(session(revision="3f9a1c2e5b7d"))
+        assert stored.revision == "3f9a1c2e5b7d"
+    async with storage.transaction() as tx:
+        assert (await tx.get_session("telegram", "menu")).revision == ""
+        loaded = await tx.get_session("telegram", "c1")
+        assert loaded == stored
+        again = await tx.save_session(replace(loaded, step_id="sex", revision="0a1b2c3d4e5f"))
+        assert (again.revision, again.version) == ("0a1b2c3d4e5f", 2)
+        assert await tx.get_session("telegram", "c1") == again
+        [expired] = [s for s in await tx.expired_sessions(NOW + 2 * HOUR) if s.chat_id == "c1"]
+        assert expired.revision == "0a1b2c3d4e5f"
 
 
 async def test_one_session_per_chat_and_delete(tx: Transaction) -> None:
@@ -610,6 +626,34 @@ async def test_sqlite_specific_newer_schema_is_refused(backend: Backend, tmp_pat
             await refused.open()
     finally:
         await refused.close()
+
+
+async def test_sqlite_specific_session_saved_before_revisions_loads_without_one(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Backend-specific: a file at schema 12 with a conversation in progress is migrated."""
+    if backend.sqlite_file is None:
+        pytest.skip("SQLite file backends only")
+    path = tmp_path / backend.sqlite_file
+    path.parent.mkdir(parents=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for version, script in migrations():
+            if version <= 12:
+                db.executescript(script.read_text(encoding="utf-8"))
+        db.execute(
+            "INSERT INTO sessions (channel, chat_id, flow_id, step_id, session_id, data, "
+            "expires_at) VALUES ('telegram', 'c1', 'register', 'name', 's-c1', '{}', ?)",
+            ((NOW + HOUR).isoformat(),),
+        )
+        db.execute("PRAGMA user_version = 12")
+        db.commit()
+    store = backend.make(tmp_path)
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            assert await tx.get_session("telegram", "c1") == session(version=1, revision="")
+    finally:
+        await store.close()
 
 
 async def test_membership_gives_member_club_and_roles_at_once(tx: Transaction) -> None:
