@@ -14,6 +14,7 @@ from typing import Protocol
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.backup import ServiceLock
 from bot.config import Settings
 from bot.conversations.registry import FLOWS
 from bot.demo import seed
@@ -42,6 +43,7 @@ async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIte
     """Open the database and start the outbox worker and the sweeper; stop them on exit."""
     if not catalog("vi"):
         raise RuntimeError(f"no Vietnamese catalog found in {LOCALES_DIR}")
+    lock = ServiceLock(settings.db).acquire()  # one service per database file, or fail here
     storage = SQLiteStorage(settings.db)
     await storage.open()
     try:
@@ -71,6 +73,7 @@ async def open_app(settings: Settings, senders: list[ChannelSender]) -> AsyncIte
                 await worker
     finally:
         await storage.close()
+        lock.release()
 
 
 async def run_local(settings: Settings) -> None:

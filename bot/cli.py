@@ -11,6 +11,10 @@ moment; ``reminders send --at ...`` queues it (the same code as the scheduler's 
 running service delivers it). ``ishc-bot triage show`` prints the blood-pressure thresholds
 in force; ``ishc-bot triage set urgent_systolic=170 ...`` changes them (as agreed with the
 commune health station).
+
+``ishc-bot backup PATH`` copies the database while the bot runs (``--force`` replaces PATH);
+``ishc-bot restore PATH`` puts a backup in place of the database, with the service stopped;
+both take ``--json``; the work is in ``bot/backup.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import association
+from bot import backup as backups
 from bot.app import run
 from bot.association import Area
 from bot.clubs import create_club, list_clubs
@@ -106,7 +111,44 @@ def _parser() -> argparse.ArgumentParser:
     tune = steps.add_parser("settings", help="show or change when reminders go out, e.g. "
                             "send_at=07:30 meeting_days=2,0")
     tune.add_argument("values", nargs="*", metavar="NAME=VALUE")
+    copy = commands.add_parser("backup", help="copy the database to PATH, safely while the "
+                               "bot runs (checked, then renamed into place)")
+    copy.add_argument("path", metavar="PATH")
+    copy.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    copy.add_argument("--json", action="store_true", help="print JSON")
+    back = commands.add_parser("restore", help="put the backup at PATH in place of the "
+                               "database (stop the service first); the old one is kept aside")
+    back.add_argument("path", metavar="PATH")
+    back.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    """``backup`` and ``restore``: print the outcome; exit 1 if nothing was done."""
+    try:
+        if args.command == "backup":
+            result = backups.backup(settings.db, args.path, force=args.force).to_json()
+        else:
+            result = backups.restore(args.path, settings.db).to_json()
+    except backups.BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif args.command == "backup":
+        print(f"backup written to {result['path']}: {result['bytes']} bytes, schema "
+              f"{result['schema_version']}, {result['members']} member(s), {result['loans']} "
+              f"loan(s), {result['ledger_entries']} ledger entries, {result['seconds']} s")
+    else:
+        print(f"{result['db']} restored from {result['restored_from']} (schema "
+              f"{result['schema_version']}; the code's is {result['code_schema_version']})")
+        if result["kept_aside"]:
+            print(f"the database it replaced is kept at {result['kept_aside']}")
+        if result["litestream_meta"]:
+            print(f"Litestream kept state for the replaced database in "
+                  f"{result['litestream_meta']}: with Litestream stopped, run `litestream reset "
+                  f"{result['db']}` before starting it again")
+    return 0
 
 
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
@@ -286,9 +328,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = Settings.from_env()
     if args.command == "run":
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run(settings))
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(run(settings))
+        except backups.ServiceRunning as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         return 0
+    if args.command in ("backup", "restore"):
+        return _backup(args, settings)
     try:
         if args.command == "admin":
             _print_admin(args, asyncio.run(_admin(args, settings)))
