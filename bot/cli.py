@@ -14,7 +14,9 @@ commune health station).
 
 ``ishc-bot backup PATH`` copies the database while the bot runs (``--force`` replaces PATH);
 ``ishc-bot restore PATH`` puts a backup in place of the database, with the service stopped;
-both take ``--json``; the work is in ``bot/backup.py``.
+``ishc-bot check`` checks the database and the fund's balances against its ledger (exit 1 on
+any failure). All three take ``--json``; the work is in ``bot/backup.py`` and
+``bot/dbcheck.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import association
+from bot import association, dbcheck
 from bot import backup as backups
 from bot.app import run
 from bot.association import Area
@@ -120,7 +122,31 @@ def _parser() -> argparse.ArgumentParser:
                                "database (stop the service first); the old one is kept aside")
     back.add_argument("path", metavar="PATH")
     back.add_argument("--json", action="store_true", help="print JSON")
+    sound = commands.add_parser("check", help="integrity, foreign keys, schema version, and "
+                                "the fund's balances against its ledger (exit 1 on a failure)")
+    sound.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    """``check``: print what was found; exit 1 on any failure."""
+    try:
+        report = dbcheck.check(settings.db)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for problem in report.problems:
+            print(f"FAILED {problem.check}: {problem.message}")
+        for warning in report.warnings:
+            print(f"warning {warning.check}: {warning.message}")
+        version = "unreadable" if report.schema_version is None else report.schema_version
+        print(f"{report.db}: {'ok' if report.ok else f'{len(report.problems)} failure(s)'} "
+              f"(schema {version}, code {report.code_schema_version}; "
+              f"{report.loans} loan(s), {report.ledger_entries} ledger entries)")
+    return 0 if report.ok else 1
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -335,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "check":
+        return _check(args, settings)
     if args.command in ("backup", "restore"):
         return _backup(args, settings)
     try:
