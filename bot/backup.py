@@ -419,8 +419,8 @@ def restore(
     path, db = Path(path), Path(db)
     if _same_file(path, db):
         raise BackupError(f"{path} is the database itself")
-    check_backup(path)
     with ServiceLock(db):
+        check_backup(path)
         temporary = _temporary(db)
         aside: Path | None = None
         how: str | None = None

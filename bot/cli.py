@@ -156,7 +156,7 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
             result = backups.backup(settings.db, args.path, force=args.force).to_json()
         else:
             result = backups.restore(args.path, settings.db).to_json()
-    except backups.BackupError as error:
+    except (backups.BackupError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.json:
