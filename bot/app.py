@@ -18,6 +18,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot import metrics, reminders
+from bot.backup import ServiceLock
 from bot.config import Settings
 from bot.conversations.registry import FLOWS
 from bot.demo import seed
@@ -55,6 +56,7 @@ async def open_app(
     """Open the database and start the background tasks; stop them on exit."""
     if not catalog("vi"):
         raise RuntimeError(f"no Vietnamese catalog found in {LOCALES_DIR}")
+    lock = ServiceLock(settings.db).acquire()  # one service per database file, or fail here
     storage = SQLiteStorage(settings.db)
     await storage.open()
     storage.on_transaction(metrics.TRANSACTION_SECONDS.observe)
@@ -80,6 +82,7 @@ async def open_app(
             await supervisor.stop()
     finally:
         await storage.close()
+        lock.release()
 
 
 async def run_local(settings: Settings) -> int:

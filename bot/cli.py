@@ -11,6 +11,12 @@ moment; ``reminders send --at ...`` queues it (the same code as the scheduler's 
 running service delivers it). ``ishc-bot triage show`` prints the blood-pressure thresholds
 in force; ``ishc-bot triage set urgent_systolic=170 ...`` changes them (as agreed with the
 commune health station).
+
+``ishc-bot backup PATH`` copies the database while the bot runs (``--force`` replaces PATH);
+``ishc-bot restore PATH`` puts a backup in place of the database, with the service stopped;
+``ishc-bot check`` checks the database and the fund's balances against its ledger (exit 1 on
+any failure). All three take ``--json``; the work is in ``bot/backup.py`` and
+``bot/dbcheck.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import association, logs, reminders
+from bot import association, dbcheck, logs, reminders
+from bot import backup as backups
 from bot.app import run
 from bot.association import Area
 from bot.clubs import create_club, list_clubs
@@ -102,7 +109,68 @@ def _parser() -> argparse.ArgumentParser:
     tune = steps.add_parser("settings", help="show or change when reminders go out, e.g. "
                             "send_at=07:30 meeting_days=2,0")
     tune.add_argument("values", nargs="*", metavar="NAME=VALUE")
+    copy = commands.add_parser("backup", help="copy the database to PATH, safely while the "
+                               "bot runs (checked, then renamed into place)")
+    copy.add_argument("path", metavar="PATH")
+    copy.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    copy.add_argument("--json", action="store_true", help="print JSON")
+    back = commands.add_parser("restore", help="put the backup at PATH in place of the "
+                               "database (stop the service first); the old one is kept aside")
+    back.add_argument("path", metavar="PATH")
+    back.add_argument("--json", action="store_true", help="print JSON")
+    sound = commands.add_parser("check", help="integrity, foreign keys, schema version, and "
+                                "the fund's balances against its ledger (exit 1 on a failure)")
+    sound.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    """``check``: print what was found; exit 1 on any failure."""
+    try:
+        report = dbcheck.check(settings.db)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for problem in report.problems:
+            print(f"FAILED {problem.check}: {problem.message}")
+        for warning in report.warnings:
+            print(f"warning {warning.check}: {warning.message}")
+        version = "unreadable" if report.schema_version is None else report.schema_version
+        print(f"{report.db}: {'ok' if report.ok else f'{len(report.problems)} failure(s)'} "
+              f"(schema {version}, code {report.code_schema_version}; "
+              f"{report.loans} loan(s), {report.ledger_entries} ledger entries)")
+    return 0 if report.ok else 1
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    """``backup`` and ``restore``: print the outcome; exit 1 if nothing was done."""
+    try:
+        if args.command == "backup":
+            result = backups.backup(settings.db, args.path, force=args.force).to_json()
+        else:
+            result = backups.restore(args.path, settings.db).to_json()
+    except (backups.BackupError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif args.command == "backup":
+        print(f"backup written to {result['path']}: {result['bytes']} bytes, schema "
+              f"{result['schema_version']}, {result['members']} member(s), {result['loans']} "
+              f"loan(s), {result['ledger_entries']} ledger entries, {result['seconds']} s")
+    else:
+        print(f"{result['db']} restored from {result['restored_from']} (schema "
+              f"{result['schema_version']}; the code's is {result['code_schema_version']})")
+        if result["kept_aside"]:
+            print(f"the database it replaced is kept at {result['kept_aside']}")
+        if result["litestream_meta"]:
+            print(f"Litestream kept state for the replaced database in "
+                  f"{result['litestream_meta']}: with Litestream stopped, run `litestream reset "
+                  f"{result['db']}` before starting it again")
+    return 0
 
 
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
@@ -285,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run(settings))
         except KeyboardInterrupt:
             return 0
+        except backups.ServiceRunning as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    if args.command == "check":
+        return _check(args, settings)
+    if args.command in ("backup", "restore"):
+        return _backup(args, settings)
     try:
         if args.command == "admin":
             _print_admin(args, asyncio.run(_admin(args, settings)))
