@@ -17,6 +17,9 @@ commune health station).
 ``ishc-bot check`` checks the database and the fund's balances against its ledger (exit 1 on
 any failure). All three take ``--json``; the work is in ``bot/backup.py`` and
 ``bot/dbcheck.py``.
+
+``ishc-bot deadletter list`` shows the updates the service gave up on, with their errors;
+``deadletter retry ID`` handles one again once its cause is fixed (``bot/deadletters.py``).
 """
 
 from __future__ import annotations
@@ -34,19 +37,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import association, dbcheck, logs, reminders
+from bot import association, dbcheck, deadletters, logs, reminders
 from bot import backup as backups
 from bot.app import run
 from bot.association import Area
 from bot.clubs import create_club, list_clubs
 from bot.config import Settings
+from bot.conversations.registry import FLOWS
+from bot.engine import Engine
 from bot.handlers.telegram import deep_link
 from bot.health import TRIAGE_KEY, Triage, triage
 from bot.reminders import SETTINGS_KEY as REMINDERS_KEY
 from bot.reminders import Settings as ReminderSettings
 from bot.render import translate
 from bot.report_xlsx import workbook
-from bot.service import utcnow
+from bot.service import Service, utcnow
 from storage.sqlite import SQLiteStorage
 
 
@@ -106,6 +111,14 @@ def _parser() -> argparse.ArgumentParser:
         monthly.add_argument(f"--{area}", help=f"only the clubs of this {area}")
     monthly.add_argument("--club", type=int, help="only this club")
     monthly.add_argument("--xlsx", required=True, help="the file to write")
+    letters = commands.add_parser("deadletter", help="updates the service gave up on")
+    letter_actions = letters.add_subparsers(dest="action", required=True)
+    shown = letter_actions.add_parser("list", help="the newest dead letters and their errors")
+    shown.add_argument("--all", action="store_true", help="retried ones too")
+    shown.add_argument("--json", action="store_true", help="print JSON (with the raw update)")
+    again = letter_actions.add_parser("retry", help="handle a dead letter's update again")
+    again.add_argument("id", type=int)
+    again.add_argument("--json", action="store_true", help="print JSON")
     tune = steps.add_parser("settings", help="show or change when reminders go out, e.g. "
                             "send_at=07:30 meeting_days=2,0")
     tune.add_argument("values", nargs="*", metavar="NAME=VALUE")
@@ -291,6 +304,40 @@ async def _reminders(args: argparse.Namespace, settings: Settings) -> list[dict[
              "text": "\n\n".join(translate(part, "vi") for part in d.parts)} for d in found]
 
 
+async def _deadletter(args: argparse.Namespace, settings: Settings) -> int:
+    storage = SQLiteStorage(settings.db)
+    await storage.open()
+    try:
+        if args.action == "list":
+            found = await deadletters.listed(storage, args.all)
+            if args.json:
+                rows = [{**deadletters.shown(letter), "raw": letter.raw, "trace": letter.error}
+                        for letter in found]
+                print(json.dumps(rows, ensure_ascii=False, indent=2))
+            else:
+                for letter in map(deadletters.shown, found):
+                    print(f"{letter['id']}\t{letter['status']}\t{letter['channel']}\t"
+                          f"{letter['received_at']}\t{letter['error']}")
+                print(f"{len(found)} dead letter(s)")
+            return 0
+        service = Service(storage, Engine(FLOWS), settings.tz, settings.flow_timeout)
+        try:
+            result = await deadletters.retry(service, args.id)
+        except deadletters.CannotRetry as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        elif result.error:
+            print(f"dead letter {result.letter_id} failed again: {result.error}")
+        else:
+            print(f"dead letter {result.letter_id} handled; {result.replies} reply(ies) queued "
+                  "(the running service sends them)")
+        return 1 if result.error else 0
+    finally:
+        await storage.close()
+
+
 async def _triage(args: argparse.Namespace, settings: Settings) -> dict[str, int]:
     known = {f.name for f in fields(Triage)}
     changes: dict[str, int] = {}
@@ -358,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     if args.command == "check":
         return _check(args, settings)
+    if args.command == "deadletter":
+        return asyncio.run(_deadletter(args, settings))
     if args.command in ("backup", "restore"):
         return _backup(args, settings)
     try:

@@ -110,13 +110,14 @@ class Service:
         self._slowed: dict[tuple[str, str], float] = {}  # when each chat was asked to slow down
         self._apologised: dict[tuple[str, str], datetime] = {}
 
-    async def handle(self, inbound: Inbound, *, replay: bool = False) -> Handled:
+    async def handle(self, inbound: Inbound, *, replay: int | None = None) -> Handled:
         """Process one update exactly once; safe to call again with a redelivered update.
 
         Args:
             inbound: The update in neutral form.
-            replay: Handle it even though the inbox has seen it (an operator retrying a dead
-                letter); it then fails loudly instead of becoming a dead letter again.
+            replay: The dead letter being retried by an operator: the update is handled even
+                though the inbox has seen it, the letter is marked retried in the same
+                transaction, and a failure is raised instead of making a new dead letter.
 
         Returns:
             What became of it.
@@ -142,10 +143,10 @@ class Service:
         metrics.UPDATE_SECONDS.labels(inbound.channel).observe(time.perf_counter() - started)
         return result
 
-    async def _attempts(self, inbound: Inbound, replay: bool) -> Handled:
+    async def _attempts(self, inbound: Inbound, replay: int | None) -> Handled:
         """Handle the update, trying again after a failure that is not the database's."""
         channel = inbound.channel
-        if not replay and self._flooding(inbound):
+        if replay is None and self._flooding(inbound):
             return await self._flooded(inbound)
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -158,7 +159,7 @@ class Service:
                 raise
             except Exception as error:
                 metrics.UPDATES.labels(channel, "failed").inc()
-                if replay:
+                if replay is not None:
                     raise
                 log.exception("update %s/%s failed (attempt %d of %d)", channel,
                               inbound.external_id, attempt, ATTEMPTS)
@@ -171,11 +172,13 @@ class Service:
                 return result
         raise AssertionError("unreachable")
 
-    async def _handle(self, inbound: Inbound, replay: bool = False) -> Handled:
+    async def _handle(self, inbound: Inbound, replay: int | None = None) -> Handled:
         now = self.clock()
         async with self.storage.transaction() as tx:
             fresh = await tx.record_inbound(inbound.channel, inbound.external_id, now)
-            if not fresh and not replay:
+            if replay is not None:
+                await tx.dead_letter_retried(replay, now, None)
+            elif not fresh:
                 return Handled(duplicate=True, queued=[])
             ctx = await self.context(tx, inbound, now)
             session = await tx.get_session(inbound.channel, inbound.chat_id)

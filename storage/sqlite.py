@@ -85,10 +85,13 @@ class SQLiteStorage:
 
     Args:
         path: Database file (created with its folder if missing), or ``:memory:``.
+        busy_timeout: Seconds a transaction waits for another process's lock before it
+            fails with :class:`StorageUnavailable`.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout: float = 5.0) -> None:
         self.path = str(path)
+        self.busy_timeout = busy_timeout
         self._db: aiosqlite.Connection | None = None
         self._conn: sqlite3.Connection | None = None
         self._lock: asyncio.Lock | None = None
@@ -113,7 +116,7 @@ class SQLiteStorage:
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA synchronous=FULL",
                 "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=5000",
+                f"PRAGMA busy_timeout={int(self.busy_timeout * 1000):d}",
             ):
                 await self._db.execute(pragma)
             await self._migrate()

@@ -93,10 +93,12 @@ class TextChannel:
 class Bot:
     """The service with a database in ``tmp_path`` and a moveable clock."""
 
+    busy_timeout = 5.0  # seconds; fault tests shorten it
+
     def __init__(self, db: Path) -> None:
         self.db = db
         self.clock = Clock()
-        self.storage = SQLiteStorage(db)
+        self.storage = SQLiteStorage(db, busy_timeout=self.busy_timeout)
         self.service: Service
         self.outbox: OutboxWorker
         self.exports: Exports
@@ -492,7 +494,7 @@ class ZaloHarness(PlatformHarness):
 
 @contextlib.asynccontextmanager
 async def web_server(
-    channels: list[Any], storage: Any, clock: Any = None
+    channels: list[Any], storage: Any, clock: Any = None, readiness: Any = None
 ) -> AsyncIterator[str]:
     """The service's web server (health, webhooks, media) on a free loopback port: its URL."""
     from aiohttp import web
@@ -500,7 +502,7 @@ async def web_server(
     from bot.service import utcnow
     from bot.web import web_app
 
-    runner = web.AppRunner(web_app(channels, storage, clock or utcnow), access_log=None)
+    runner = web.AppRunner(web_app(channels, storage, clock or utcnow, readiness), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:

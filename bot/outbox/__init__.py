@@ -5,7 +5,7 @@ the caller's transaction; once that commits they are handed to the :class:`Outbo
 which delivers them within each channel's limits and never loses one.
 """
 
-from bot.outbox.queue import OUTBOX, queue
+from bot.outbox.queue import BACKLOG, OUTBOX, queue
 from bot.outbox.worker import (
     Blocked,
     ChannelSender,
@@ -16,6 +16,7 @@ from bot.outbox.worker import (
 )
 
 __all__ = [
+    "BACKLOG",
     "OUTBOX",
     "Blocked",
     "ChannelSender",
