@@ -39,7 +39,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.conversations.parsers import (
+from bot.i18n import gettext
+from bot.parsers import (
     ParseError,
     parse_birth,
     parse_choice,
@@ -47,7 +48,6 @@ from bot.conversations.parsers import (
     parse_phone,
     parse_text,
 )
-from bot.i18n import gettext
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NAME, SEX, BIRTH, PHONE, VILLAGE, HOUSEHOLD, ETHNICITY, CONSENT, CONFIRM = range(9)

@@ -22,16 +22,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import cells, exports, health
-from bot.conversations.common import BOARD, HOUSEHOLDS, ROLE_LABELS, SEXES
-from bot.conversations.fund_common import SCHEDULE_LABELS, purpose_label
-from bot.conversations.health_common import SYMPTOMS
-from bot.conversations.reversal import KIND_LABELS
-from bot.conversations.visit import CONCERNS, SERVICES
 from bot.i18n import N_, format_day, gettext
 from bot.messages import Choice, T, joined
 from bot.render import translate
 from bot.report_xlsx import XLSX
+from bot.vocabulary import (
+    CONCERNS,
+    HOUSEHOLDS,
+    ROLE_LABELS,
+    SCHEDULE_LABELS,
+    SERVICES,
+    SEXES,
+    SYMPTOMS,
+    purpose_label,
+)
+from bot.vocabulary import ENTRY_KINDS as KIND_LABELS
 from storage.archive import Row
+from storage.base import BOARD_ROLES as BOARD
 from storage.base import Transaction
 from storage.exports import ExportJob
 

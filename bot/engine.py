@@ -24,9 +24,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.conversations.parsers import ParseError, parse_choice
 from bot.i18n import N_, gettext
 from bot.messages import Choice, Inbound, Recipient, Reply, T, joined
+from bot.parsers import ParseError, parse_choice
 from bot.text import fold
 from storage.base import Club, Identity, Member, Session, Transaction
 from storage.operators import Operator

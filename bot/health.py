@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.conversations.parsers import ParseError
 from bot.i18n import N_
+from bot.parsers import ParseError
 from bot.text import fold
 
 MSG_BP = N_("Please type the blood pressure like 130/85, or 130 85. You may add the pulse: "

@@ -32,11 +32,10 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot import health, outbox
-from bot.conversations.fund_common import money
-from bot.conversations.meeting_schedule import day_text
-from bot.i18n import N_, format_day
+from bot.i18n import N_, format_day, format_money
 from bot.meetings import Meeting, default_rule, meetings
 from bot.messages import Choice, Recipient, Reply, T, joined
+from bot.vocabulary import day_text
 from storage.base import Club, OutboxItem, Storage, Transaction
 
 SETTINGS_KEY = "reminders"
@@ -235,7 +234,7 @@ async def _repayment_reminders(
         until = times[index + 1] if index + 1 < len(times) else times[index] + timedelta(days=7)
         if now >= until:
             continue
-        amount, day = money(item.amount), format_day(item.due)
+        amount, day = format_money(item.amount), format_day(item.due)
         if step < 0:
             text = T(N_("Reminder: {amount} of your loan is due on {day}."), amount=amount,
                      day=day)
@@ -284,7 +283,7 @@ async def digest(tx: Transaction, club_id: int, today: date) -> tuple[T, ...]:
     overdue = await tx.arrears([club_id], today)
     if overdue:
         lines.append(T(N_("- Overdue loans: {count} ({amount}), see /quahan"),
-                       count=len(overdue), amount=money(sum(a.amount for a in overdue))))
+                       count=len(overdue), amount=format_money(sum(a.amount for a in overdue))))
     reports = await tx.payment_reports(club_id)
     if reports:
         lines.append(T(N_("- Payments waiting for confirmation: {count}, see /xacnhan"),

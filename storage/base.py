@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from storage.archive import ArchiveStore
@@ -22,135 +21,36 @@ from storage.ledger import FundStore
 from storage.media import MediaStore
 from storage.meetings import MeetingStore
 from storage.operators import OperatorStore
+from storage.records import (
+    BOARD_ROLES,
+    ROLES,
+    Club,
+    Consent,
+    Identity,
+    Invite,
+    Member,
+    NewMember,
+    OutboxItem,
+    Session,
+)
 from storage.reports import ReportStore
 
+__all__ = [
+    "BOARD_ROLES",
+    "ROLES",
+    "Club",
+    "Consent",
+    "Identity",
+    "Invite",
+    "Member",
+    "NewMember",
+    "OutboxItem",
+    "Session",
+    "Storage",
+    "Transaction",
+]
+
 R = TypeVar("R")
-
-BOARD_ROLES = frozenset({"chair", "vice_chair"})
-ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
-
-
-@dataclass(frozen=True)
-class Club:
-    """A club (CLB LTHTGN)."""
-
-    id: int
-    name: str
-    commune: str
-    district: str
-    province: str
-    meeting_day: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Member:
-    """A member of one club. ``status`` is pending, active, rejected or erased."""
-
-    id: int
-    club_id: int
-    full_name: str
-    sex: str
-    birth_year: int
-    birth_date: date | None
-    phone: str | None
-    village: str
-    household: str
-    ethnicity: str | None
-    status: str
-    assisted_by: int | None
-    registered_at: datetime
-    decided_by: int | None = None
-    decided_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NewMember:
-    """What registration collects; written only after the person confirms."""
-
-    club_id: int
-    full_name: str
-    sex: str
-    birth_year: int
-    birth_date: date | None
-    phone: str | None
-    village: str
-    household: str
-    ethnicity: str | None
-    status: str
-    assisted_by: int | None
-    registration_key: str
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A chat account on one channel, possibly linked to a member."""
-
-    channel: str
-    user_id: str
-    chat_id: str
-    member_id: int | None
-    display_name: str
-    locale: str
-    unreachable: bool
-    last_seen_at: datetime
-
-
-@dataclass(frozen=True)
-class Invite:
-    """An invite code (stored hashed) that lets a person join a club as board or member."""
-
-    id: int
-    club_id: int
-    role: str
-    expires_at: datetime
-    uses_left: int | None
-
-
-@dataclass(frozen=True)
-class Consent:
-    """Evidence that a member agreed to the data notice of a given version."""
-
-    member_id: int
-    text_version: str
-    given_at: datetime
-    channel: str
-    message_id: str
-    assisted_by: int | None
-
-
-@dataclass(frozen=True)
-class Session:
-    """A conversation in progress in one chat. ``data`` is plain JSON.
-
-    ``version`` counts the saves; ``revision`` is the revision of the flow the conversation
-    began in (``bot.engine.revision``; ``""`` for the menu and for sessions saved before
-    revisions existed).
-    """
-
-    channel: str
-    chat_id: str
-    flow_id: str
-    step_id: str
-    session_id: str
-    data: dict[str, Any]
-    expires_at: datetime
-    version: int = 0
-    revision: str = ""
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """A queued reply."""
-
-    id: int
-    channel: str
-    chat_id: str
-    payload: dict[str, Any]
-    attempts: int
-    next_attempt_at: datetime
-    status: str = "pending"
-
 
 class Transaction(
     FundStore,

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:  # storage.base imports this module
-    from storage.base import Member
+from storage.records import Member
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from storage.health import Client, MemberHealth, NewReading, NewVisit, StoredReading, StoredVisit
+from storage.records import Member
 from storage.sqlite_queries import SQLiteQueries, _dt, _in, _ts
-
-if TYPE_CHECKING:
-    from storage.base import Member
 
 
 class SQLiteHealth(SQLiteQueries):

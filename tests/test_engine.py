@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from bot.conversations.parsers import ParseError
 from bot.conversations.registry import FLOWS
 from bot.engine import (
     CONFIRM,
@@ -41,6 +40,7 @@ from bot.messages import (
     decode_button,
     encode_button,
 )
+from bot.parsers import ParseError
 from bot.render import as_text, render
 from storage.base import Club, Identity, Invite, Member, Session
 from storage.sqlite import SQLiteStorage

@@ -26,7 +26,6 @@ from bot.conversations.health_common import (
     assess,
     weight_tenths,
 )
-from bot.conversations.parsers import ParseError
 from bot.health import (
     GRADE_LABELS,
     GRADES,
@@ -53,6 +52,7 @@ from bot.health import (
     triage,
 )
 from bot.i18n import catalog
+from bot.parsers import ParseError
 
 RULES = Triage()
 VI = catalog("vi")

@@ -1,4 +1,4 @@
-"""Tests for bot.conversations.parsers: tables of what members really type, plus properties."""
+"""Tests for bot.parsers: tables of what members really type, plus properties."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from babel.messages.pofile import read_po
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.conversations import parsers
-from bot.conversations.parsers import (
+from bot import parsers
+from bot.i18n import format_money, gettext
+from bot.parsers import (
     ParseError,
     parse_amount,
     parse_birth,
@@ -29,7 +30,6 @@ from bot.conversations.parsers import (
     parse_text,
     parse_yes_no,
 )
-from bot.i18n import format_money, gettext
 
 ROOT = Path(__file__).resolve().parent.parent
 PO_PATH = ROOT / "locales" / "vi" / "LC_MESSAGES" / "parsers.po"
@@ -66,7 +66,7 @@ def test_catalog_matches_the_module() -> None:
     extracted = {
         msg[1]
         for msg in extract_from_file(
-            "python", str(ROOT / "bot/conversations/parsers.py"), keywords={"N_": None}
+            "python", str(ROOT / "bot/parsers.py"), keywords={"N_": None}
         )
     }
     assert extracted == set(PO)

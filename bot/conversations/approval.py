@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversations.common import BOARD, details, member_choices, member_values
-from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError
 from storage.base import Transaction
 
 DECISIONS = (

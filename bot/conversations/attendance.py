@@ -14,15 +14,11 @@ from datetime import date
 from typing import Any
 
 from bot.conversations.common import BOARD, member_line
-from bot.conversations.meeting_schedule import (
-    club_rule,
-    day_text,
-    last_meeting,
-    missed_text,
-)
+from bot.conversations.meeting_schedule import club_rule, last_meeting, missed_text
 from bot.engine import PICKED, Ctx, Done, Flow, Step, refused
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T, joined
+from bot.vocabulary import day_text
 from storage.base import Member, Transaction
 
 EVERYONE = Choice("all", N_("Everyone came"), ("moi nguoi", "tat ca", "ca", "du"))

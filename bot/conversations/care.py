@@ -11,10 +11,10 @@ from typing import Any
 
 from bot.conversations.common import BOARD, member_choices
 from bot.conversations.fund_common import chosen, member_in_club, member_steps
-from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError
 from storage.base import Transaction
 
 ACTIONS = (

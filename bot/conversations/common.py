@@ -7,31 +7,9 @@ from typing import Any
 
 from bot.i18n import N_, format_day
 from bot.messages import Choice, T, joined
+from bot.vocabulary import HOUSEHOLDS, SEXES
 from storage.base import BOARD_ROLES, Member
 
-SEXES = (
-    Choice("female", N_("Female"), ("nu", "ba", "gai")),
-    Choice("male", N_("Male"), ("nam", "ong", "trai")),
-)
-HOUSEHOLDS = (
-    Choice("poor", N_("Poor household"), ("ngheo", "ho ngheo")),
-    Choice("near_poor", N_("Near-poor household"), ("can ngheo", "ho can ngheo")),
-    Choice("hardship", N_("In hardship"), ("kho khan",)),
-    Choice("ordinary", N_("Ordinary"), ("binh thuong", "khong")),
-)
-ROLE_LABELS = {
-    "chair": N_("Chair"),
-    "vice_chair": N_("Vice chair"),
-    "treasurer": N_("Treasurer"),
-    "volunteer": N_("Volunteer"),
-    "member": N_("Member"),
-}
-STATUS_LABELS = {
-    "pending": N_("waiting for approval"),
-    "active": N_("member"),
-    "rejected": N_("not approved"),
-    "erased": N_("erased"),
-}
 BOARD = BOARD_ROLES
 
 

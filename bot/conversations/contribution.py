@@ -21,10 +21,10 @@ from bot.conversations.fund_common import (
     source,
     today_choices,
 )
-from bot.conversations.parsers import ParseError, parse_amount, parse_text
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError, parse_amount, parse_text
 from storage.base import Transaction
 from storage.ledger import NewEntry
 

@@ -15,24 +15,22 @@ from typing import Any
 from bot import fund
 from bot.conversations.fund_common import (
     KEEPERS,
-    PURPOSES,
-    SCHEDULE_LABELS,
     chosen,
     member_in_club,
     member_steps,
     money,
     parse_day,
-    purpose_label,
     rate_text,
     rules_data,
     schedule_text,
     source,
     today_choices,
 )
-from bot.conversations.parsers import ParseError, parse_amount, parse_months
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day, gettext
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError, parse_amount, parse_months
+from bot.vocabulary import PURPOSES, SCHEDULE_LABELS, purpose_label
 from storage.base import Transaction
 from storage.ledger import NewEntry, NewLoan, ScheduleRow
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversations.common import BOARD, member_choices, member_line
-from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step, refused
 from bot.i18n import N_
 from bot.messages import Chat, Choice, Reply, T
+from bot.parsers import ParseError
 from storage.base import Member, Transaction
 
 

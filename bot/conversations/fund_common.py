@@ -9,11 +9,12 @@ from typing import Any
 
 from bot import fund
 from bot.conversations.common import member_line, one_block
-from bot.conversations.parsers import ParseError, parse_date, parse_text
 from bot.engine import Ctx, Step
 from bot.i18n import N_, format_day, format_money
 from bot.messages import Choice, T
+from bot.parsers import ParseError, parse_date, parse_text
 from bot.text import fold
+from bot.vocabulary import SCHEDULE_LABELS, purpose_label
 from storage.base import Member, Transaction
 from storage.ledger import Loan, LoanRules
 
@@ -22,22 +23,6 @@ KEEPERS = frozenset({"chair", "treasurer"})
 VIEWERS = frozenset({"chair", "vice_chair", "treasurer"})
 """See the fund and the overdue list."""
 
-PURPOSES = (
-    Choice("cow", N_("Cow"), ("bo",)),
-    Choice("buffalo", N_("Buffalo"), ("trau",)),
-    Choice("pig", N_("Pig"), ("lon", "heo")),
-    Choice("goat", N_("Goat"), ("de",)),
-    Choice("poultry", N_("Chickens, ducks"), ("ga", "vit", "ga vit")),
-    Choice("fish", N_("Fish"), ("ca", "nuoi ca")),
-    Choice("crops", N_("Crops"), ("trong trot", "lua", "rau")),
-    Choice("trade", N_("Trade"), ("buon ban", "ban hang")),
-    Choice("other", N_("Other"), ("khac",)),
-)
-SCHEDULE_LABELS = {
-    "equal_principal": N_("equal monthly principal plus interest"),
-    "interest_only": N_("monthly interest, principal at the end"),
-    "lump_sum": N_("all at the end of the term"),
-}
 SCHEDULES = tuple(Choice(key, label) for key, label in SCHEDULE_LABELS.items())
 
 
@@ -50,11 +35,6 @@ def rate_text(rate_bp: int) -> str:
     """A monthly rate as ``1,5%`` (``0%`` for none)."""
     whole, hundredths = divmod(rate_bp, 100)
     return f"{whole},{hundredths:02d}".rstrip("0").rstrip(",") + "%"
-
-
-def purpose_label(key: str) -> T | str:
-    """The purpose's label."""
-    return next((T(c.label) for c in PURPOSES if c.key == key), key)
 
 
 def due_day(rules: LoanRules, meeting_day: int) -> int:

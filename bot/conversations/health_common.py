@@ -16,28 +16,17 @@ from typing import Any
 
 from bot import health
 from bot.conversations.common import BOARD
-from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Step, notify
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError
+from bot.vocabulary import SYMPTOMS
 from storage.base import Member, Transaction
 from storage.health import StoredReading
 
 RECORDERS = BOARD | {"volunteer"}
 """Record readings for other members (at the meeting, on a home visit)."""
 
-SYMPTOMS = (
-    Choice("weakness", N_("Numbness or weakness of an arm or leg"), ("te", "yeu tay chan")),
-    Choice("confusion", N_("Drowsy or confused"), ("lo mo", "lu lan")),
-    Choice("speech", N_("Difficulty speaking"), ("noi kho",)),
-    Choice("chest_pain", N_("Chest pain"), ("dau nguc",)),
-    Choice("breath", N_("Short of breath"), ("kho tho",)),
-    Choice("headache", N_("Severe headache"), ("dau dau",)),
-    Choice("vision", N_("Blurred vision"), ("nhin mo", "mo mat")),
-    Choice("vomiting", N_("Nausea or vomiting"), ("buon non", "non")),
-    Choice("dizzy", N_("Dizzy or fainting"), ("chong mat", "ngat")),
-    Choice("none", N_("None of these"), ("khong", "khong co")),
-)
 CONFIRM_READING = (
     Choice("yes", N_("Yes, it is right"), ("dung", "co", "dung roi")),
     Choice("retype", N_("Type it again"), ("go lai", "sai")),

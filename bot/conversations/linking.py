@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_
 from bot.invites import MAX_FAILURES, hash_code, recent_failures
 from bot.messages import Reply, T
+from bot.parsers import ParseError
 from storage.base import Transaction
 
 CODE_MINUTES = 10

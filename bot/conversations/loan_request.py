@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations.common import HOUSEHOLDS, label
-from bot.conversations.fund_common import KEEPERS, PURPOSES, money, purpose_label
-from bot.conversations.parsers import ParseError, parse_amount
+from bot.conversations.common import label
+from bot.conversations.fund_common import KEEPERS, money
 from bot.engine import Ctx, Done, Flow, Step, notify
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError, parse_amount
+from bot.vocabulary import HOUSEHOLDS, PURPOSES, purpose_label
 from storage.base import Transaction
 
 

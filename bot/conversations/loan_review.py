@@ -10,22 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations.common import HOUSEHOLDS, label, one_block
+from bot.conversations.common import label, one_block
 from bot.conversations.disbursement import START, TERM, GiveLoan, check_amount, summary_text
 from bot.conversations.disbursement import begin as begin_loan
-from bot.conversations.fund_common import (
-    KEEPERS,
-    loan_status,
-    loan_title,
-    money,
-    purpose_label,
-    where,
-)
-from bot.conversations.parsers import ParseError, parse_text
+from bot.conversations.fund_common import KEEPERS, loan_status, loan_title, money, where
 from bot.engine import END, Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, gettext
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError, parse_text
 from bot.render import translate
+from bot.vocabulary import HOUSEHOLDS, purpose_label
 from storage.base import Transaction
 from storage.ledger import LoanRequest
 

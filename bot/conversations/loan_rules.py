@@ -11,16 +11,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.conversations.fund_common import KEEPERS, SCHEDULES, money, rate_text, rules_text
-from bot.conversations.parsers import (
+from bot.engine import Ctx, Done, Flow, Step, refused
+from bot.i18n import N_
+from bot.messages import Choice, Reply, T
+from bot.parsers import (
     parse_amount,
     parse_day_of_month,
     parse_months,
     parse_rate,
     parse_yes_no,
 )
-from bot.engine import Ctx, Done, Flow, Step, refused
-from bot.i18n import N_
-from bot.messages import Choice, Reply, T
 from storage.base import Transaction
 from storage.ledger import LoanRules
 

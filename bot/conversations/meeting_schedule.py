@@ -17,18 +17,19 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.conversations.common import BOARD, one_block
-from bot.conversations.parsers import (
+from bot.engine import END, Ctx, Done, Flow, Step, notify, refused
+from bot.i18n import N_, format_day
+from bot.meetings import Meeting, default_rule, meetings, rule_day
+from bot.messages import Choice, Reply, T, joined
+from bot.parsers import (
     MSG_DATE_INVALID,
     ParseError,
     parse_date,
     parse_day_of_month,
     parse_text,
 )
-from bot.engine import END, Ctx, Done, Flow, Step, notify, refused
-from bot.i18n import N_, format_day
-from bot.meetings import Meeting, default_rule, meetings, rule_day
-from bot.messages import Choice, Reply, T, joined
 from bot.text import fold
+from bot.vocabulary import day_text
 from storage.base import Club, Member, Transaction
 from storage.meetings import MeetingMove, MeetingRule
 
@@ -38,11 +39,7 @@ SHOWN = 3  # meetings listed, and offered to move
 MOVE_DAYS = 45  # a meeting moves at most this far from the day the rule gives
 
 # Weekdays as Python numbers them (0 = Monday). Separate messages for a date, a button and the
-# rule, so that each reads well in both languages.
-WEEKDAY_DATES = (
-    N_("Monday {day}"), N_("Tuesday {day}"), N_("Wednesday {day}"), N_("Thursday {day}"),
-    N_("Friday {day}"), N_("Saturday {day}"), N_("Sunday {day}"),
-)
+# rule, so that each reads well in both languages (the dates' are in bot/vocabulary.py).
 WEEKDAY_RULES = (
     N_("on the {nth} Monday of the month"), N_("on the {nth} Tuesday of the month"),
     N_("on the {nth} Wednesday of the month"), N_("on the {nth} Thursday of the month"),
@@ -172,11 +169,6 @@ def last_meeting(rule: MeetingRule, moves: list[MeetingMove], today: date) -> Me
     """The most recent meeting on or before ``today`` (today's, if there is one today)."""
     earlier = meetings(rule, moves, today - timedelta(days=100), 6)
     return [m for m in earlier if m.day <= today][-1]
-
-
-def day_text(day: date) -> T:
-    """``Tuesday 15/12/2026``."""
-    return T(WEEKDAY_DATES[day.weekday()], day=format_day(day))
 
 
 def meeting_text(meeting: Meeting) -> T:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversations.common import BOARD, ROLE_LABELS, member_line, one_block
+from bot.conversations.common import BOARD, member_line, one_block
 from bot.engine import Ctx, Done, Flow
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
+from bot.vocabulary import ROLE_LABELS
 
 
 async def show(ctx: Ctx, args: str) -> Done:

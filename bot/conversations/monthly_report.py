@@ -23,10 +23,10 @@ from bot import association, exports, report
 from bot.association import Area
 from bot.conversations.common import BOARD, one_block
 from bot.conversations.fund_common import money
-from bot.conversations.parsers import ParseError
 from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_, format_day, gettext
 from bot.messages import Choice, Reply, T, joined
+from bot.parsers import ParseError
 from bot.report_chart import summary_chart
 from bot.report_xlsx import XLSX, workbook
 from bot.text import fold

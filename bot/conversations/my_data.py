@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bot.conversations.common import ROLE_LABELS, STATUS_LABELS, details, member_values
+from bot.conversations.common import details, member_values
 from bot.engine import Ctx, Done, Flow
 from bot.i18n import N_, format_moment
 from bot.messages import Reply, T
+from bot.vocabulary import ROLE_LABELS, STATUS_LABELS
 
 
 async def show(ctx: Ctx, args: str) -> Done:

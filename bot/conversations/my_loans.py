@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bot.conversations.fund_common import loan_status, loan_title, money, purpose_label, where
+from bot.conversations.fund_common import loan_status, loan_title, money, where
 from bot.engine import Ctx, Done, Flow
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
+from bot.vocabulary import purpose_label
 
 REPAID_SHOWN = 2  # loans repaid long ago would make the message too long
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from bot import fund
 from bot.conversations.fund_common import KEEPERS, loan_title, money, where
-from bot.conversations.parsers import ParseError, parse_text
 from bot.conversations.repayment import RecordPayment
 from bot.engine import END, Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day, gettext
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError, parse_text
 from storage.base import Transaction
 
 DECISIONS = (

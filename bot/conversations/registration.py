@@ -11,18 +11,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.conversations.common import BOARD, HOUSEHOLDS, SEXES, details
-from bot.conversations.parsers import (
+from bot.conversations.common import BOARD, details
+from bot.engine import CONFIRM, END, Ctx, Done, Flow, Step, notify, refused
+from bot.i18n import N_
+from bot.invites import clean_code, hash_code, looks_like_code
+from bot.messages import Choice, Reply, T
+from bot.parsers import (
     ParseError,
     parse_birth,
     parse_name,
     parse_phone,
     parse_text,
 )
-from bot.engine import CONFIRM, END, Ctx, Done, Flow, Step, notify, refused
-from bot.i18n import N_
-from bot.invites import clean_code, hash_code, looks_like_code
-from bot.messages import Choice, Reply, T
+from bot.vocabulary import HOUSEHOLDS, SEXES
 from storage.base import Consent, NewMember, Transaction
 
 CONSENT_VERSION = "2026-11-v1"

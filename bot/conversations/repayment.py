@@ -24,10 +24,10 @@ from bot.conversations.fund_common import (
     today_choices,
     where,
 )
-from bot.conversations.parsers import ParseError, parse_amount
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError, parse_amount
 from bot.render import translate
 from storage.base import Transaction
 from storage.ledger import Loan, NewEntry

@@ -11,22 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.conversations.fund_common import KEEPERS, money, source
-from bot.conversations.parsers import ParseError, parse_text
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError, parse_text
 from bot.render import translate
+from bot.vocabulary import ENTRY_KINDS
 from storage.base import Transaction
 from storage.ledger import Entry, NewEntry
 
 RECENT = 15
-KIND_LABELS = {
-    "disbursement": N_("Loan given"),
-    "opening": N_("Loan from the notebook"),
-    "repayment": N_("Repayment"),
-    "contribution": N_("Contribution"),
-    "capital": N_("Money put in"),
-}
 
 
 def _amount(entry: Entry) -> int:
@@ -36,7 +30,7 @@ def _amount(entry: Entry) -> int:
 async def describe(tx: Transaction, entry: Entry) -> T:
     """``Repayment 28/11/2026, Mồng Thị Hoa: 1.150.000 ₫``."""
     who = await tx.get_member(entry.member_id) if entry.member_id else None
-    return T(N_("{kind} {day}, {who}: {amount}"), kind=T(KIND_LABELS[entry.kind]),
+    return T(N_("{kind} {day}, {who}: {amount}"), kind=T(ENTRY_KINDS[entry.kind]),
              day=format_day(entry.day), who=who.full_name if who else entry.note or "-",
              amount=money(_amount(entry)))
 

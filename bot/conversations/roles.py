@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations.common import ROLE_LABELS, member_choices
-from bot.conversations.parsers import ParseError
+from bot.conversations.common import member_choices
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
+from bot.parsers import ParseError
+from bot.vocabulary import ROLE_LABELS
 from storage.base import Transaction
 
 CHAIR = frozenset({"chair"})

@@ -17,34 +17,15 @@ from bot.conversations.blood_pressure import RecordReading, new_reading, told
 from bot.conversations.common import member_line
 from bot.conversations.fund_common import parse_day, today_choices
 from bot.conversations.health_common import assess, reading_of, reading_steps, summary_lines
-from bot.conversations.parsers import ParseError, parse_text
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T, joined
+from bot.parsers import ParseError, parse_text
+from bot.vocabulary import CONCERNS, SERVICES
 from storage.base import Transaction
 from storage.health import NewVisit
 
 VOLUNTEERS = frozenset({"volunteer"})
-SERVICES = (
-    Choice("meal", N_("Cooking a meal"), ("nau an", "bua an", "com")),
-    Choice("cleaning", N_("Cleaning"), ("don dep", "quet nha")),
-    Choice("hygiene", N_("Personal hygiene"), ("ve sinh", "tam goi")),
-    Choice("medicine_purchase", N_("Buying medicine"), ("mua thuoc",)),
-    Choice("medicine_reminder", N_("Reminding to take medicine"), ("nhac uong thuoc",)),
-    Choice("bp_check", N_("Measuring blood pressure"), ("do huyet ap",)),
-    Choice("massage", N_("Massage"), ("xoa bop",)),
-    Choice("farm_help", N_("Help in the fields"), ("dong ang", "lam ruong")),
-    Choice("companionship", N_("Talking, keeping company"), ("tro chuyen",)),
-    Choice("other", N_("Other"), ("khac",)),
-)
-CONCERNS = (
-    Choice("none", N_("Nothing worrying"), ("khong", "khong co")),
-    Choice("fall", N_("A fall"), ("nga",)),
-    Choice("not_eating", N_("Not eating"), ("bo an",)),
-    Choice("sick", N_("Ill"), ("om", "benh")),
-    Choice("needs_doctor", N_("Needs to see a doctor"), ("di kham", "can di kham")),
-    Choice("other", N_("Something else"), ("khac",)),
-)
 SKIP_NOTE = (Choice("skip", N_("No note"), ("bo qua", "khong")),)
 
 
