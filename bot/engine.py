@@ -28,7 +28,7 @@ from bot.i18n import N_, gettext
 from bot.messages import Choice, Inbound, Recipient, Reply, T, joined
 from bot.parsers import ParseError, parse_choice
 from bot.text import fold
-from storage.base import Club, Identity, Member, Session, Transaction
+from storage.base import Club, Identity, Member, Reads, Session, Transaction
 from storage.operators import Operator
 
 CONFIRM = "_confirm"
@@ -52,9 +52,13 @@ class Effect(Protocol):
 
 @dataclass
 class Ctx:
-    """What a flow may know about the update: who is writing, when, and a read-only view."""
+    """What a flow may know about the update: who is writing, when, and a read-only view.
 
-    tx: Transaction
+    ``tx`` only reads (:class:`storage.base.ReadOnly` of the update's transaction): the
+    engine and the flows cannot write; their effects do, in ``apply(tx, ctx)``.
+    """
+
+    tx: Reads
     inbound: Inbound
     identity: Identity
     member: Member | None

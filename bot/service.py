@@ -36,7 +36,7 @@ from bot.engine import MENU_FLOW, Ctx, Engine
 from bot.i18n import N_
 from bot.messages import Inbound, Reply, T
 from bot.outbox import queue
-from storage.base import OutboxItem, Session, Storage, Transaction
+from storage.base import OutboxItem, ReadOnly, Session, Storage, Transaction
 from storage.deadletters import NewDeadLetter
 from storage.errors import StorageUnavailable
 
@@ -335,7 +335,7 @@ class Service:
         if operator is not None:
             roles = roles | {operator.role}
         return Ctx(
-            tx=tx,
+            tx=ReadOnly(tx),
             inbound=inbound,
             identity=identity,
             member=member,

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 Row = dict[str, Any]
 
 
-class ArchiveStore(Protocol):
-    """A club's records for the data export (part of every transaction)."""
+class ArchiveReads(Protocol):
+    """What may be read of these records (flows and the engine get only reads)."""
 
     async def archive_members(self, club_id: int) -> list[Row]:
         """Every member row of the club, whatever the status.
@@ -62,3 +62,7 @@ class ArchiveStore(Protocol):
         Keys: ``day, member_id, member_name, present`` (bool), ``recorded_by_name,
         recorded_at``.
         """
+
+
+class ArchiveStore(ArchiveReads, Protocol):
+    """Reading and writing these records (part of every transaction)."""

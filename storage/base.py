@@ -13,14 +13,14 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from storage.archive import ArchiveStore
-from storage.deadletters import DeadLetterStore
-from storage.exports import ExportStore
-from storage.health import HealthStore
-from storage.ledger import FundStore
-from storage.media import MediaStore
-from storage.meetings import MeetingStore
-from storage.operators import OperatorStore
+from storage.archive import ArchiveReads, ArchiveStore
+from storage.deadletters import DeadLetterReads, DeadLetterStore
+from storage.exports import ExportReads, ExportStore
+from storage.health import HealthReads, HealthStore
+from storage.ledger import FundReads, FundStore
+from storage.media import MediaReads, MediaStore
+from storage.meetings import MeetingReads, MeetingStore
+from storage.operators import OperatorReads, OperatorStore
 from storage.records import (
     BOARD_ROLES,
     ROLES,
@@ -33,10 +33,11 @@ from storage.records import (
     OutboxItem,
     Session,
 )
-from storage.reports import ReportStore
+from storage.reports import ReportReads, ReportStore
 
 __all__ = [
     "BOARD_ROLES",
+    "READS",
     "ROLES",
     "Club",
     "Consent",
@@ -45,6 +46,8 @@ __all__ = [
     "Member",
     "NewMember",
     "OutboxItem",
+    "ReadOnly",
+    "Reads",
     "Session",
     "Storage",
     "Transaction",
@@ -52,7 +55,88 @@ __all__ = [
 
 R = TypeVar("R")
 
+class Reads(
+    FundReads,
+    HealthReads,
+    MeetingReads,
+    MediaReads,
+    ReportReads,
+    ExportReads,
+    OperatorReads,
+    ArchiveReads,
+    DeadLetterReads,
+    Protocol,
+):
+    """What may be read inside a transaction: all that flows and the engine are given.
+
+    The engine is pure: :class:`bot.engine.Ctx` carries a :class:`ReadOnly` view of the
+    update's transaction, so a flow cannot write; effects write, with the
+    :class:`Transaction` the service hands their ``apply``.
+    """
+
+    async def get_session(self, channel: str, chat_id: str) -> Session | None:
+        """Return the conversation in progress in a chat."""
+
+    async def expired_sessions(self, now: datetime) -> list[Session]:
+        """Sessions whose expiry has passed."""
+
+    async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Pending replies whose time has come, oldest first."""
+
+    async def pending_outbox(self, limit: int) -> list[OutboxItem]:
+        """Pending replies, due or not, oldest first (keeps each chat's order)."""
+
+    async def get_outbox(self, item_id: int) -> OutboxItem | None:
+        """One queued reply, whatever its status."""
+
+    async def outbox_backlog(self, now: datetime) -> tuple[dict[str, int], datetime | None]:
+        """Pending replies per channel, and when the oldest one that is due became due."""
+
+    async def waiting_for_chat(self, channel: str, chat_id: str) -> int:
+        """How many replies to one chat are pending."""
+
+    async def get_meta(self, key: str) -> str | None:
+        """Read a setting."""
+
+    async def get_club(self, club_id: int) -> Club | None:
+        """Return a club."""
+
+    async def list_clubs(self) -> list[tuple[Club, int]]:
+        """Every club with its number of active members."""
+
+    async def find_invite(self, code_hash: str, now: datetime) -> Invite | None:
+        """A usable (unexpired, not used up) invite with this hash."""
+
+    async def get_member(self, member_id: int) -> Member | None:
+        """Return a member."""
+
+    async def list_members(self, club_id: int, statuses: Iterable[str]) -> list[Member]:
+        """Members of a club with one of the given statuses, by name."""
+
+    async def phone_in_club(self, club_id: int, phone: str) -> bool:
+        """Whether a pending or active member of the club has this phone."""
+
+    async def membership(self, member_id: int) -> tuple[Member, Club, frozenset[str]] | None:
+        """A member with their club and roles (one lookup per update)."""
+
+    async def get_roles(self, member_id: int) -> frozenset[str]:
+        """The member's roles."""
+
+    async def members_with_roles(self, club_id: int, roles: Iterable[str]) -> list[Member]:
+        """Active members of a club holding any of ``roles``."""
+
+    async def identities_of(self, member_id: int) -> list[Identity]:
+        """The member's chat accounts: the chosen one first, then the most recently used."""
+
+    async def consents_of(self, member_id: int) -> list[Consent]:
+        """A member's consent records."""
+
+    async def open_erasure_requests(self, club_id: int) -> list[tuple[int, Member]]:
+        """Open erasure requests of a club: ``(request id, member)``."""
+
+
 class Transaction(
+    Reads,
     FundStore,
     HealthStore,
     MeetingStore,
@@ -74,24 +158,17 @@ class Transaction(
         Nothing is published if the transaction rolls back.
         """
 
-    # Inbox, sessions, outbox, settings
     async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
         """Remember an update; ``False`` if it was seen before (a redelivery)."""
 
     async def prune_inbox(self, before: datetime) -> int:
         """Forget updates received before ``before``; return how many."""
 
-    async def get_session(self, channel: str, chat_id: str) -> Session | None:
-        """Return the conversation in progress in a chat."""
-
     async def save_session(self, session: Session) -> Session:
         """Insert or update a session (its version is bumped); return the stored one."""
 
     async def delete_session(self, channel: str, chat_id: str) -> None:
         """End the conversation in a chat."""
-
-    async def expired_sessions(self, now: datetime) -> list[Session]:
-        """Sessions whose expiry has passed."""
 
     async def enqueue(
         self,
@@ -103,21 +180,6 @@ class Transaction(
     ) -> int | None:
         """Queue a reply; ``None`` if ``dedupe_key`` was already queued."""
 
-    async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
-        """Pending replies whose time has come, oldest first."""
-
-    async def pending_outbox(self, limit: int) -> list[OutboxItem]:
-        """Pending replies, due or not, oldest first (keeps each chat's order)."""
-
-    async def get_outbox(self, item_id: int) -> OutboxItem | None:
-        """One queued reply, whatever its status."""
-
-    async def outbox_backlog(self, now: datetime) -> tuple[dict[str, int], datetime | None]:
-        """Pending replies per channel, and when the oldest one that is due became due."""
-
-    async def waiting_for_chat(self, channel: str, chat_id: str) -> int:
-        """How many replies to one chat are pending."""
-
     async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:
         """Record that replies were delivered (pending ones only)."""
 
@@ -127,13 +189,9 @@ class Transaction(
     async def drop(self, item_id: int, error: str) -> None:
         """Give up on a reply that can never be delivered."""
 
-    async def get_meta(self, key: str) -> str | None:
-        """Read a setting."""
-
     async def set_meta(self, key: str, value: str) -> None:
         """Write a setting."""
 
-    # Clubs, invites
     async def create_club(
         self,
         name: str,
@@ -144,12 +202,6 @@ class Transaction(
         now: datetime,
     ) -> Club:
         """Create a club."""
-
-    async def get_club(self, club_id: int) -> Club | None:
-        """Return a club."""
-
-    async def list_clubs(self) -> list[tuple[Club, int]]:
-        """Every club with its number of active members."""
 
     async def create_invite(
         self,
@@ -162,24 +214,11 @@ class Transaction(
     ) -> Invite:
         """Store an invite code's hash."""
 
-    async def find_invite(self, code_hash: str, now: datetime) -> Invite | None:
-        """A usable (unexpired, not used up) invite with this hash."""
-
     async def use_invite(self, invite_id: int) -> bool:
         """Use an invite once; ``False`` if it had no uses left."""
 
-    # Members, roles, identities
     async def add_member(self, member: NewMember, now: datetime) -> tuple[int, bool]:
         """Insert a member; returns ``(id, created)``. Same registration key: the existing id."""
-
-    async def get_member(self, member_id: int) -> Member | None:
-        """Return a member."""
-
-    async def list_members(self, club_id: int, statuses: Iterable[str]) -> list[Member]:
-        """Members of a club with one of the given statuses, by name."""
-
-    async def phone_in_club(self, club_id: int, phone: str) -> bool:
-        """Whether a pending or active member of the club has this phone."""
 
     async def set_member_status(
         self, member_id: int, status: str, decided_by: int | None, now: datetime
@@ -189,12 +228,6 @@ class Transaction(
     async def erase_member(self, member_id: int, decided_by: int | None, now: datetime) -> None:
         """Remove a member's personal details, keeping the row for the financial ledger."""
 
-    async def membership(self, member_id: int) -> tuple[Member, Club, frozenset[str]] | None:
-        """A member with their club and roles (one lookup per update)."""
-
-    async def get_roles(self, member_id: int) -> frozenset[str]:
-        """The member's roles."""
-
     async def grant_role(
         self, member_id: int, role: str, granted_by: int | None, now: datetime
     ) -> bool:
@@ -202,9 +235,6 @@ class Transaction(
 
     async def revoke_role(self, member_id: int, role: str) -> bool:
         """Take a role away; ``False`` if the member did not have it."""
-
-    async def members_with_roles(self, club_id: int, roles: Iterable[str]) -> list[Member]:
-        """Active members of a club holding any of ``roles``."""
 
     async def touch_identity(
         self,
@@ -219,9 +249,6 @@ class Transaction(
 
     async def link_identity(self, channel: str, user_id: str, member_id: int) -> None:
         """Attach a chat account to a member."""
-
-    async def identities_of(self, member_id: int) -> list[Identity]:
-        """The member's chat accounts: the chosen one first, then the most recently used."""
 
     async def prefer_identity(self, channel: str, user_id: str, member_id: int | None) -> None:
         """Send the member's messages to this account (``member_id`` None: used last)."""
@@ -238,18 +265,42 @@ class Transaction(
     async def use_link_code(self, code_hash: str, now: datetime) -> int | None:
         """Use a link code once: the member it belongs to, or ``None`` if wrong or expired."""
 
-    # Consent and data-subject requests
     async def add_consent(self, consent: Consent) -> None:
         """Keep consent evidence."""
-
-    async def consents_of(self, member_id: int) -> list[Consent]:
-        """A member's consent records."""
 
     async def add_erasure_request(self, member_id: int, now: datetime) -> bool:
         """Record a request to erase; ``False`` if one is already open."""
 
-    async def open_erasure_requests(self, club_id: int) -> list[tuple[int, Member]]:
-        """Open erasure requests of a club: ``(request id, member)``."""
+
+def _methods(protocol: type) -> frozenset[str]:
+    return frozenset(name for cls in protocol.__mro__ for name, value in vars(cls).items()
+                     if not name.startswith("_") and callable(value))
+
+
+READS = _methods(Reads)
+"""The names of every read of a transaction (:class:`Reads` and the stores' reads)."""
+
+
+class ReadOnly:
+    """A transaction seen through its reads only: what the engine and the flows are given.
+
+    Anything else (a write) raises ``AttributeError``: flows say what to change in effects,
+    which the service applies with the real transaction.
+
+    Args:
+        tx: The update's transaction.
+    """
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def __getattr__(self, name: str) -> Any:
+        if name in READS:
+            return getattr(self._tx, name)
+        raise AttributeError(f"{name!r} is not a read: the engine and flows only read; "
+                             "write in an effect's apply()")
 
 
 class Storage(Protocol):

@@ -24,8 +24,15 @@ class ExportJob:
     requested_at: datetime
 
 
-class ExportStore(Protocol):
-    """Export jobs (part of every transaction)."""
+class ExportReads(Protocol):
+    """What may be read of these records (flows and the engine get only reads)."""
+
+    async def unfinished_exports(self) -> list[ExportJob]:
+        """Jobs not yet finished, oldest first."""
+
+
+class ExportStore(ExportReads, Protocol):
+    """Reading and writing these records (part of every transaction)."""
 
     async def add_export(
         self,
@@ -36,9 +43,6 @@ class ExportStore(Protocol):
         now: datetime,
     ) -> ExportJob:
         """Record a request; ``chat`` is ``(channel, chat_id, locale)`` to answer in."""
-
-    async def unfinished_exports(self) -> list[ExportJob]:
-        """Jobs not yet finished, oldest first."""
 
     async def finish_export(self, job_id: int, now: datetime, error: str | None = None) -> bool:
         """Mark a job finished (with the error if it failed); ``False`` if it already was."""

@@ -87,11 +87,8 @@ class Client:
     volunteers: int
 
 
-class HealthStore(Protocol):
-    """Reads and writes of health records (part of every transaction)."""
-
-    async def add_reading(self, reading: NewReading, now: datetime) -> tuple[int, bool]:
-        """Record a reading; ``(id, created)``. Same key: the existing id."""
+class HealthReads(Protocol):
+    """What may be read of these records (flows and the engine get only reads)."""
 
     async def readings_of(self, member_id: int, limit: int = 60) -> list[StoredReading]:
         """A member's readings, newest first."""
@@ -107,14 +104,6 @@ class HealthStore(Protocol):
     async def high_last_readings(self, club_id: int) -> int:
         """How many active members' latest reading was high."""
 
-    async def link_care(
-        self, volunteer_id: int, client_id: int, by: int | None, now: datetime
-    ) -> bool:
-        """Make a volunteer care for a client; ``False`` if they already do."""
-
-    async def unlink_care(self, volunteer_id: int, client_id: int, now: datetime) -> bool:
-        """End a care link; ``False`` if there was none."""
-
     async def clients_of(self, volunteer_id: int) -> list[Client]:
         """A volunteer's clients, by name."""
 
@@ -124,11 +113,26 @@ class HealthStore(Protocol):
     async def volunteers_of(self, client_id: int) -> list[Member]:
         """The volunteers caring for a client, by name."""
 
-    async def add_visit(self, visit: NewVisit, now: datetime) -> tuple[int, bool]:
-        """Record a visit; ``(id, created)``. Same key: the existing id."""
-
     async def visits_of(self, client_id: int, limit: int = 20) -> list[StoredVisit]:
         """A client's visits, newest first."""
+
+
+class HealthStore(HealthReads, Protocol):
+    """Reading and writing these records (part of every transaction)."""
+
+    async def add_reading(self, reading: NewReading, now: datetime) -> tuple[int, bool]:
+        """Record a reading; ``(id, created)``. Same key: the existing id."""
+
+    async def link_care(
+        self, volunteer_id: int, client_id: int, by: int | None, now: datetime
+    ) -> bool:
+        """Make a volunteer care for a client; ``False`` if they already do."""
+
+    async def unlink_care(self, volunteer_id: int, client_id: int, now: datetime) -> bool:
+        """End a care link; ``False`` if there was none."""
+
+    async def add_visit(self, visit: NewVisit, now: datetime) -> tuple[int, bool]:
+        """Record a visit; ``(id, created)``. Same key: the existing id."""
 
     async def forget_health(self, member_id: int, now: datetime) -> None:
         """Delete an erased member's readings and visits and end their care links."""

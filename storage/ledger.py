@@ -200,22 +200,14 @@ class Arrears:
     amount: int
 
 
-class FundStore(Protocol):
-    """Reads and writes of the revolving fund (part of every transaction)."""
+class FundReads(Protocol):
+    """What may be read of these records (flows and the engine get only reads)."""
 
     async def loan_rules(self, club_id: int) -> LoanRules:
         """The club's rules in force (the defaults until the club sets its own)."""
 
-    async def set_loan_rules(
-        self, club_id: int, rules: LoanRules, changed_by: int | None, now: datetime
-    ) -> None:
-        """Put new rules in force, keeping the earlier ones as history."""
-
     async def rules_history(self, club_id: int) -> list[LoanRules]:
         """Every version of the club's rules, oldest first."""
-
-    async def add_loan(self, loan: NewLoan, now: datetime) -> tuple[int, bool]:
-        """Record a loan and its schedule; ``(id, created)``. Same key: the existing id."""
 
     async def get_loan(self, loan_id: int) -> Loan | None:
         """A loan with its balance."""
@@ -225,9 +217,6 @@ class FundStore(Protocol):
 
     async def schedule_of(self, loan_id: int) -> list[ScheduleRow]:
         """A loan's instalments in order."""
-
-    async def add_entry(self, entry: NewEntry, now: datetime) -> tuple[int, bool]:
-        """Append a ledger entry; ``(id, created)``. Same key: the existing entry's id."""
 
     async def get_entry(self, entry_id: int) -> Entry | None:
         """One ledger entry (with the id of its reversal, if reversed)."""
@@ -251,11 +240,6 @@ class FundStore(Protocol):
     async def arrears(self, club_ids: Sequence[int] | None, today: date) -> list[Arrears]:
         """Loans with an instalment due before ``today`` left unpaid, oldest first."""
 
-    async def add_payment_report(
-        self, loan_id: int, amount: int, day: date, key: str, now: datetime
-    ) -> tuple[int, bool]:
-        """Record a member's report of a payment; ``(id, created)``."""
-
     async def get_payment_report(self, report_id: int) -> PaymentReport | None:
         """One payment report."""
 
@@ -263,6 +247,34 @@ class FundStore(Protocol):
         self, club_id: int, statuses: Iterable[str] = ("pending",), member_id: int | None = None
     ) -> list[PaymentReport]:
         """A club's payment reports with one of ``statuses`` (optionally one member's)."""
+
+    async def get_loan_request(self, request_id: int) -> LoanRequest | None:
+        """One loan request."""
+
+    async def loan_requests(
+        self, club_id: int, statuses: Iterable[str] = ("pending",), member_id: int | None = None
+    ) -> list[LoanRequest]:
+        """A club's loan requests with one of ``statuses``, oldest first."""
+
+
+class FundStore(FundReads, Protocol):
+    """Reading and writing these records (part of every transaction)."""
+
+    async def set_loan_rules(
+        self, club_id: int, rules: LoanRules, changed_by: int | None, now: datetime
+    ) -> None:
+        """Put new rules in force, keeping the earlier ones as history."""
+
+    async def add_loan(self, loan: NewLoan, now: datetime) -> tuple[int, bool]:
+        """Record a loan and its schedule; ``(id, created)``. Same key: the existing id."""
+
+    async def add_entry(self, entry: NewEntry, now: datetime) -> tuple[int, bool]:
+        """Append a ledger entry; ``(id, created)``. Same key: the existing entry's id."""
+
+    async def add_payment_report(
+        self, loan_id: int, amount: int, day: date, key: str, now: datetime
+    ) -> tuple[int, bool]:
+        """Record a member's report of a payment; ``(id, created)``."""
 
     async def decide_payment_report(
         self,
@@ -279,14 +291,6 @@ class FundStore(Protocol):
         self, member_id: int, amount: int, purpose: str, key: str, now: datetime
     ) -> tuple[int, bool]:
         """Queue a member's request for a loan; ``(id, created)``."""
-
-    async def get_loan_request(self, request_id: int) -> LoanRequest | None:
-        """One loan request."""
-
-    async def loan_requests(
-        self, club_id: int, statuses: Iterable[str] = ("pending",), member_id: int | None = None
-    ) -> list[LoanRequest]:
-        """A club's loan requests with one of ``statuses``, oldest first."""
 
     async def decide_loan_request(
         self,

@@ -10,16 +10,20 @@ from datetime import datetime
 from typing import Protocol
 
 
-class MediaStore(Protocol):
-    """Reads and writes of stored images (part of every transaction)."""
+class MediaReads(Protocol):
+    """What may be read of these records (flows and the engine get only reads)."""
+
+    async def get_media(self, token: str, now: datetime) -> tuple[str, bytes] | None:
+        """``(content type, bytes)`` of an unexpired image, else ``None``."""
+
+
+class MediaStore(MediaReads, Protocol):
+    """Reading and writing these records (part of every transaction)."""
 
     async def put_media(
         self, token: str, content_type: str, data: bytes, now: datetime, expires_at: datetime
     ) -> None:
         """Keep an image under ``token`` until ``expires_at``."""
-
-    async def get_media(self, token: str, now: datetime) -> tuple[str, bytes] | None:
-        """``(content type, bytes)`` of an unexpired image, else ``None``."""
 
     async def prune_media(self, now: datetime) -> int:
         """Forget expired images; return how many."""

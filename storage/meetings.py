@@ -55,19 +55,45 @@ class DueInstalment:
     amount: int
 
 
-class MeetingStore(Protocol):
-    """Reads and writes of meetings and reminders (part of every transaction)."""
+class MeetingReads(Protocol):
+    """What may be read of these records (flows and the engine get only reads)."""
 
     async def meeting_rule(self, club_id: int) -> MeetingRule | None:
         """The rule in force, or ``None`` until the chair sets one."""
+
+    async def meeting_moves(self, club_id: int) -> list[MeetingMove]:
+        """The club's moved meetings."""
+
+    async def attendance(self, club_id: int, limit: int = 2) -> list[tuple[date, dict[int, bool]]]:
+        """The last ``limit`` meetings with attendance, newest first.
+
+        Returns:
+            ``(day, {member id: present})`` pairs.
+        """
+
+    async def paused_kinds(self, member_id: int) -> frozenset[str]:
+        """The kinds of reminders a member has paused."""
+
+    async def paused_members(self, kind: str, member_ids: Sequence[int]) -> set[int]:
+        """Which of ``member_ids`` have paused ``kind``."""
+
+    async def new_reminder_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` were never queued."""
+
+    async def due_instalments(self, club_ids: Sequence[int] | None) -> list[DueInstalment]:
+        """Each open loan's next unpaid instalment (all clubs when ``club_ids`` is None)."""
+
+    async def active_member_ids(self, club_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Active members of each club."""
+
+
+class MeetingStore(MeetingReads, Protocol):
+    """Reading and writing these records (part of every transaction)."""
 
     async def set_meeting_rule(
         self, club_id: int, rule: MeetingRule, by: int | None, now: datetime
     ) -> None:
         """Put a new rule in force (the old ones stay as history)."""
-
-    async def meeting_moves(self, club_id: int) -> list[MeetingMove]:
-        """The club's moved meetings."""
 
     async def move_meeting(
         self, club_id: int, move: MeetingMove, by: int | None, now: datetime
@@ -80,35 +106,13 @@ class MeetingStore(Protocol):
     ) -> None:
         """Record who came to the meeting of ``day`` (replacing an earlier record of it)."""
 
-    async def attendance(self, club_id: int, limit: int = 2) -> list[tuple[date, dict[int, bool]]]:
-        """The last ``limit`` meetings with attendance, newest first.
-
-        Returns:
-            ``(day, {member id: present})`` pairs.
-        """
-
     async def set_reminder_pause(
         self, member_id: int, kind: str, paused: bool, now: datetime
     ) -> None:
         """Pause or restart a member's reminders of one kind (kept with the time)."""
-
-    async def paused_kinds(self, member_id: int) -> frozenset[str]:
-        """The kinds of reminders a member has paused."""
-
-    async def paused_members(self, kind: str, member_ids: Sequence[int]) -> set[int]:
-        """Which of ``member_ids`` have paused ``kind``."""
-
-    async def new_reminder_keys(self, keys: Sequence[str]) -> set[str]:
-        """Which of ``keys`` were never queued."""
 
     async def record_reminder(
         self, key: str, club_id: int, member_id: int, kind: str, due_at: datetime,
         now: datetime, outbox_id: int | None,
     ) -> bool:
         """Remember a queued reminder; ``False`` if its key was queued before."""
-
-    async def due_instalments(self, club_ids: Sequence[int] | None) -> list[DueInstalment]:
-        """Each open loan's next unpaid instalment (all clubs when ``club_ids`` is None)."""
-
-    async def active_member_ids(self, club_ids: Sequence[int]) -> dict[int, list[int]]:
-        """Active members of each club."""

@@ -35,8 +35,21 @@ class Operator:
         return self.revoked_at is None
 
 
-class OperatorStore(Protocol):
-    """Association operators (part of every transaction)."""
+class OperatorReads(Protocol):
+    """What may be read of these records (flows and the engine get only reads)."""
+
+    async def get_operator(self, operator_id: int) -> Operator | None:
+        """One grant, revoked or not."""
+
+    async def list_operators(self) -> list[tuple[Operator, int]]:
+        """Every grant with its number of linked chat accounts, oldest first."""
+
+    async def operator_for(self, channel: str, user_id: str) -> Operator | None:
+        """The grant in force that this chat account serves, if any (one lookup per update)."""
+
+
+class OperatorStore(OperatorReads, Protocol):
+    """Reading and writing these records (part of every transaction)."""
 
     async def add_operator(
         self,
@@ -47,12 +60,6 @@ class OperatorStore(Protocol):
         now: datetime,
     ) -> Operator:
         """Record a grant; ``area`` is ``(province, district, commune)``, ``''`` = all."""
-
-    async def get_operator(self, operator_id: int) -> Operator | None:
-        """One grant, revoked or not."""
-
-    async def list_operators(self) -> list[tuple[Operator, int]]:
-        """Every grant with its number of linked chat accounts, oldest first."""
 
     async def revoke_operator(self, operator_id: int, now: datetime) -> bool:
         """Revoke a grant; ``False`` if there is none or it already was."""
@@ -69,6 +76,3 @@ class OperatorStore(Protocol):
         self, channel: str, user_id: str, operator_id: int, now: datetime
     ) -> None:
         """Attach a chat account to a grant (replacing any grant it served before)."""
-
-    async def operator_for(self, channel: str, user_id: str) -> Operator | None:
-        """The grant in force that this chat account serves, if any (one lookup per update)."""

@@ -12,8 +12,8 @@ from typing import Protocol
 CLUB_TZ = "Asia/Ho_Chi_Minh"  # the default of ISHC_TZ: a month runs midnight to midnight there
 
 
-class ReportStore(Protocol):
-    """Reads for the monthly report (part of every transaction)."""
+class ReportReads(Protocol):
+    """What may be read of these records (flows and the engine get only reads)."""
 
     async def month_figures(
         self, club_id: int, start: date, end: date, tz: str = CLUB_TZ
@@ -44,3 +44,7 @@ class ReportStore(Protocol):
         has zeros), plus ``ledger_entries``: the fund's entries dated in the month. A few
         grouped queries whatever the number of clubs.
         """
+
+
+class ReportStore(ReportReads, Protocol):
+    """Reading and writing these records (part of every transaction)."""
