@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.health
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.reminders --count 2000
+	$(BIN)/python -m bench.faults
 
 clean:
 	rm -rf $(VENV)

@@ -77,8 +77,8 @@ class Settings:
     zalo_chat_rate: float = 1.0
     public_url: str | None = None
     reminders: bool = True
-    flood_messages: int = 40
-    flood_seconds: float = 60.0
+    flood_messages: int = 15
+    flood_seconds: float = 15.0
 
     @property
     def host(self) -> str:

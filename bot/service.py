@@ -25,7 +25,7 @@ import logging
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +46,7 @@ INBOX_KEEP = timedelta(days=7)
 ATTEMPTS = 3  # tries of an update that fails for a reason other than the database
 RETRY_PAUSE = 0.05  # seconds before the second try (doubled for each next one)
 APOLOGY_EVERY = timedelta(minutes=10)  # at most one apology per chat this often
+SLOW = 2.0  # seconds: an update taking longer is logged
 
 
 def utcnow() -> datetime:
@@ -72,10 +73,14 @@ class Handled:
 
 @dataclass(frozen=True)
 class FloodLimit:
-    """At most ``messages`` from one chat in ``seconds``; beyond that, not answered."""
+    """At most ``messages`` from one chat in any ``seconds``; beyond that, not answered.
 
-    messages: int = 40
-    seconds: float = 60.0
+    A short window: nobody types fifteen messages in fifteen seconds, though a few quick taps
+    on buttons come close; a flood is stopped after its first burst.
+    """
+
+    messages: int = 15
+    seconds: float = 15.0
 
 
 class Service:
@@ -126,6 +131,37 @@ class Service:
             StorageUnavailable: The database cannot be written just now; nothing was kept.
                 Do not acknowledge the update: it succeeds when delivered again.
         """
+        if replay is None and self._flooding(inbound):
+            return (await self._flooded([inbound]))[0]
+        return await self._one(inbound, replay)
+
+    async def handle_batch(self, inbounds: Sequence[Inbound]) -> list[Handled | BaseException]:
+        """Handle updates that arrived together (a polling batch); chats run concurrently.
+
+        Each chat's updates are applied in the order given. Those over a chat's flood limit
+        are recorded together in one transaction, so a flood costs the other chats little.
+
+        Returns:
+            Per update, in order: what became of it, or the exception (a
+            :class:`StorageUnavailable`: that update must not be acknowledged).
+        """
+        over = [self._flooding(inbound) for inbound in inbounds]
+        flooded = [inbound for inbound, o in zip(inbounds, over, strict=True) if o]
+        done: list[Handled | BaseException] = []
+        if flooded:
+            try:
+                done = list(await self._flooded(flooded))
+            except StorageUnavailable as error:
+                done = [error] * len(flooded)
+        rest = await asyncio.gather(
+            *(self._one(inbound) for inbound, o in zip(inbounds, over, strict=True) if not o),
+            return_exceptions=True,
+        )
+        flooded_results, other_results = iter(done), iter(rest)
+        return [next(flooded_results) if o else next(other_results) for o in over]
+
+    async def _one(self, inbound: Inbound, replay: int | None = None) -> Handled:
+        """Handle one update under its chat's lock."""
         key = (inbound.channel, inbound.chat_id)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
@@ -134,20 +170,21 @@ class Service:
             with logs.update_context(inbound.channel, inbound.external_id, inbound.chat_id):
                 async with lock:
                     result = await self._attempts(inbound, replay)
+                elapsed = time.perf_counter() - started
+                if elapsed > SLOW:
+                    log.warning("slow update: %.1fs", elapsed)
         finally:
             lock, users = self._locks[key]
             if users == 1:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
-        metrics.UPDATE_SECONDS.labels(inbound.channel).observe(time.perf_counter() - started)
+        metrics.UPDATE_SECONDS.labels(inbound.channel).observe(elapsed)
         return result
 
     async def _attempts(self, inbound: Inbound, replay: int | None) -> Handled:
         """Handle the update, trying again after a failure that is not the database's."""
         channel = inbound.channel
-        if replay is None and self._flooding(inbound):
-            return await self._flooded(inbound)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 result = await self._handle(inbound, replay)
@@ -278,26 +315,36 @@ class Service:
                 self._slowed.pop(other, None)
         return len(recent) > self.flood.messages
 
-    async def _flooded(self, inbound: Inbound) -> Handled:
-        """Record a message over the limit; the first of a window gets one "slow down"."""
-        key = (inbound.channel, inbound.chat_id)
+    async def _flooded(self, inbounds: Sequence[Inbound]) -> list[Handled]:
+        """Record messages over the limit, unanswered, in one transaction.
+
+        The first of a chat's window gets one "please slow down".
+        """
         now = self.clock()
-        warned = self._slowed.get(key, 0.0) > now.timestamp() - self.flood.seconds
+        since = now.timestamp() - self.flood.seconds
+        warn: set[tuple[str, str]] = set()
+        results: list[Handled] = []
         async with self.storage.transaction() as tx:
-            if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
-                return Handled(duplicate=True, queued=[])
-            queued: list[OutboxItem] = []
-            if not warned:
-                note = T(N_("You are sending messages very fast. Please slow down and send "
-                            "one at a time; I will answer again in a minute."))
-                here = (inbound.channel, inbound.chat_id, inbound.locale or "vi")
-                queued = await queue(tx, here, [Reply((note,))], now)
-        if not warned:
+            for inbound in inbounds:
+                key = (inbound.channel, inbound.chat_id)
+                if not await tx.record_inbound(inbound.channel, inbound.external_id, now):
+                    results.append(Handled(duplicate=True, queued=[]))
+                    continue
+                queued: list[OutboxItem] = []
+                if self._slowed.get(key, 0.0) <= since and key not in warn:
+                    warn.add(key)
+                    note = T(N_("You are sending messages very fast. Please slow down and send "
+                                "one at a time; I will answer again in a moment."))
+                    here = (inbound.channel, inbound.chat_id, inbound.locale or "vi")
+                    queued = await queue(tx, here, [Reply((note,))], now)
+                results.append(Handled(duplicate=False, queued=queued, flooded=True))
+        for key in warn:
             self._slowed[key] = now.timestamp()
             log.warning("chat %s is flooding: over %d messages in %ss, not answered",
                         logs.chat_hash(*key), self.flood.messages, self.flood.seconds)
-        metrics.UPDATES.labels(inbound.channel, "flood").inc()
-        return Handled(duplicate=False, queued=queued, flooded=True)
+        for inbound in inbounds:
+            metrics.UPDATES.labels(inbound.channel, "flood").inc()
+        return results
 
     # Polling offsets
 

@@ -279,18 +279,36 @@ class TelegramChannel:
         Raises:
             StorageUnavailable: Nothing was kept; do not acknowledge the update.
         """
-        try:
-            inbound = to_inbound(update)
-        except Exception as error:
-            await self.service.reject(CHANNEL, update, error)
-            return
-        if inbound is not None:
-            await self.service.handle(inbound)
-        query = update.get("callback_query")
-        if isinstance(query, dict) and "id" in query:
-            task = asyncio.create_task(self._answer_callback(query["id"]))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        [result] = await self._handle_all([update])
+        if isinstance(result, BaseException):
+            raise result
+
+    async def _handle_all(self, updates: list[Any]) -> list[BaseException | None]:
+        """Handle updates that came together; per update, ``None`` or what went wrong."""
+        results: list[BaseException | None] = [None] * len(updates)
+        readable: list[tuple[int, Inbound]] = []
+        for index, update in enumerate(updates):
+            try:
+                inbound = to_inbound(update)
+            except Exception as error:
+                try:
+                    await self.service.reject(CHANNEL, update, error)
+                except StorageUnavailable as failure:
+                    results[index] = failure
+                continue
+            if inbound is not None:
+                readable.append((index, inbound))
+        handled = await self.service.handle_batch([inbound for _, inbound in readable])
+        for (index, _), outcome in zip(readable, handled, strict=True):
+            if isinstance(outcome, BaseException):
+                results[index] = outcome
+        for update, result in zip(updates, results, strict=True):
+            query = update.get("callback_query") if isinstance(update, dict) else None
+            if result is None and isinstance(query, dict) and "id" in query:
+                task = asyncio.create_task(self._answer_callback(query["id"]))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+        return results
 
     async def _answer_callback(self, query_id: str) -> None:
         with contextlib.suppress(TelegramError):
@@ -343,9 +361,7 @@ class TelegramChannel:
 
     async def _take(self, updates: list[Any]) -> bool:
         """Handle a batch (chats in parallel, each in order); whether all were committed."""
-        results = await asyncio.gather(*(self.process(u) for u in updates),
-                                       return_exceptions=True)
-        failed = [r for r in results if isinstance(r, BaseException)]
+        failed = [r for r in await self._handle_all(updates) if r is not None]
         if not failed:
             self._unavailable = 0
             return True
