@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -419,3 +420,27 @@ def _payload(text: str) -> str:
     import json
 
     return json.dumps({"text": text, "buttons": []})
+
+
+# The operator's command line
+
+
+async def test_deadletter_list_and_retry_on_the_command_line(text_chat, poison):
+    from tests.test_cli import run
+
+    person = await start_registration(text_chat)
+    await person.say("boom")
+    await text_chat.bot.service.reject("zalo", {"message": "oops"}, "AttributeError: oops")
+    db = text_chat.bot.db
+    listed = run(["deadletter", "list", "--json"], db)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["channel"]: row for row in json.loads(listed.stdout)}
+    assert rows["text"]["error"] == "RuntimeError: a bug in a flow"
+    assert rows["text"]["readable"] and not rows["zalo"]["readable"]
+    assert "oops" in rows["zalo"]["raw"] and "Traceback" in rows["text"]["trace"]
+    unreadable = run(["deadletter", "retry", str(rows["zalo"]["id"])], db)
+    assert unreadable.returncode == 2 and "could not be read" in unreadable.stderr
+    retried = run(["deadletter", "retry", str(rows["text"]["id"])], db)  # no bug in that process
+    assert retried.returncode == 0, retried.stderr
+    assert "1 reply(ies) queued" in retried.stdout
+    assert "1 dead letter(s)" in run(["deadletter", "list"], db).stdout  # the unreadable one
