@@ -83,8 +83,13 @@ class Reads(
     async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
         """Pending replies whose time has come, oldest first."""
 
-    async def pending_outbox(self, limit: int) -> list[OutboxItem]:
-        """Pending replies, due or not, oldest first (keeps each chat's order)."""
+    async def pending_outbox(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
+        """Pending replies, due or not, oldest first (keeps each chat's order).
+
+        With ``now``, messages with a promise whose time has not come are left out: they
+        keep no order with the others, and thousands of them waiting for the morning must
+        not fill ``limit`` and hide a reply queued after them.
+        """
 
     async def get_outbox(self, item_id: int) -> OutboxItem | None:
         """One queued reply, whatever its status."""
@@ -177,8 +182,17 @@ class Transaction(
         payload: dict[str, Any],
         now: datetime,
         dedupe_key: str | None = None,
+        *,
+        not_before: datetime | None = None,
+        expires_at: datetime | None = None,
+        quiet: bool = False,
+        guard: dict[str, Any] | None = None,
     ) -> int | None:
-        """Queue a reply; ``None`` if ``dedupe_key`` was already queued."""
+        """Queue a reply; ``None`` if ``dedupe_key`` was already queued.
+
+        The keyword arguments are its promise (see :class:`OutboxItem`); its first attempt
+        is at ``not_before`` if that is later than ``now``.
+        """
 
     async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:
         """Record that replies were delivered (pending ones only)."""
@@ -188,6 +202,12 @@ class Transaction(
 
     async def drop(self, item_id: int, error: str) -> None:
         """Give up on a reply that can never be delivered."""
+
+    async def postpone(self, item_id: int, when: datetime, reason: str) -> None:
+        """Try a pending message again at ``when`` without counting an attempt."""
+
+    async def expire(self, item_id: int, reason: str) -> None:
+        """Give up on a pending message whose promise can no longer be kept (``expired``)."""
 
     async def set_meta(self, key: str, value: str) -> None:
         """Write a setting."""

@@ -125,7 +125,15 @@ class Session:
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """A queued reply."""
+    """A queued message, and the promise it carries if any (reminders and digests do).
+
+    Attributes:
+        not_before: Not sent before this moment (UTC).
+        expires_at: Never sent at or after this moment (UTC).
+        quiet: Not sent in the quiet hours (it waits for their end).
+        guard: What must still be true when it is sent (``kind`` names the check, see
+            :mod:`bot.outbox.promises`).
+    """
 
     id: int
     channel: str
@@ -134,3 +142,13 @@ class OutboxItem:
     attempts: int
     next_attempt_at: datetime
     status: str = "pending"
+    not_before: datetime | None = None
+    expires_at: datetime | None = None
+    quiet: bool = False
+    guard: dict[str, Any] | None = None
+
+    @property
+    def promised(self) -> bool:
+        """Whether it carries a promise (direct replies, alerts and notices do not)."""
+        return (self.not_before is not None or self.expires_at is not None or self.quiet
+                or self.guard is not None)

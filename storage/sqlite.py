@@ -138,15 +138,32 @@ class SQLiteStorage:
         for version, path in known:
             if version <= current:
                 continue
+            # SQLite's procedure for changing a table (e.g. its CHECK): foreign keys off,
+            # outside the transaction where the pragma takes effect; rebuild; check that the
+            # migration broke none; commit.
+            await self._db.execute("PRAGMA foreign_keys=OFF")
             await self._db.execute("BEGIN IMMEDIATE")
             try:
+                before = await self._broken_keys()
                 for statement in _statements(path.read_text(encoding="utf-8")):
                     await self._db.execute(statement)
+                broken = await self._broken_keys() - before
+                if broken:
+                    raise RuntimeError(f"migration {path.name} breaks foreign keys: "
+                                       f"{sorted(broken)[:5]}")
                 await self._db.execute(f"PRAGMA user_version = {version:d}")
                 await self._db.execute("COMMIT")
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
+            finally:
+                await self._db.execute("PRAGMA foreign_keys=ON")
+
+    async def _broken_keys(self) -> set[tuple[Any, ...]]:
+        """Rows whose foreign key points nowhere: (table, rowid, parent table, key index)."""
+        assert self._db is not None
+        async with self._db.execute("PRAGMA foreign_key_check") as cursor:
+            return {tuple(row) for row in await cursor.fetchall()}
 
     async def close(self) -> None:
         """Close the connection (aiosqlite's worker thread would otherwise keep running)."""
@@ -385,18 +402,29 @@ class SQLiteTransaction(
         payload: dict[str, Any],
         now: datetime,
         dedupe_key: str | None = None,
+        *,
+        not_before: datetime | None = None,
+        expires_at: datetime | None = None,
+        quiet: bool = False,
+        guard: dict[str, Any] | None = None,
     ) -> int | None:
-        """Queue a reply; ``None`` if ``dedupe_key`` was already queued."""
+        """Queue a reply (with its promise, if any); ``None`` if ``dedupe_key`` was queued."""
+        first = max(now, not_before) if not_before is not None else now
         cursor = await self._run(
             "INSERT INTO outbox (channel, chat_id, payload, next_attempt_at, dedupe_key, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "created_at, not_before, expires_at, quiet, guard) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 channel,
                 chat_id,
                 json.dumps(payload, ensure_ascii=False),
-                _ts(now),
+                _ts(first),
                 dedupe_key,
                 _ts(now),
+                _ts(not_before),
+                _ts(expires_at),
+                int(quiet),
+                json.dumps(guard, sort_keys=True) if guard is not None else None,
             ),
         )
         return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -411,6 +439,10 @@ class SQLiteTransaction(
             attempts=row["attempts"],
             next_attempt_at=_dt(row["next_attempt_at"]),
             status=row["status"],
+            not_before=_dt(row["not_before"]),
+            expires_at=_dt(row["expires_at"]),
+            quiet=bool(row["quiet"]),
+            guard=json.loads(row["guard"]) if row["guard"] is not None else None,
         )
 
     async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
@@ -422,11 +454,19 @@ class SQLiteTransaction(
         )
         return [self._outbox(row) for row in rows]
 
-    async def pending_outbox(self, limit: int) -> list[OutboxItem]:
-        """Pending replies, due or not, oldest first (keeps each chat's order)."""
-        rows = await self._all(
-            "SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
-        )
+    async def pending_outbox(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
+        """Pending replies, oldest first; with ``now``, promises not yet due are left out."""
+        if now is None:
+            rows = await self._all(
+                "SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self._all(
+                "SELECT * FROM outbox WHERE status = 'pending' AND (next_attempt_at <= ? OR "
+                "(not_before IS NULL AND expires_at IS NULL AND quiet = 0 AND guard IS NULL)) "
+                "ORDER BY id LIMIT ?",
+                (_ts(now), limit),
+            )
         return [self._outbox(row) for row in rows]
 
     async def get_outbox(self, item_id: int) -> OutboxItem | None:
@@ -475,6 +515,22 @@ class SQLiteTransaction(
             "UPDATE outbox SET status = 'dropped', attempts = attempts + 1, last_error = ? "
             "WHERE id = ?",
             (error[:500], item_id),
+        )
+
+    async def postpone(self, item_id: int, when: datetime, reason: str) -> None:
+        """Try a pending message again at ``when``; no attempt is counted."""
+        await self._run(
+            "UPDATE outbox SET next_attempt_at = ?, last_error = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (_ts(when), reason[:500], item_id),
+        )
+
+    async def expire(self, item_id: int, reason: str) -> None:
+        """Give up on a pending message whose promise can no longer be kept."""
+        await self._run(
+            "UPDATE outbox SET status = 'expired', last_error = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (reason[:500], item_id),
         )
 
     async def get_meta(self, key: str) -> str | None:

@@ -295,6 +295,43 @@ async def test_pending_due_and_retry(tx: Transaction) -> None:
     assert [i.id for i in await tx.due_outbox(NOW + HOUR, 10)] == [first, second, third]
 
 
+async def test_a_promise_is_kept_with_its_message(tx: Transaction) -> None:
+    tomorrow = NOW + timedelta(days=1)
+    guard = {"kind": "repayment", "loan": 12, "due": "2026-12-15"}
+    promised = await tx.enqueue("telegram", "c1", {"text": "r"}, NOW, "reminder:k",
+                                not_before=NOW + HOUR, expires_at=tomorrow, quiet=True,
+                                guard=guard)
+    item = await tx.get_outbox(promised)
+    assert (item.not_before, item.expires_at, item.quiet, item.guard) == (
+        NOW + HOUR, tomorrow, True, guard)
+    assert item.next_attempt_at == NOW + HOUR and item.promised
+    reply = await tx.enqueue("telegram", "c1", {"text": "answer"}, NOW)
+    plain = await tx.get_outbox(reply)
+    assert (plain.not_before, plain.expires_at, plain.quiet, plain.guard) == (
+        None, None, False, None)
+    assert not plain.promised
+    # A promise not due yet is left out of the sender's scan: it keeps no order with the
+    # others, and many of them must not hide the reply queued after them.
+    assert [i.id for i in await tx.pending_outbox(1, NOW)] == [reply]
+    assert [i.id for i in await tx.pending_outbox(10, NOW + HOUR)] == [promised, reply]
+    assert [i.id for i in await tx.pending_outbox(10)] == [promised, reply]
+    assert [i.id for i in await tx.due_outbox(NOW, 10)] == [reply]
+
+
+async def test_postpone_counts_no_attempt_and_expire_ends_a_promise(tx: Transaction) -> None:
+    first = await tx.enqueue("telegram", "c1", {"text": "1"}, NOW, quiet=True)
+    second = await tx.enqueue("telegram", "c1", {"text": "2"}, NOW, expires_at=NOW + HOUR)
+    await tx.postpone(first, NOW + HOUR, "postponed: quiet hours")
+    item = await tx.get_outbox(first)
+    assert (item.attempts, item.next_attempt_at, item.status) == (0, NOW + HOUR, "pending")
+    await tx.expire(second, "expired at 03:00")
+    assert (await tx.get_outbox(second)).status == "expired"
+    assert [i.id for i in await tx.pending_outbox(10)] == [first]
+    await tx.mark_sent([first], NOW + HOUR)
+    await tx.expire(first, "too late")  # only a pending message expires
+    assert (await tx.get_outbox(first)).status == "sent"
+
+
 async def test_mark_sent_and_drop(tx: Transaction) -> None:
     sent = await tx.enqueue("telegram", "c1", {"text": "1"}, NOW)
     dropped = await tx.enqueue("telegram", "c1", {"text": "2"}, NOW)
@@ -654,6 +691,56 @@ async def test_sqlite_specific_session_saved_before_revisions_loads_without_one(
             assert await tx.get_session("telegram", "c1") == session(version=1, revision="")
     finally:
         await store.close()
+
+
+async def test_sqlite_specific_outbox_rebuilt_for_promises_keeps_rows_and_keys(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Backend-specific: a file at schema 14 with queued and sent reminders is migrated."""
+    if backend.sqlite_file is None:
+        pytest.skip("SQLite file backends only")
+    path = tmp_path / backend.sqlite_file
+    path.parent.mkdir(parents=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for version, script in migrations():
+            if version <= 14:
+                db.executescript(script.read_text(encoding="utf-8"))
+        db.execute("INSERT INTO clubs (id, name, meeting_day, created_at) VALUES (1, 'C', 15, ?)",
+                   (NOW.isoformat(),))
+        db.execute(
+            "INSERT INTO members (id, club_id, full_name, sex, birth_year, village, household, "
+            "status, registered_at, registration_key) VALUES (1, 1, 'Hoa', 'female', 1958, "
+            "'Bản Lốc', 'ordinary', 'active', ?, 'k1')", (NOW.isoformat(),))
+        for item_id, status in ((7, "sent"), (9, "pending")):
+            db.execute(
+                "INSERT INTO outbox (id, channel, chat_id, payload, status, next_attempt_at, "
+                "dedupe_key, created_at) VALUES (?, 'telegram', 'c1', '{}', ?, ?, ?, ?)",
+                (item_id, status, NOW.isoformat(), f"reminder:{item_id}", NOW.isoformat()))
+            db.execute(
+                "INSERT INTO reminders (key, club_id, member_id, kind, due_at, queued_at, "
+                "outbox_id) VALUES (?, 1, 1, 'meeting', ?, ?, ?)",
+                (f"k{item_id}", NOW.isoformat(), NOW.isoformat(), item_id))
+        db.execute("PRAGMA user_version = 14")
+        db.commit()
+    store = backend.make(tmp_path)
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            assert [i.id for i in await tx.pending_outbox(10)] == [9]
+            kept = await tx.get_outbox(9)
+            assert (kept.status, kept.promised) == ("pending", False)
+            assert (await tx.get_outbox(7)).status == "sent"
+            await tx.expire(9, "the new status is allowed")
+            assert (await tx.get_outbox(9)).status == "expired"
+        with pytest.raises(sqlite3.IntegrityError):  # foreign keys are on again
+            async with store.transaction() as tx:
+                await tx.record_reminder("k10", 1, 1, "meeting", NOW, NOW, 10)
+    finally:
+        await store.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert db.execute("SELECT key, outbox_id FROM reminders ORDER BY key").fetchall() == [
+            ("k7", 7), ("k9", 9)]
 
 
 async def test_membership_gives_member_club_and_roles_at_once(tx: Transaction) -> None:
