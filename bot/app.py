@@ -64,7 +64,7 @@ async def open_app(
         flood = FloodLimit(settings.flood_messages, settings.flood_seconds)
         service = Service(storage, Engine(FLOWS), settings.tz, settings.flow_timeout,
                           flood=flood)
-        outbox = OutboxWorker(storage, senders, utcnow)
+        outbox = OutboxWorker(storage, senders, utcnow, tz=settings.tz)
         exports = Exports(storage, utcnow)
         supervisor = Supervisor(stopping)
         supervisor.loop("outbox", outbox.run, stale_after=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from bot import metrics
 from bot.messages import Chat, Reply
@@ -24,6 +25,10 @@ async def queue(
     *,
     asked_contact: bool = False,
     dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+    quiet: bool = False,
+    guard: dict[str, Any] | None = None,
 ) -> list[OutboxItem]:
     """Translate replies for their readers and put them in the outbox.
 
@@ -40,6 +45,11 @@ async def queue(
         now: The current time.
         asked_contact: The previous question showed a "share phone" keyboard.
         dedupe_key: Queue the (single) reply only if this key was never queued.
+        not_before: A promise (reminders and digests only): not sent before this moment...
+        expires_at: ...never sent at or after this one...
+        quiet: ...not in the quiet hours...
+        guard: ...and only while this is still true (see :mod:`bot.outbox.promises`).
+            Replies, alerts and notices carry no promise: they go at once, whenever.
 
     Returns:
         The queued messages.
@@ -70,9 +80,14 @@ async def queue(
         locale = reply.locale or locale
         first = not queued and reply.to is None
         payload = render(reply, locale, remove_keyboard=asked_contact and first).to_json()
-        item_id = await tx.enqueue(channel, chat_id, payload, now, dedupe_key)
+        item_id = await tx.enqueue(channel, chat_id, payload, now, dedupe_key,
+                                   not_before=not_before, expires_at=expires_at, quiet=quiet,
+                                   guard=guard)
         if item_id is not None:
-            item = OutboxItem(item_id, channel, chat_id, payload, 0, now)
+            first = max(now, not_before) if not_before is not None else now
+            item = OutboxItem(item_id, channel, chat_id, payload, 0, first,
+                              not_before=not_before, expires_at=expires_at, quiet=quiet,
+                              guard=guard)
             tx.after_commit(OUTBOX, item)
             queued.append(item)
     return queued

@@ -4,12 +4,20 @@ A channel sender raises :class:`RetryAfter` (the platform asked us to slow down)
 :class:`Blocked` (the person blocked the bot: mark them unreachable, stop), :class:`Rejected`
 (the platform refuses this message for good) or any other exception (temporary: retry with
 backoff). Messages to one chat go out strictly in order; different chats in parallel.
+
+Messages with a promise (reminders and digests, see :mod:`bot.outbox.promises`) keep no
+order with the others: until their time comes they wait outside the chats' queues (in
+``_held``), so a reminder waiting for the end of the quiet hours never holds up the replies
+to that person. Right before one is sent its promise is checked: in the quiet hours it goes
+back to wait for their end (recorded, not counted as an attempt); past its expiry or no
+longer true it becomes ``expired``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
 from collections import deque
@@ -20,6 +28,7 @@ from typing import Protocol
 
 from bot import metrics
 from bot.messages import OutMessage
+from bot.outbox.promises import Keeper, kind_of
 from bot.outbox.queue import OUTBOX
 from storage.base import OutboxItem, Storage
 from storage.errors import StorageUnavailable
@@ -91,6 +100,7 @@ class OutboxWorker:
         clock: Current UTC time.
         concurrency: Sends in flight at once (all chats together).
         scan_every: Seconds between scans of the outbox table.
+        tz: The clubs' time zone (the quiet hours are club time).
     """
 
     def __init__(
@@ -100,10 +110,12 @@ class OutboxWorker:
         clock: Callable[[], datetime],
         concurrency: int = 2,
         scan_every: float = 1.0,
+        tz: str = "Asia/Ho_Chi_Minh",
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.scan_every = scan_every
+        self.promises = Keeper(storage, tz)
         self._event = asyncio.Event()
         self.senders: dict[str, ChannelSender] = {}
         self._global: dict[str, TokenBucket] = {}
@@ -113,6 +125,8 @@ class OutboxWorker:
         self._queues: dict[tuple[str, str], deque[OutboxItem]] = {}
         self._ready: deque[tuple[str, str]] = deque()  # chats whose next reply may go now
         self._waiting: set[tuple[str, str]] = set()  # chats whose next reply is for later
+        # Promised messages not due yet, by time: outside the chats' queues until then.
+        self._held: list[tuple[datetime, int, OutboxItem]] = []
         self._last_mark = time.monotonic()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._busy: set[tuple[str, str]] = set()
@@ -139,27 +153,40 @@ class OutboxWorker:
 
     def submit(self, items: Iterable[OutboxItem]) -> None:
         """Take over replies the service just committed (or the scan found)."""
+        now = self.clock()
         for item in items:
             if item.id in self._known:
                 continue
             self._known.add(item.id)
-            key = (item.channel, item.chat_id)
-            queue = self._queues.setdefault(key, deque())
-            queue.append(item)
-            if len(queue) == 1 and key not in self._busy:
-                self._ready.append(key)
+            if item.promised and item.next_attempt_at > now:
+                self._hold(item)
+            else:
+                self._enter(item)
         self.wake()
+
+    def _enter(self, item: OutboxItem) -> None:
+        """Put ``item`` at the end of its chat's queue."""
+        key = (item.channel, item.chat_id)
+        queue = self._queues.setdefault(key, deque())
+        queue.append(item)
+        if len(queue) == 1 and key not in self._busy:
+            self._ready.append(key)
+
+    def _hold(self, item: OutboxItem) -> None:
+        """Keep a promised message aside until its ``next_attempt_at``."""
+        heapq.heappush(self._held, (item.next_attempt_at, item.id, item))
 
     def idle(self) -> bool:
         """Nothing due in memory and nothing in flight (deliveries may await :meth:`flush`)."""
         now = self.clock()
         due = any(q and q[0].next_attempt_at <= now for q in self._queues.values())
-        return not (due or self._tasks)
+        held = bool(self._held) and self._held[0][0] <= now
+        return not (due or held or self._tasks)
 
     async def scan(self) -> None:
         """Pick up pending replies from the database (retries, or left from a restart)."""
         async with self.storage.transaction() as tx:
-            items = await tx.pending_outbox(1000)
+            items = await tx.pending_outbox(1000, self.clock())
         self.submit(items)
 
     async def run(self, beat: Callable[[], None] | None = None) -> None:
@@ -224,6 +251,10 @@ class OutboxWorker:
         """Start a send for every chat whose oldest reply is due; return seconds to wait."""
         now = self.clock()
         wait = self.scan_every
+        while self._held and self._held[0][0] <= now:
+            self._enter(heapq.heappop(self._held)[2])
+        if self._held:
+            wait = min(wait, (self._held[0][0] - now).total_seconds())
         for key in list(self._waiting):
             queue = self._queues.get(key)
             if not queue:
@@ -257,6 +288,8 @@ class OutboxWorker:
         queue = self._queues[key]
         try:
             async with self._slots:
+                if item.promised and not await self._keep(queue, item):
+                    return
                 await self._pace(sender, key)
                 await self._deliver(sender, queue, item)
         finally:
@@ -296,9 +329,43 @@ class OutboxWorker:
         else:
             metrics.SENT.labels(channel).inc()
             metrics.SEND_SECONDS.labels(channel).observe(time.perf_counter() - started)
+            if item.promised:
+                metrics.REMINDERS.labels(kind_of(item), "sent").inc()
             self.delivered_at = time.monotonic()
             queue.popleft()
             self._unmarked.append(item.id)
+
+    async def _keep(self, queue: deque[OutboxItem], item: OutboxItem) -> bool:
+        """Check the promise of ``item`` (the head of ``queue``): ``True`` if it may go now.
+
+        Otherwise it was set aside until it may (recorded, not counted as an attempt), or
+        recorded as expired and forgotten.
+        """
+        now = self.clock()
+        try:
+            verdict = await self.promises.verdict(item, now)
+        except StorageUnavailable:
+            self._postpone(queue, item, 1.0)
+            return False
+        if verdict.later is not None:
+            metrics.REMINDERS.labels(kind_of(item), "postponed").inc()
+            with contextlib.suppress(StorageUnavailable):  # then only this process waits
+                async with self.storage.transaction() as tx:
+                    await tx.postpone(item.id, verdict.later, f"postponed: {verdict.reason}")
+            self._wait(queue, item, verdict.later)
+            return False
+        if verdict.expired:
+            try:
+                async with self.storage.transaction() as tx:
+                    await tx.expire(item.id, verdict.reason)
+            except StorageUnavailable:
+                self._postpone(queue, item, 1.0)
+                return False
+            metrics.REMINDERS.labels(kind_of(item), "expired").inc()
+            log.info("outbox %s expired: %s", item.id, verdict.reason)
+            self._forget(queue, item)
+            return False
+        return True
 
     async def _record(
         self, queue: deque[OutboxItem], item: OutboxItem, why: str, error: str
@@ -326,12 +393,24 @@ class OutboxWorker:
         with contextlib.suppress(StorageUnavailable):  # then only this process waits
             async with self.storage.transaction() as tx:
                 await tx.retry_later(item.id, when, error)
-        queue[0] = replace(item, attempts=item.attempts + 1, next_attempt_at=when)
+        self._wait(queue, replace(item, attempts=item.attempts + 1), when)
 
     def _postpone(self, queue: deque[OutboxItem], item: OutboxItem, seconds: float) -> None:
         """Try the item again in ``seconds``, in memory only."""
-        when = self.clock() + timedelta(seconds=seconds)
-        queue[0] = replace(item, next_attempt_at=when)
+        self._wait(queue, item, self.clock() + timedelta(seconds=seconds))
+
+    def _wait(self, queue: deque[OutboxItem], item: OutboxItem, when: datetime) -> None:
+        """Make the head of ``queue`` (``item``, maybe updated) wait until ``when``.
+
+        A direct reply waits at the head, so nothing overtakes it; a promised message is
+        set aside, so it holds up nothing.
+        """
+        waiting = replace(item, next_attempt_at=when)
+        if item.promised:
+            queue.popleft()
+            self._hold(waiting)
+        else:
+            queue[0] = waiting
 
     async def flush(self) -> None:
         """Record the deliveries made since the last time, in one transaction.
