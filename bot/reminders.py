@@ -19,6 +19,14 @@ Kinds (each can be paused by the member with ``/nhacnho``):
 All times are club time; nothing goes out in the quiet hours (21:00–06:30 by default): a
 reminder that falls in them goes out when they end. Settings live in ``meta``
 (``reminders``), one JSON for every club.
+
+Each reminder is queued with a promise the sender keeps at the moment it sends
+(:mod:`bot.outbox.promises`): not before its moment moved out of the quiet hours, never in
+them, never after it stops making sense (``Due.until``), and only while its guard still
+holds (:mod:`bot.reminder_guards`: the instalment is unpaid, the meeting not moved, the
+member not measured, the reader still on the board, the kind not paused). A scan at 23:00
+after an outage therefore queues for 06:30, and a backlog cannot carry a reminder into the
+night or past the meeting.
 """
 
 from __future__ import annotations
@@ -27,14 +35,17 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import health, outbox
+from bot import health, metrics, outbox, reminder_guards
 from bot.i18n import N_, format_day, format_money
 from bot.meetings import Meeting, default_rule, meetings
 from bot.messages import Choice, Recipient, Reply, T, joined
+from bot.outbox import promises
+from bot.outbox.promises import QuietHours
 from bot.vocabulary import day_text
 from storage.base import Club, OutboxItem, Storage, Transaction
 
@@ -69,6 +80,10 @@ class Settings:
     digest_weekday: int = 0
     digest_at: str = "07:30"
 
+    def quiet_hours(self) -> QuietHours:
+        """The quiet hours, for the sender."""
+        return QuietHours(_clock(self.quiet_start), _clock(self.quiet_end))
+
     def to_json(self) -> str:
         """The settings as JSON (for ``meta``)."""
         return json.dumps(asdict(self), sort_keys=True)
@@ -85,7 +100,10 @@ class Settings:
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """A reminder that should go out: to whom, why, from when and until when (UTC)."""
+    """A reminder that should go out: to whom, why, from when and until when.
+
+    ``guard`` says what must still be true when it is sent (see :mod:`bot.reminder_guards`).
+    """
 
     key: str
     club_id: int
@@ -95,6 +113,7 @@ class Due:
     until: datetime
     parts: tuple[T, ...]
     choices: tuple[Choice, ...] = field(default=())
+    guard: dict[str, Any] = field(default_factory=dict)
 
 
 def _clock(text: str) -> time:
@@ -104,14 +123,7 @@ def _clock(text: str) -> time:
 
 def out_of_quiet(moment: datetime, settings: Settings) -> datetime:
     """``moment`` (club time), or the end of the quiet hours it falls in."""
-    start, end = _clock(settings.quiet_start), _clock(settings.quiet_end)
-    local = moment.timetz().replace(tzinfo=None)
-    if local < end:
-        return moment.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
-    if local >= start:
-        following = moment + timedelta(days=1)
-        return following.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
-    return moment
+    return settings.quiet_hours().end_of(moment) or moment
 
 
 @lru_cache(maxsize=4096)
@@ -187,7 +199,10 @@ def _meeting_reminders(
                     "health book."), when=when,
                  place=T(N_(" at {place}"), place=meeting.place) if meeting.place else "")
         found += [Due(f"meeting:{club_id}:{meeting.day}:{days}:{m}", club_id, m, "meeting", at,
-                      starts, (text,)) for m in members]
+                      starts, (text,), guard={"kind": "meeting", "club": club_id, "member": m,
+                                              "day": meeting.day.isoformat(),
+                                              "time": meeting.time})
+                  for m in members]
     return found
 
 
@@ -205,7 +220,9 @@ async def _health_reminders(
                 "the meeting on {day}; or type /huyetap if you measure it yourself."),
              day=format_day(meeting.day))
     return [Due(f"health:{club_id}:{meeting.day}:{m}", club_id, m, "health", at, starts,
-                (text,), (Choice("/huyetap", N_("Blood pressure and weight")),))
+                (text,), (Choice("/huyetap", N_("Blood pressure and weight")),),
+                {"kind": "health", "club": club_id, "member": m, "since": since.isoformat(),
+                 "day": meeting.day.isoformat(), "time": meeting.time})
             for m in missing]
 
 
@@ -246,7 +263,9 @@ async def _repayment_reminders(
         found.append(Due(f"repayment:{item.loan_id}:{item.due}:{step}", item.club_id,
                          item.member_id, "repayment", times[index], until, (text,),
                          (Choice("/trano", N_("Report a payment")),
-                          Choice("/vay", N_("My loans")))))
+                          Choice("/vay", N_("My loans"))),
+                         {"kind": "repayment", "club": item.club_id, "member": item.member_id,
+                          "loan": item.loan_id, "due": item.due.isoformat()}))
     return found
 
 
@@ -272,7 +291,8 @@ async def _digests(
     for club_id, people in board.items():
         todo = [m for m in people if keys[club_id, m] in fresh]
         parts = await digest(tx, club_id, local.date()) if todo else ()
-        found += [Due(keys[club_id, m], club_id, m, "digest", at, until, parts)
+        found += [Due(keys[club_id, m], club_id, m, "digest", at, until, parts,
+                      guard={"kind": "digest", "club": club_id, "member": m})
                   for m in todo if parts]
     return found
 
@@ -330,20 +350,51 @@ def fair(items: Iterable[Due]) -> list[Due]:
     return ordered
 
 
-async def queue(tx: Transaction, items: Sequence[Due], now: datetime) -> list[OutboxItem]:
-    """Queue reminders and record their keys, in the caller's transaction.
+def send_from(item: Due, now: datetime, zone: ZoneInfo, settings: Settings) -> datetime | None:
+    """When ``item`` may first go out; ``None`` if never (not before its ``until``).
 
-    A key queued meanwhile (by another scan) is skipped by the outbox's dedupe key.
+    That is its moment (``now`` if later: a late scan) moved out of the quiet hours.
+    """
+    moment = out_of_quiet(max(item.at, now).astimezone(zone), settings)
+    return moment if moment < item.until else None
+
+
+async def queue(
+    tx: Transaction, items: Sequence[Due], now: datetime, tz: str
+) -> list[OutboxItem]:
+    """Queue reminders with their promises and record their keys, in the caller's transaction.
+
+    Each goes out from its moment (``now`` if later) moved out of the quiet hours, until its
+    ``until``, never in the quiet hours, and only while its guard holds; one whose quiet
+    hours last past its ``until`` is left out (see :func:`send_from`). A key queued
+    meanwhile (by another scan) is skipped by the outbox's dedupe key.
+
+    Args:
+        tx: The caller's transaction.
+        items: What to queue.
+        now: The moment of the scan.
+        tz: The clubs' time zone.
 
     Returns:
         The queued messages (the sender takes them when the transaction commits).
     """
+    zone = ZoneInfo(tz)
+    settings = Settings.from_json(await tx.get_meta(SETTINGS_KEY))
     queued: list[OutboxItem] = []
     for item in items:
+        not_before = send_from(item, now, zone, settings)
+        if not_before is None:
+            continue
         reply = Reply(item.parts, item.choices, "-", "-", to=Recipient(item.member_id))
-        made = await outbox.queue(tx, None, [reply], now, dedupe_key=f"reminder:{item.key}")
+        made = await outbox.queue(
+            tx, None, [reply], now, dedupe_key=f"reminder:{item.key}",
+            not_before=not_before.astimezone(UTC), expires_at=item.until.astimezone(UTC),
+            quiet=True, guard=item.guard,
+        )
         await tx.record_reminder(item.key, item.club_id, item.member_id, item.kind, item.at, now,
                                  made[0].id if made else None)
+        if made:
+            metrics.REMINDERS.labels(item.kind, "queued").inc()
         queued += made
     return queued
 
@@ -368,15 +419,27 @@ async def scan(
     """
     async with storage.transaction() as tx:
         clubs = [club for club, _ in await tx.list_clubs()]
+        settings = Settings.from_json(await tx.get_meta(SETTINGS_KEY))
+        tx.after_commit(promises.QUIET_TOPIC, settings.quiet_hours())  # the sender's copy
     found: list[Due] = []
     for start in range(0, len(clubs), SCAN_CLUBS):
         async with storage.transaction() as tx:
             due_now = await due(tx, now, tz, clubs[start:start + SCAN_CLUBS])
             fresh = await tx.new_reminder_keys([d.key for d in due_now])
         found += [d for d in due_now if d.key in fresh]
-    todo = fair(found)
+    zone = ZoneInfo(tz)
+    todo = fair(d for d in found if send_from(d, now, zone, settings) is not None)
     if send:
         for start in range(0, len(todo), SCAN_BATCH):
             async with storage.transaction() as tx:
-                await queue(tx, todo[start:start + SCAN_BATCH], now)
+                await queue(tx, todo[start:start + SCAN_BATCH], now, tz)
     return todo
+
+
+async def _quiet_hours(tx: Transaction) -> QuietHours:
+    return Settings.from_json(await tx.get_meta(SETTINGS_KEY)).quiet_hours()
+
+
+promises.register_quiet_hours(_quiet_hours)
+for _kind, _check in reminder_guards.GUARDS.items():
+    promises.register_guard(_kind, _check)

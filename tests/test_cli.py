@@ -99,8 +99,8 @@ def test_triage_thresholds_are_settings(tmp_path):
     assert bad.returncode == 2 and "NAME=NUMBER" in bad.stderr
 
 
-def test_reminders_due_and_send_from_the_command_line(tmp_path):
-    db = tmp_path / "ishc.sqlite3"
+def club_with_a_member(db):
+    """A club meeting on the 15th with one active member on Telegram."""
     created = run(["club", "create", "--name", "CLB LTHTGN bản Lốc", "--meeting-day", "15",
                    "--json"], db)
     club = json.loads(created.stdout)
@@ -117,6 +117,13 @@ def test_reminders_due_and_send_from_the_command_line(tmp_path):
             "INSERT INTO identities (channel, user_id, chat_id, member_id, last_seen_at) "
             "VALUES ('telegram', '42', '42', 1, '2026-11-01T00:00:00+00:00')"
         )
+
+
+def test_reminders_due_and_send_from_the_command_line(tmp_path):
+    db = tmp_path / "ishc.sqlite3"
+    club_with_a_member(db)
+    import sqlite3
+
     early = run(["reminders", "due", "--at", "2026-12-13T07:59", "--json"], db)
     assert [r["kind"] for r in json.loads(early.stdout)] == ["health"]
     due = run(["reminders", "due", "--at", "2026-12-13T08:00", "--json"], db)
@@ -133,6 +140,24 @@ def test_reminders_due_and_send_from_the_command_line(tmp_path):
         queued = connection.execute(
             "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'reminder:%'").fetchone()[0]
     assert queued == len(found)
+
+
+def test_reminders_sent_at_night_wait_for_the_end_of_the_quiet_hours(tmp_path):
+    db = tmp_path / "ishc.sqlite3"
+    club_with_a_member(db)
+    sent = run(["reminders", "send", "--at", "2026-12-13T23:00"], db)
+    assert sent.returncode == 0 and "2 reminder(s) queued" in sent.stdout, sent.stderr
+    import sqlite3
+
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT r.kind, o.not_before, o.next_attempt_at, o.expires_at, o.quiet, o.guard "
+            "FROM reminders r JOIN outbox o ON o.id = r.outbox_id ORDER BY r.kind").fetchall()
+    morning, meeting = "2026-12-13T23:30:00+00:00", "2026-12-15T01:00:00+00:00"  # 06:30, 08:00
+    assert [row[:5] for row in rows] == [("health", morning, morning, meeting, 1),
+                                         ("meeting", morning, morning, meeting, 1)]
+    assert json.loads(rows[1][5]) == {"kind": "meeting", "club": 1, "member": 1,
+                                      "day": "2026-12-15", "time": "08:00"}
 
 
 def test_reminders_can_be_turned_off():

@@ -231,3 +231,15 @@ async def test_approved_members_only(members):
     await at(chat, "2026-12-13 08:00")
     assert texts(pending) == []
     await approve(club.chair, "Lò Thị Mai (1958, Bản Na Công)")
+
+
+async def test_a_late_scan_in_the_quiet_hours_waits_for_the_morning(members):
+    """The first scan after an outage is at 23:00: the 08:00 reminder waits until 06:30."""
+    chat, club = members
+    found = await at(chat, "2026-12-13 23:00")
+    assert len(found) == 2
+    assert texts(club.hoa, MEETING) == []
+    assert await at(chat, "2026-12-14 06:29") == []
+    assert texts(club.hoa, MEETING) == []
+    await at(chat, "2026-12-14 06:30")
+    assert len(texts(club.hoa, MEETING)) == 1
