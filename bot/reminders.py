@@ -60,7 +60,8 @@ class Settings:
 
     Attributes:
         quiet_start: Nothing is sent from this time...
-        quiet_end: ...until this time; what fell in between goes out then.
+        quiet_end: ...until this time; what fell in between goes out then (the same time
+            as ``quiet_start``: no quiet hours).
         send_at: The hour of reminders sent a day or more ahead.
         meeting_days: Days before the meeting (0 = its morning, at ``quiet_end``).
         repayment_days: Days from the due day (negative: before; positive: after, if unpaid).
