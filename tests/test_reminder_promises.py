@@ -21,6 +21,7 @@ from tests.test_reminders import borrower as borrower  # the fixtures
 from tests.test_reminders import chat as chat
 from tests.test_reminders import members as members
 from tests.test_roles import club as club
+from tests.test_roles import register
 
 HEALTH = "Tháng này bác chưa đo huyết áp."
 
@@ -162,3 +163,15 @@ async def test_no_health_reminder_once_the_member_is_measured(members):
     assert len([t for t in texts(club.chair) if HEALTH in t]) == 1
     rows = await outbox(chat, "health")
     assert sorted(r["status"] for r in rows) == ["expired", "sent"]
+
+
+async def test_no_weekly_digest_a_day_late(members):
+    chat, club = members
+    await register(chat, club.info["member_code"], "Lò Thị Mai", "0977 111 222")
+    club.chair.unread()
+    assert [d.kind for d in await queued_at(chat, "2026-11-30 07:30")] == ["digest"]  # Monday
+    await sender_at(chat, "2026-12-01 07:30")  # the sender was stuck for a day
+    assert texts(club.chair) == []
+    [row] = await outbox(chat, "digest")
+    assert row["status"] == "expired"
+    assert row["last_error"] == "expired at 2026-12-01T00:30:00+00:00"  # Tuesday 07:30
