@@ -1,0 +1,30 @@
+"""The fast part of the chaos suite (``tests/chaos.py``): each fault for a few seconds.
+
+The real service process, the fake Telegram (polling) and Zalo (webhook) servers on loopback,
+simulated people registering, borrowing, repaying and recording readings while one fault is
+injected. Nothing acknowledged may be lost or applied twice, every committed reply must arrive,
+malformed updates become dead letters, and ``/readyz`` is red during the lock and the full disk
+and green within 5 s after. ``make chaos`` runs the longer suite with every fault at once.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chaos import report, run_scenario
+from tests.chaos_faults import rlimit_supported
+
+SECONDS = 4.0  # of load per scenario
+
+
+@pytest.mark.parametrize("scenario", ["kill", "lock", "disk", "platform", "timeouts"])
+async def test_nothing_acknowledged_is_lost_or_doubled(scenario):
+    if scenario == "disk" and not rlimit_supported():
+        pytest.skip("no prlimit on this system")
+    row = await run_scenario(scenario, SECONDS, full=False, workers=4)
+    print(report([row]))
+    assert row.applied > 0
+    assert (row.lost, row.duplicated, row.problems) == (0, 0, []), report([row])
+    assert row.delivered == row.replies, report([row])
+    if scenario in ("lock", "disk"):
+        assert row.red_seconds > 0 and row.green_after, report([row])
