@@ -9,10 +9,15 @@ and green within 5 s after. ``make chaos`` runs the longer suite with every faul
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import pytest
 
-from tests.chaos import report, run_scenario
+from tests.chaos import ServiceProcess, build_world, report, run_scenario
 from tests.chaos_faults import rlimit_supported
+from tests.fake_telegram import FakeTelegram
+from tests.fake_zalo import FakeZalo
 
 SECONDS = 4.0  # of load per scenario
 
@@ -28,3 +33,24 @@ async def test_nothing_acknowledged_is_lost_or_doubled(scenario):
     assert row.delivered == row.replies, report([row])
     if scenario in ("lock", "disk"):
         assert row.red_seconds > 0 and row.green_after, report([row])
+
+
+async def test_a_failed_set_webhook_at_start_is_retried(tmp_path):
+    """Zalo answering setWebhook with a 502 once must not stop the service."""
+    db = tmp_path / "ishc.sqlite3"
+    await build_world(db, 2, 1)
+    async with FakeTelegram() as telegram, FakeZalo(deliver_webhooks=True) as zalo, \
+            aiohttp.ClientSession() as session:
+        zalo.fail_next("setWebhook", error_code=502, http_status=502)
+        service = ServiceProcess(db, tmp_path, telegram, zalo)
+        await service.start()
+        try:
+            await service.wait_listening(session)
+            for _ in range(100):
+                if zalo.webhook_url:
+                    break
+                await asyncio.sleep(0.05)
+            assert zalo.webhook_url and service.pid is not None
+        finally:
+            assert await service.stop() == 0
+        assert "cannot set the webhook" in service.log.read_text(encoding="utf-8")
