@@ -50,11 +50,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from bot.clubs import create_club
 from bot.messages import OutMessage
+from bot.reminders import Settings as ReminderSettings
+from bot.reminders import out_of_quiet
 from bot.render import as_text, split_text
 from storage.base import NewMember
 from storage.ledger import NewEntry
@@ -916,6 +919,8 @@ def check(db: Path, row: Row, chats: Chats, scripts: list[Script], telegram: Fak
     row.replies = len(replies)
     expected: dict[tuple[str, str], Counter[str]] = {}
     for channel, chat_id, payload, status in replies:
+        if status == "expired":  # a promise it could no longer keep (outbox promises)
+            continue
         if status != "sent":
             row.problems.append(f"outbox reply to {channel}:{chat_id} is {status}")
             continue
@@ -940,26 +945,40 @@ def check(db: Path, row: Row, chats: Chats, scripts: list[Script], telegram: Fak
         row.lost += undelivered
         row.problems.append(f"{undelivered} committed replies never reached the platform")
     reminders = reminder_check(db)
-    if reminders:
+    if reminders and reminders.startswith("PROBLEM"):
+        row.problems.append(reminders)
+    elif reminders:
         row.notes.append(reminders)
 
 
-def reminder_check(db: Path) -> str | None:
-    """No reminder went out in the quiet hours or after it expired.
+def reminder_check(db: Path, tz: str = "Asia/Ho_Chi_Minh") -> str | None:
+    """No reminder went out before its time, after it expired, or in the quiet hours.
 
-    Needs the outbox's send-time promises (``not_before``/``expires_at`` columns). Without
-    them this says so and checks nothing: enable by adding the columns (the check below then
-    runs on every scenario; set ``ISHC_REMINDERS=1`` in a scenario that makes reminders due).
+    Needs the outbox's send-time promises (``not_before``, ``expires_at``, ``quiet``
+    columns). Without them this says so and checks nothing. The scenarios run with
+    ``ISHC_REMINDERS=0`` (what is due depends on the real date), so with the columns present
+    the check passes trivially unless a scenario queues reminders.
     """
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}
-        if not {"not_before", "expires_at"} <= columns:
-            return "reminder check NOT ENABLED: the outbox has no not_before/expires_at"
-        late = conn.execute(
-            "SELECT count(*) FROM reminders r JOIN outbox o ON o.id = r.outbox_id "
-            "WHERE o.status = 'sent' AND (o.sent_at < o.not_before OR o.sent_at > o.expires_at)"
-        ).fetchone()[0]
-    return f"{late} reminders sent outside their window" if late else None
+        if not {"not_before", "expires_at", "quiet"} <= columns:
+            return "reminder check NOT ENABLED: the outbox has no not_before/expires_at/quiet"
+        sent = conn.execute(
+            "SELECT o.sent_at, o.not_before, o.expires_at, o.quiet FROM reminders r "
+            "JOIN outbox o ON o.id = r.outbox_id WHERE o.status = 'sent'").fetchall()
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'reminders'").fetchone()
+    settings = ReminderSettings.from_json(stored[0] if stored else None)
+    zone = ZoneInfo(tz)
+    bad = 0
+    for sent_at, not_before, expires_at, quiet in sent:
+        at = datetime.fromisoformat(sent_at)
+        if (not_before and at < datetime.fromisoformat(not_before)) or \
+                (expires_at and at > datetime.fromisoformat(expires_at)) or \
+                (quiet and out_of_quiet(at.astimezone(zone), settings) != at.astimezone(zone)):
+            bad += 1
+    if bad:
+        return f"PROBLEM: {bad} of {len(sent)} reminders sent outside their window"
+    return f"reminders: {len(sent)} sent, none outside its window"
 
 
 # --- the table -------------------------------------------------------------------------------
