@@ -157,6 +157,28 @@ async def _connect(channel: Channel, stopping: asyncio.Event) -> bool:
     return False
 
 
+async def _set_webhook(channel: Channel, stopping: asyncio.Event) -> bool:
+    """Register a channel's webhook, trying again while the platform fails (5xx, timeouts).
+
+    Meanwhile the web server already answers the webhook the platform may still have from
+    the last run.
+    """
+    wait = 1.0
+    while not stopping.is_set():
+        try:
+            await channel.set_webhook()
+            return True
+        except Fatal:
+            raise
+        except Exception as error:
+            log.warning("%s: cannot set the webhook (%r); retrying in %.0fs", channel.channel,
+                        error, wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), wait)
+            wait = min(60.0, wait * 2)
+    return False
+
+
 async def run_channels(settings: Settings) -> int:
     """Serve every configured platform until SIGINT or SIGTERM: webhook or polling each.
 
@@ -187,7 +209,8 @@ async def run_channels(settings: Settings) -> int:
                      settings.public_url or "-")
             for channel in channels:
                 if channel.webhook_url:
-                    await channel.set_webhook()
+                    if not await _set_webhook(channel, stopping):
+                        return 0
                     log.info("%s: webhook mode", channel.channel)
                 else:
                     log.info("%s: polling mode", channel.channel)

@@ -197,6 +197,7 @@ class FakeTelegram(LoopbackFake):
         self._callback_ids = itertools.count(4_100_000_000_000_000_001)
         self._file_ids = itertools.count(1)
         self._pending: list[_Pending] = []
+        self.confirmed_offset = 0  # the highest getUpdates offset the bot sent (acknowledged)
         self._users: dict[int, dict] = {}
         self._handlers = {
             "getme": self._get_me,
@@ -416,6 +417,12 @@ class FakeTelegram(LoopbackFake):
         fault = self._take_fault(method, params)
         if fault is not None:
             return _error(fault.status, fault.description, fault.retry_after)
+        if self._take_flaky(method):
+            return _error(502, "Bad Gateway")
+        burst = self._take_limit(method)
+        if burst is not None:
+            retry_after = max(1, math.ceil(burst))
+            return _error(429, _default_description(429, retry_after), retry_after)
         limited = method in FLOOD_METHODS and self.flood_limit is not None
         if limited:
             retry_after = self._flood_wait()
@@ -485,6 +492,7 @@ class FakeTelegram(LoopbackFake):
         except (TypeError, ValueError):
             raise _ApiError(400, "Bad Request: invalid timeout") from None
         if offset > 0:
+            self.confirmed_offset = max(self.confirmed_offset, offset)
             self._pending = [e for e in self._pending if e.update_id >= offset or e.protected]
         elif offset < 0:
             self._pending = self._pending[offset:]

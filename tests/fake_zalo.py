@@ -26,17 +26,29 @@ image or one over 5 MB.
 Zalo sends no files: the bot sends a download link in the text. A loopback link of the form
 ``.../media/<token>/<file name>`` in a sent text is downloaded as the person would tap it,
 into ``SentMessage.download`` (file name and bytes; ``None`` if it did not download).
+
+With ``deliver_webhooks=True`` the fake pushes events to the webhook the bot set, as Zalo does
+in production: each event (and each raw body given to ``post_raw_webhook``) is POSTed until it
+is answered, retried after a 5xx, a 429, a refused connection or a timeout (backing off from
+0.1 s to 2 s), and given up on after any other answer (200, or a 4xx: the bot refused it for
+good). Every attempt is kept in ``deliveries`` (``WebhookDelivery``). Zalo's own retry policy is
+not documented (platforms.md §1.6); this is the contract the bot is built for: an event
+answered 200 was committed. ``timeout_next_webhooks`` makes the next posts give up waiting
+early, ``impatient_webhooks`` a share of them (the bot may have committed: the retry must be a
+harmless duplicate).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import random
 import re
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -48,7 +60,7 @@ try:
 except ImportError:  # tests/ is not a package: pytest puts tests/ itself on sys.path
     from loopback_fake import USE_WEBHOOK_SECRET, Fault, LoopbackFake, is_loopback
 
-__all__ = ["FakeZalo", "Person", "SentMessage", "zalo_id"]
+__all__ = ["FakeZalo", "Person", "SentMessage", "WebhookDelivery", "zalo_id"]
 
 DEFAULT_TOKEN = "1459232241454765289:zalo-TEST-token"
 BOT_ACCOUNT_NAME = "bot.TestIshc"
@@ -107,6 +119,29 @@ class _ApiError(Exception):
 
 
 @dataclass
+class WebhookDelivery:
+    """One event (or raw body) the fake pushes to the webhook, with every attempt's answer.
+
+    ``statuses`` holds the HTTP status of each attempt, or ``"refused"``/``"timeout"``;
+    ``final`` the answer that ended the delivery (``None`` while it is still being retried).
+    """
+
+    body: Any  # the JSON value posted, or bytes for a raw body
+    raw: bool = False
+    statuses: list = field(default_factory=list)
+    final: int | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+
+WEBHOOK_RETRY_FIRST = 0.1  # seconds before the first retry, doubled up to:
+WEBHOOK_RETRY_MAX = 2.0
+
+
+def _retryable(status: int) -> bool:
+    return status >= 500 or status == 429
+
+
+@dataclass
 class _Fault(Fault):
     error_code: int
     description: str
@@ -135,8 +170,22 @@ class FakeZalo(LoopbackFake):
 
     sent: list[SentMessage]
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        deliver_webhooks: bool = False,
+        webhook_timeout: float = 30.0,
+    ):
         super().__init__(token, host=host, port=port)
+        self.deliver_webhooks = deliver_webhooks
+        self.webhook_timeout = webhook_timeout
+        self.deliveries: list[WebhookDelivery] = []
+        self._delivery_tasks: set[asyncio.Task[None]] = set()
+        self._short_timeouts: list[float] = []  # per next post: give up waiting after this
+        self._impatient: tuple[float, float, random.Random] | None = None  # rate, timeout
         prefix = token.split(":", 1)[0]
         self.bot_id = prefix if prefix.isdigit() else "1459232241454765289"
         self.bot_info = {
@@ -221,7 +270,13 @@ class FakeZalo(LoopbackFake):
         return self._user_event("message.unsupported.received", user_id)
 
     def push_event(self, event: dict) -> dict:
-        """Queue a raw event dict as is; returned by the next ``getUpdates``."""
+        """Queue a raw event dict as is; returned by the next ``getUpdates``.
+
+        With ``deliver_webhooks`` and a webhook set, it is POSTed there instead (until answered).
+        """
+        if self.deliver_webhooks and self.webhook_url:
+            self._start_delivery(WebhookDelivery({"ok": True, "result": event}))
+            return event
         self._pending.append(event)
         self._wake_updates()
         return event
@@ -305,6 +360,87 @@ class FakeZalo(LoopbackFake):
             body, url=url, secret=secret, secret_header=SECRET_HEADER
         )
 
+    def post_raw_webhook(self, body: bytes) -> WebhookDelivery:
+        """Push ``body`` (any bytes, e.g. not JSON) to the webhook, retried like an event."""
+        if not self.webhook_url:
+            raise RuntimeError("no webhook url: the bot has not called setWebhook")
+        return self._start_delivery(WebhookDelivery(body, raw=True))
+
+    def push_webhook_json(self, value: Any) -> WebhookDelivery:
+        """Push any JSON value as the webhook body as is (no ``{ok, result}`` wrapper)."""
+        if not self.webhook_url:
+            raise RuntimeError("no webhook url: the bot has not called setWebhook")
+        return self._start_delivery(WebhookDelivery(value))
+
+    def timeout_next_webhooks(self, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` webhook posts stop waiting for the answer after ``seconds``."""
+        self._short_timeouts.extend([seconds] * times)
+
+    def impatient_webhooks(self, rate: float, seconds: float, *, seed: int = 0) -> None:
+        """About ``rate`` of the webhook posts stop waiting after ``seconds`` (0: stop)."""
+        self._impatient = (rate, seconds, random.Random(seed)) if rate > 0 else None
+
+    @property
+    def webhooks_pending(self) -> list[WebhookDelivery]:
+        """Deliveries still being retried."""
+        return [d for d in self.deliveries if d.final is None]
+
+    def _start_delivery(self, delivery: WebhookDelivery) -> WebhookDelivery:
+        self.deliveries.append(delivery)
+        task = asyncio.create_task(self._deliver_webhook(delivery))
+        self._delivery_tasks.add(task)
+        task.add_done_callback(self._delivery_tasks.discard)
+        return delivery
+
+    async def _deliver_webhook(self, delivery: WebhookDelivery) -> None:
+        """POST until an answer that is not 5xx/429 (refused connections and timeouts retry)."""
+        wait = WEBHOOK_RETRY_FIRST
+        while not self._closing.is_set():
+            status = await self._post_once(delivery)
+            delivery.statuses.append(status)
+            if isinstance(status, int) and not _retryable(status):
+                delivery.final = status
+                delivery.done.set()
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), wait)
+            wait = min(WEBHOOK_RETRY_MAX, wait * 2)
+
+    async def _post_once(self, delivery: WebhookDelivery) -> int | str:
+        url = self.webhook_url
+        if not url:
+            return "no webhook"
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        timeout = self._short_timeouts.pop(0) if self._short_timeouts else self.webhook_timeout
+        if self._impatient is not None and self._impatient[2].random() < self._impatient[0]:
+            timeout = self._impatient[1]
+        headers = {SECRET_HEADER: self.webhook_secret or ""}
+        if delivery.raw:
+            kwargs: dict[str, Any] = {"data": delivery.body}
+            headers["Content-Type"] = "application/json"
+        else:
+            kwargs = {"json": delivery.body}
+        try:
+            async with self._session.post(
+                url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs
+            ) as response:
+                await response.read()
+                return response.status
+        except TimeoutError:
+            return "timeout"
+        except aiohttp.ClientError:
+            return "refused"
+
+    async def stop(self) -> None:
+        """Stop pushing to the webhook, then stop serving."""
+        self._closing.set()
+        for task in list(self._delivery_tasks):
+            task.cancel()
+        if self._delivery_tasks:
+            await asyncio.gather(*self._delivery_tasks, return_exceptions=True)
+        await super().stop()
+
     # ------------------------------------------------------------------ HTTP
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["bot_token"] != f"bot{self.token}":
@@ -330,6 +466,11 @@ class FakeZalo(LoopbackFake):
         fault = self._take_fault(method, params)
         if fault is not None:
             return _error(fault.error_code, fault.description, fault.http_status)
+        if self._take_limit(method) is not None:
+            return _error(429)  # "Quota exceeded", no retry time (platforms.md §1.7)
+        if self._take_flaky(method):  # a proxy in front of Zalo failing: not even JSON
+            return web.Response(status=502, text="<html>502 Bad Gateway</html>",
+                                content_type="text/html")
         try:
             return await handler(params)
         except _ApiError as exc:
@@ -386,6 +527,9 @@ class FakeZalo(LoopbackFake):
             )
         self.webhook_url, self.webhook_secret = url, secret
         self.webhook_updated_at = _now_ms()
+        if self.deliver_webhooks:  # what was queued before the webhook was set goes there now
+            while self._pending:
+                self.push_event(self._pending.popleft())
         return self._ok({"url": url, "updated_at": self.webhook_updated_at})
 
     async def _delete_webhook(self, params: dict) -> web.Response:

@@ -3,9 +3,10 @@
 ``LoopbackFake`` serves ``/{bot_token}/{method}`` over real HTTP on a loopback
 address (aiohttp.web) and keeps what the fakes have in common: the lifecycle,
 the per-chat inbox the bot's replies land in (``messages_to``, ``next_message``),
-``delay_next`` and fault bookkeeping, and the client session ``post_webhook``
-uses. Routes, wire formats, error envelopes, update queues and message shapes
-stay in each fake.
+``delay_next`` and fault bookkeeping (``flaky`` and ``slow``: a share of calls fail or answer
+late, at random; ``rate_limit_for``: a burst of 429s), and the client session
+``post_webhook`` uses. Routes, wire formats, error envelopes, update queues and message
+shapes stay in each fake.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import random
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -54,6 +57,14 @@ class Delay:
 
 
 @dataclass
+class Flaky:
+    methods: frozenset[str]
+    rate: float  # the share of calls that fail (or answer late)
+    rng: random.Random
+    seconds: float = 0.0  # how late, for ``slow``
+
+
+@dataclass
 class Chat:
     chat_id: Any
     sent: list = field(default_factory=list)
@@ -86,6 +97,13 @@ class LoopbackFake:
         self._chats: dict[Any, Chat] = {}
         self._faults: list[Any] = []
         self._delays: list[Delay] = []
+        self._flaky: Flaky | None = None
+        self._slow: Flaky | None = None
+        self._limited_until = 0.0  # ``rate_limit_for``: every call of these methods gets 429
+        self._limited_methods: frozenset[str] = frozenset()
+        self.limited: list[str] = []  # the methods of the calls refused by ``rate_limit_for``
+        self.slowed: list[str] = []  # the methods of the calls ``slow`` delayed
+        self.flaky_failures: list[str] = []  # the methods of the calls ``flaky`` failed
         self._runner: web.AppRunner | None = None
         self._sock: socket.socket | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -232,6 +250,14 @@ class LoopbackFake:
         """Sleep ``seconds`` before answering the next ``times`` calls of ``method``."""
         self._delays.append(Delay(self._method_key(method), seconds, times))
 
+    def slow(self, methods: Any, rate: float, seconds: float, *, seed: int = 0) -> None:
+        """Answer about ``rate`` of the calls of ``methods`` ``seconds`` late (0: stop)."""
+        if rate <= 0:
+            self._slow = None
+            return
+        keys = frozenset(self._method_key(m) for m in methods)
+        self._slow = Flaky(keys, rate, random.Random(seed), seconds)
+
     def _take_delay(self, method: str) -> float:
         for delay in self._delays:
             if delay.method == method:
@@ -239,6 +265,10 @@ class LoopbackFake:
                 if delay.times <= 0:
                     self._delays.remove(delay)
                 return delay.seconds
+        slow = self._slow
+        if slow is not None and method in slow.methods and slow.rng.random() < slow.rate:
+            self.slowed.append(method)
+            return slow.seconds
         return 0.0
 
     async def _apply_delay(self, method: str) -> None:
@@ -247,6 +277,36 @@ class LoopbackFake:
         if delay > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), delay)
+
+    def flaky(self, methods: Any, rate: float, *, seed: int = 0) -> None:
+        """Fail about ``rate`` of the calls of ``methods`` with a 5xx, at random (0: stop)."""
+        if rate <= 0:
+            self._flaky = None
+            return
+        keys = frozenset(self._method_key(m) for m in methods)
+        self._flaky = Flaky(keys, rate, random.Random(seed))
+
+    def rate_limit_for(self, seconds: float, methods: Any) -> None:
+        """A burst of flood control: every call of ``methods`` in the next ``seconds`` gets
+        429 (with ``retry_after``, on platforms that say it)."""
+        self._limited_until = time.monotonic() + seconds
+        self._limited_methods = frozenset(self._method_key(m) for m in methods)
+
+    def _take_limit(self, method: str) -> float | None:
+        """Seconds left of a ``rate_limit_for`` burst this call falls in, else ``None``."""
+        left = self._limited_until - time.monotonic()
+        if left <= 0 or method not in self._limited_methods:
+            return None
+        self.limited.append(method)
+        return left
+
+    def _take_flaky(self, method: str) -> bool:
+        """Whether this call of ``method`` fails at random (see ``flaky``)."""
+        flaky = self._flaky
+        if flaky is None or method not in flaky.methods or flaky.rng.random() >= flaky.rate:
+            return False
+        self.flaky_failures.append(method)
+        return True
 
     def _take_fault(self, method: str, params: dict) -> Any:
         for fault in self._faults:

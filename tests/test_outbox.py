@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.outbox import Blocked, OutboxWorker, Rejected
+from bot.outbox import Blocked, OutboxWorker, Rejected, RetryAfter
 from bot.service import utcnow
 from storage.sqlite import SQLiteStorage
 from tests.harness import Clock
@@ -211,3 +213,29 @@ async def test_expired_and_unconfirmed_promises_are_never_sent(tmp_path):
 async def get(storage, item_id):
     async with storage.transaction() as tx:
         return await tx.get_outbox(item_id)
+
+
+async def test_a_channel_told_to_slow_down_does_not_hold_up_another(tmp_path):
+    """A 429 pauses its own channel; the other channel's replies still go out meanwhile."""
+    storage = SQLiteStorage(tmp_path / "db.sqlite3")
+    await storage.open()
+    clock = Clock(utcnow())
+    slow, fast = Sender(), Sender()
+    slow.channel, fast.channel = "slow", "fast"
+    async with storage.transaction() as tx:
+        for chat in ("s1", "s2", "s3", "s4"):
+            await tx.enqueue("slow", chat, {"text": chat}, clock())
+        await tx.enqueue("fast", "f", {"text": "f1"}, clock())
+    for text in ("s1", "s2"):  # the first two sends are told to wait; the next two wait too
+        slow.failures[text] = [RetryAfter(3.0)]
+    worker = OutboxWorker(storage, [slow, fast], clock)
+    running = asyncio.create_task(worker.run())
+    try:
+        started = time.monotonic()
+        while not fast.sent and time.monotonic() - started < 2.5:
+            await asyncio.sleep(0.01)
+        assert fast.sent == [("f", "f1")], "the fast channel waited for the slow one's pause"
+    finally:
+        await worker.stop()
+        await running
+        await storage.close()

@@ -287,6 +287,8 @@ class OutboxWorker:
     async def _send(self, sender: ChannelSender, key: tuple[str, str], item: OutboxItem) -> None:
         queue = self._queues[key]
         try:
+            # A channel told to slow down waits without a slot: the others go on meanwhile.
+            await self._wait_pause(sender)
             async with self._slots:
                 if item.promised and not await self._keep(queue, item):
                     return
@@ -430,10 +432,14 @@ class OutboxWorker:
             raise
         self._known.difference_update(done)
 
-    async def _pace(self, sender: ChannelSender, key: tuple[str, str]) -> None:
+    async def _wait_pause(self, sender: ChannelSender) -> None:
+        """Wait until the channel's pause after a :class:`RetryAfter` is over."""
         pause = self._paused_until.get(sender.channel, 0.0) - time.monotonic()
         if pause > 0:
             await asyncio.sleep(pause)
+
+    async def _pace(self, sender: ChannelSender, key: tuple[str, str]) -> None:
+        await self._wait_pause(sender)  # one that began while this send waited for a slot
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) > 10_000:
