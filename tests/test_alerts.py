@@ -402,3 +402,61 @@ def test_the_escalation_delay_is_a_setting():
     assert Settings.from_env({}).alert_escalate == timedelta(minutes=15)
     assert Settings.from_env({"ISHC_ALERT_ESCALATE_MINUTES": "5"}).alert_escalate == timedelta(
         minutes=5)
+
+
+async def test_a_home_visit_cancelled_after_an_urgent_reading_keeps_it(chat, care):
+    club, mai = care
+    await mai.say("/thamnom")
+    await mai.pick("Mồng Thị Hoa (1958, Bản Na Công)")
+    await mai.pick("Hôm nay")
+    await choose(chat, mai, "Đo huyết áp")
+    reply = await mai.say("205/125")
+    assert "Huyết áp này rất cao." in reply.text
+    assert mai.messages[-2].text == ("Bác Mồng Thị Hoa cần được giúp ngay: gọi 115 hoặc đưa "
+                                     "bác ấy đến trạm y tế xã.\n\nTôi đã báo cho bác Vi Thị Lan "
+                                     "(chủ nhiệm).")
+    alert_of(club.chair.unread())
+    [told] = club.hoa.unread()
+    assert "Huyết áp của bác đo hôm nay ở mức nguy hiểm." in told.text
+    reply = await mai.say("/huy")
+    assert reply.text.startswith("Đã dừng.\n\n")
+    assert mai.messages[-2].text.startswith("Số đo của bác Mồng Thị Hoa đã được giữ lại (chưa "
+                                            "xác nhận)")
+    rows = await chat.bot.rows("SELECT place, confirmed, urgent, visit_id FROM readings")
+    assert rows == [{"place": "home", "confirmed": 0, "urgent": 1, "visit_id": None}]
+    assert await chat.bot.rows("SELECT * FROM visits") == []
+
+
+async def test_storage_keeps_readings_and_alerts_as_recorded(text_chat):
+    from dataclasses import replace
+    from datetime import date
+
+    from storage.alerts import NewAlert
+    from storage.base import NewMember
+    from storage.health import NewReading
+
+    bot = text_chat.bot
+    club = await bot.new_club()
+    now = bot.clock()
+    async with bot.storage.transaction() as tx:
+        member_id_, _ = await tx.add_member(NewMember(
+            club_id=club["club_id"], full_name="A", sex="female", birth_year=1950,
+            birth_date=None, phone=None, village="V", household="ordinary", ethnicity=None,
+            status="active", assisted_by=None, registration_key="k"), now)
+        row = NewReading(club["club_id"], member_id_, now, date(2026, 11, 28), 210, 125, None,
+                         None, "grade_3", True, True, None, None, (), "self", member_id_, "r1",
+                         confirmed=False)
+        reading_id, created = await tx.add_reading(row, now)
+        assert created and not (await tx.reading_by_key("r1")).confirmed
+        assert await tx.confirm_reading(replace(row, systolic=200), now)
+        assert not await tx.confirm_reading(replace(row, systolic=190), now)  # once
+        assert (await tx.reading_by_key("r1")).systolic == 200
+        alert_id, created = await tx.add_alert(
+            NewAlert(club["club_id"], member_id_, reading_id, "urgent", None, "r1"), now)
+        again = NewAlert(club["club_id"], member_id_, reading_id, "urgent", None, "r1")
+        assert created and (await tx.add_alert(again, now)) == (alert_id, False)
+        assert await tx.mark_escalated(alert_id, now)
+        assert not await tx.mark_escalated(alert_id, now)
+    with pytest.raises(Exception, match="kept as measured"):
+        async with bot.storage.transaction() as tx:
+            await tx._run("UPDATE readings SET systolic = 150 WHERE id = ?", (reading_id,))
