@@ -576,11 +576,11 @@ class Engine:
             return await self._reprompt(session, ctx, T(error.message, **error.params))
         data[step.id] = value
         session = replace(session, data=data)
-        now = None
+        said = None  # what the flow does the moment this answer is known
         if flow.answered is not None:
-            now = await flow.answered(ctx, dict(data), step.id, session.session_id)
-        return _after(now, await self._goto(flow, session, ctx,
-                                            self._following(flow, step, data), []))
+            said = await flow.answered(ctx, dict(data), step.id, session.session_id)
+        return _after(said, await self._goto(flow, session, ctx,
+                                             self._following(flow, step, data), []))
 
     async def _parse(self, step: Step, ctx: Ctx, data: dict[str, Any], text: str) -> Any:
         if step.ask_contact and ctx.inbound.contact_phone:
