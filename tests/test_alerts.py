@@ -460,3 +460,13 @@ async def test_storage_keeps_readings_and_alerts_as_recorded(text_chat):
     with pytest.raises(Exception, match="kept as measured"):
         async with bot.storage.transaction() as tx:
             await tx._run("UPDATE readings SET systolic = 150 WHERE id = ?", (reading_id,))
+
+
+async def test_the_service_runs_the_escalation_as_a_supervised_task(tmp_path):
+    from bot.app import open_app
+    from bot.config import Settings
+
+    async with open_app(Settings(db=str(tmp_path / "ishc.sqlite3"), reminders=False),
+                        []) as app:
+        task = app.supervisor.tasks["alerts"]  # its heartbeat is what /readyz checks
+        assert task.stale_after == 180
