@@ -1,8 +1,9 @@
 """Wiring: settings -> storage -> engine -> service -> channels, outbox and background tasks.
 
 Every background task runs under one :class:`bot.supervisor.Supervisor`: the outbox sender,
-each poller, the reminder scan, the timeout sweeper and the export runner. A failure is
-logged and retried; the process exits non-zero only when it cannot go on (exit code 1).
+each poller, the reminder scan, the alert escalation, the timeout sweeper and the export
+runner. A failure is logged and retried; the process exits non-zero only when it cannot go
+on (exit code 1).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot import metrics, reminders
+from bot import alerts, metrics, reminders
 from bot.backup import ServiceLock
 from bot.config import Settings
 from bot.conversations.registry import FLOWS
@@ -75,6 +76,9 @@ async def open_app(
         if settings.reminders:
             supervisor.every("reminders", TICK,
                              lambda: reminders.scan(storage, settings.tz, utcnow()))
+        # Health alerts nobody answered go to the whole board (once each), whatever the hour.
+        supervisor.every("alerts", TICK,
+                         lambda: alerts.escalate(storage, utcnow(), settings.alert_escalate))
         try:
             yield App(settings, storage, service, outbox, exports, supervisor)
         finally:

@@ -56,6 +56,8 @@ class Settings:
         flood_messages: More messages than this from one chat within ``flood_seconds`` get
             one "please slow down" and are not answered.
         flood_seconds: The window of the flood limit.
+        alert_escalate: An urgent-health alert nobody answered for this long goes to the
+            whole board (``ISHC_ALERT_ESCALATE_MINUTES``, default 15).
     """
 
     db: str = "./data/ishc.sqlite3"
@@ -79,6 +81,7 @@ class Settings:
     reminders: bool = True
     flood_messages: int = 15
     flood_seconds: float = 15.0
+    alert_escalate: timedelta = timedelta(minutes=15)
 
     @property
     def host(self) -> str:
@@ -133,6 +136,9 @@ class Settings:
                                                                             "false"),
             flood_messages=int(env.get("ISHC_FLOOD_MESSAGES", defaults.flood_messages)),
             flood_seconds=float(env.get("ISHC_FLOOD_SECONDS", defaults.flood_seconds)),
+            alert_escalate=timedelta(
+                minutes=float(env.get("ISHC_ALERT_ESCALATE_MINUTES", "15"))
+            ),
         )
 
 

@@ -125,6 +125,8 @@ class Step:
 
 Begin = Callable[[Ctx, str], Awaitable["dict[str, Any] | Done"]]
 Finish = Callable[[Ctx, dict[str, Any], str], Awaitable[Done]]
+Answered = Callable[[Ctx, dict[str, Any], str, str], Awaitable["Done | None"]]
+Abandon = Callable[[Ctx, dict[str, Any], str], Awaitable["Done | None"]]
 Summary = Callable[[Ctx, dict[str, Any]], T | Awaitable[T]]
 
 
@@ -150,6 +152,15 @@ class Flow:
             answers changes but the shape does not (e.g. a choice key now means something
             else, or a step's parser returns another kind of value): conversations begun
             before the deploy then start again.
+        answered: Called after each answer is validated, with the data so far (including
+            the answer), the step id and the session id; its replies are said before the
+            next question and its effects applied before any of the finish's. For what must
+            happen the moment an answer is known (an urgent reading's alert).
+        abandon: Called with the data and the session id when a conversation of the flow
+            ends without its finish: cancelled (``/huy``, ``/menu``, "Cancel" at the
+            summary), replaced by another command, or timed out (at the next message, or by
+            the service's sweeper). Its replies come before the engine's own note (which then
+            no longer says that nothing was saved) and its effects are applied.
     """
 
     id: str
@@ -166,6 +177,8 @@ class Flow:
     refusal: str = N_("Sorry, you cannot use this.")
     typed: Callable[[str], bool] | None = None
     version: int = 1
+    answered: Answered | None = None
+    abandon: Abandon | None = None
 
     def step(self, step_id: str) -> Step | None:
         """Return the step with this id, if any."""
@@ -319,12 +332,14 @@ class Engine:
         """
         inbound = ctx.inbound
         if session is not None and session.expires_at <= ctx.now:
+            ended = await self.abandoned(session, ctx)
             outcome = await self._route(None, ctx)
             if self._in_flow(session) and outcome.replies:  # an idle menu ends silently
-                note = T(N_("The previous conversation timed out; nothing was saved."))
+                note = T(N_("The previous conversation timed out.") if _kept(ended) else
+                         N_("The previous conversation timed out; nothing was saved."))
                 first = outcome.replies[0]
                 outcome.replies[0] = replace(first, parts=(note, *first.parts))
-            return outcome
+            return _after(ended, outcome)
         if not inbound.supported:
             note = T(N_("Sorry, I can only read typed text. Please type your answer."))
             return await self._reprompt(session, ctx, note)
@@ -338,10 +353,10 @@ class Engine:
         if word in CANCEL_WORDS:
             in_flow = self._in_flow(session)
             note = N_("Stopped. Nothing was saved.") if in_flow else N_("Nothing to cancel.")
-            return await self.menu(ctx, T(note))
+            return await self._stop(session, ctx, T(note))
         if word in MENU_WORDS:
             note = T(N_("Stopped. Nothing was saved.")) if self._in_flow(session) else None
-            return await self.menu(ctx, note)
+            return await self._stop(session, ctx, note)
         if word in HELP_WORDS:
             return await self._help(session, ctx)
         if text.startswith("/"):
@@ -349,7 +364,7 @@ class Engine:
             name = fold(name.split("@")[0])
             if name == "start":  # a Telegram link: /start, or /start with a code
                 if not args.strip():
-                    return await self.menu(ctx)
+                    return await self._stop(session, ctx, None)
                 flow = self._typed(ctx, args.strip())
                 if flow is not None:
                     return await self.start(flow, ctx, args.strip(), session)
@@ -408,6 +423,18 @@ class Engine:
         Returns:
             The new conversation at its first question, or the flow's answer.
         """
+        ended = await self.abandoned(previous, ctx)
+        return _after(ended, await self._begin(flow, ctx, args, previous, note, _kept(ended)))
+
+    async def _begin(
+        self, flow: Flow, ctx: Ctx, args: str, previous: Session | None, note: T | None,
+        kept: bool,
+    ) -> Outcome:
+        """:meth:`start` once the previous conversation was abandoned.
+
+        ``kept``: the abandoned conversation kept something, so the note no longer says that
+        nothing of it was saved.
+        """
         if not flow.allowed(ctx):
             return await self.menu(ctx, note or T(flow.refusal))
         data: dict[str, Any] | Done = {}
@@ -417,7 +444,8 @@ class Engine:
             return Outcome(None, _noted(data.replies, note), data.effects)
         prefix: list[T] = [note] if note else []
         if self._in_flow(previous) and previous.flow_id != flow.id:
-            prefix.append(T(N_("I stopped the previous task; nothing of it was saved.")))
+            prefix.append(T(N_("I stopped the previous task.") if kept else
+                            N_("I stopped the previous task; nothing of it was saved.")))
         session = Session(
             channel=ctx.inbound.channel,
             chat_id=ctx.inbound.chat_id,
@@ -548,7 +576,11 @@ class Engine:
             return await self._reprompt(session, ctx, T(error.message, **error.params))
         data[step.id] = value
         session = replace(session, data=data)
-        return await self._goto(flow, session, ctx, self._following(flow, step, data), [])
+        said = None  # what the flow does the moment this answer is known
+        if flow.answered is not None:
+            said = await flow.answered(ctx, dict(data), step.id, session.session_id)
+        return _after(said, await self._goto(flow, session, ctx,
+                                             self._following(flow, step, data), []))
 
     async def _parse(self, step: Step, ctx: Ctx, data: dict[str, Any], text: str) -> Any:
         if step.ask_contact and ctx.inbound.contact_phone:
@@ -594,7 +626,7 @@ class Engine:
         if key == "yes":
             return await self._finish(flow, session, ctx)
         if key == "no":
-            return await self.menu(ctx, T(N_("Stopped. Nothing was saved.")))
+            return await self._stop(session, ctx, T(N_("Stopped. Nothing was saved.")))
         session = replace(session, step_id=EDIT, expires_at=ctx.now + ctx.flow_timeout)
         return Outcome(session, [await self.prompt(flow, session, ctx)], [])
 
@@ -692,6 +724,44 @@ class Engine:
     @staticmethod
     def _in_flow(session: Session | None) -> bool:
         return session is not None and session.flow_id != MENU_FLOW
+
+    async def abandoned(self, session: Session | None, ctx: Ctx) -> Done | None:
+        """What the flow of ``session`` does when it ends without its finish (its ``abandon``).
+
+        Args:
+            session: The conversation that ends (nothing happens for the menu or none).
+            ctx: The update that ends it (or, from the sweeper, one built for its chat).
+
+        Returns:
+            The flow's replies and effects, or ``None``.
+        """
+        if not self._in_flow(session):
+            return None
+        assert session is not None
+        flow = self.flows.get(session.flow_id)
+        if flow is None or flow.abandon is None:
+            return None
+        return await flow.abandon(ctx, dict(session.data), session.session_id)
+
+    async def _stop(self, session: Session | None, ctx: Ctx, note: T | None) -> Outcome:
+        """End the conversation (its flow's ``abandon``) and show the menu after ``note``."""
+        ended = await self.abandoned(session, ctx)
+        if _kept(ended) and note is not None:
+            note = T(N_("Stopped."))
+        return _after(ended, await self.menu(ctx, note))
+
+
+def _kept(done: Done | None) -> bool:
+    """Whether an ``abandon`` hook said something (then something of the task was kept)."""
+    return done is not None and bool(done.replies)
+
+
+def _after(done: Done | None, outcome: Outcome) -> Outcome:
+    """``outcome`` with a hook's replies said first and its effects applied first."""
+    if done is None:
+        return outcome
+    return Outcome(outcome.session, [*done.replies, *outcome.replies],
+                   [*done.effects, *outcome.effects])
 
 
 def replace_text(ctx: Ctx, text: str) -> Ctx:

@@ -94,6 +94,14 @@ FIGURES = (
     ("referred", "health", N_("Members referred"), N_("Members told this month to call 115 or "
                                                       "go to the commune health station at "
                                                       "once."), COUNT),
+    ("alerts", "health", N_("Health alerts"), N_("Urgent readings this month whose alert went "
+                                                  "out (also those never confirmed)."), COUNT),
+    ("alerts_answered", "health", N_("Alerts answered"), N_("Of those alerts, the ones someone "
+                                                            "answered \"I have called / I am on "
+                                                            "my way\"."), COUNT),
+    ("alerts_escalated", "health", N_("Alerts sent to the whole board"),
+     N_("Of those alerts, the ones nobody answered in time, sent again to the whole board."),
+     COUNT),
     ("clients", "care", N_("Care clients"), N_("Members with a volunteer at the end of the "
                                                "month."), COUNT),
     ("volunteers", "care", N_("Volunteers caring"), N_("Volunteers with a client."), COUNT),

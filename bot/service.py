@@ -36,7 +36,7 @@ from bot.engine import MENU_FLOW, Ctx, Engine
 from bot.i18n import N_
 from bot.messages import Inbound, Reply, T
 from bot.outbox import queue
-from storage.base import OutboxItem, ReadOnly, Session, Storage, Transaction
+from storage.base import Identity, OutboxItem, ReadOnly, Session, Storage, Transaction
 from storage.deadletters import NewDeadLetter
 from storage.errors import StorageUnavailable
 
@@ -372,6 +372,12 @@ class Service:
             inbound.locale,
             now,
         )
+        return await self._context_of(tx, inbound, identity, now)
+
+    async def _context_of(
+        self, tx: Transaction, inbound: Inbound, identity: Identity, now: datetime
+    ) -> Ctx:
+        """The context of an update from ``identity``: membership, club and roles."""
         found = await tx.membership(identity.member_id) if identity.member_id else None
         member, club, roles = found or (None, None, frozenset())
         if member is None or member.status in ("rejected", "erased"):
@@ -399,7 +405,10 @@ class Service:
     async def sweep(self) -> int:
         """End timed-out conversations and tell people nothing was saved; prune the inbox.
 
-        Expired pictures and files (sent to Zalo by URL) are deleted as well.
+        A conversation's flow may keep something when it ends so (its ``abandon`` hook: an
+        urgent reading is kept and alerted); its effects are applied as the person of that
+        chat, and its replies come before the note, which then does not say that nothing was
+        saved. Expired pictures and files (sent to Zalo by URL) are deleted as well.
 
         Returns:
             How many conversations ended.
@@ -412,15 +421,41 @@ class Service:
                 ended += 1
                 if session.flow_id == MENU_FLOW:
                     continue
-                note = T(N_("You did not answer for a while, so I stopped. Nothing was saved. "
+                replies, locale = await self._abandon(tx, session, now)
+                note = T(N_("You did not answer for a while, so I stopped. Type /menu to "
+                            "start again.") if any(r.to is None for r in replies) else
+                         N_("You did not answer for a while, so I stopped. Nothing was saved. "
                             "Type /menu to start again."))
-                here = (session.channel, session.chat_id, "vi")
-                await queue(tx, here, [Reply((note,))], now)
+                here = (session.channel, session.chat_id, locale)
+                await queue(tx, here, [*replies, Reply((note,))], now)
             await tx.prune_inbox(now - INBOX_KEEP)
             await tx.prune_media(now)
         stale = now - APOLOGY_EVERY
         self._apologised = {k: at for k, at in self._apologised.items() if at > stale}
         return ended
+
+
+    async def _abandon(
+        self, tx: Transaction, session: Session, now: datetime
+    ) -> tuple[list[Reply], str]:
+        """Run the ``abandon`` hook of a timed-out conversation as the person of its chat.
+
+        Returns:
+            The replies (the hook's, then its effects'), and the chat's language.
+        """
+        identity = await tx.chat_identity(session.channel, session.chat_id)
+        if identity is None:
+            return [], "vi"
+        inbound = Inbound(channel=session.channel, user_id=identity.user_id,
+                          chat_id=session.chat_id, external_id="", locale=identity.locale)
+        ctx = await self._context_of(tx, inbound, identity, now)
+        done = await self.engine.abandoned(session, ctx)
+        if done is None:
+            return [], identity.locale
+        replies = list(done.replies)
+        for effect in done.effects:
+            replies.extend(await effect.apply(tx, ctx))
+        return replies, identity.locale
 
 
 def _error_text(error: BaseException) -> str:

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from storage.alerts import AlertReads, AlertStore
 from storage.archive import ArchiveReads, ArchiveStore
 from storage.deadletters import DeadLetterReads, DeadLetterStore
 from storage.exports import ExportReads, ExportStore
@@ -65,6 +66,7 @@ class Reads(
     OperatorReads,
     ArchiveReads,
     DeadLetterReads,
+    AlertReads,
     Protocol,
 ):
     """What may be read inside a transaction: all that flows and the engine are given.
@@ -151,6 +153,7 @@ class Transaction(
     OperatorStore,
     ArchiveStore,
     DeadLetterStore,
+    AlertStore,
     Protocol,
 ):
     """Reads and writes inside one transaction."""

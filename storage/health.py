@@ -17,7 +17,8 @@ from storage.records import Member
 class NewReading:
     """A reading to record; ``key`` makes recording it idempotent.
 
-    ``weight_tenths`` is the weight in tenths of a kilogram (525 = 52,5 kg).
+    ``weight_tenths`` is the weight in tenths of a kilogram (525 = 52,5 kg). ``confirmed`` is
+    false for an urgent reading kept before the person confirmed it (or when they never did).
     """
 
     club_id: int
@@ -38,6 +39,7 @@ class NewReading:
     recorded_by: int | None
     key: str
     visit_id: int | None = None
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ class HealthReads(Protocol):
     async def readings_of(self, member_id: int, limit: int = 60) -> list[StoredReading]:
         """A member's readings, newest first."""
 
+    async def reading_by_key(self, key: str) -> StoredReading | None:
+        """The reading recorded with this idempotency key, if any."""
+
     async def club_health(self, club_id: int, since: date) -> list[MemberHealth]:
         """Every active member of a club with their latest reading, by name."""
 
@@ -123,6 +128,14 @@ class HealthStore(HealthReads, Protocol):
     async def add_reading(self, reading: NewReading, now: datetime) -> tuple[int, bool]:
         """Record a reading; ``(id, created)``. Same key: the existing id."""
 
+    async def confirm_reading(self, reading: NewReading, now: datetime) -> bool:
+        """Turn the unconfirmed reading with ``reading.key`` into ``reading``, confirmed.
+
+        Returns:
+            ``False`` if there is no such reading, it is already confirmed, or it is another
+            member's (nothing is changed then).
+        """
+
     async def link_care(
         self, volunteer_id: int, client_id: int, by: int | None, now: datetime
     ) -> bool:
@@ -135,5 +148,5 @@ class HealthStore(HealthReads, Protocol):
         """Record a visit; ``(id, created)``. Same key: the existing id."""
 
     async def forget_health(self, member_id: int, now: datetime) -> None:
-        """Delete an erased member's readings and visits and end their care links."""
+        """Delete an erased member's readings, visits and alerts; end their care links."""
 

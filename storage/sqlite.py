@@ -40,6 +40,7 @@ from storage.base import (
     Session,
 )
 from storage.errors import StorageUnavailable, describe, is_transient
+from storage.sqlite_alerts import SQLiteAlerts
 from storage.sqlite_archive import SQLiteArchive
 from storage.sqlite_deadletters import SQLiteDeadLetters
 from storage.sqlite_exports import SQLiteExports
@@ -307,6 +308,7 @@ class SQLiteTransaction(
     SQLiteOperators,
     SQLiteArchive,
     SQLiteDeadLetters,
+    SQLiteAlerts,
 ):
     """Reads and writes inside one SQLite transaction."""
 

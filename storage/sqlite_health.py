@@ -39,6 +39,7 @@ class SQLiteHealth(SQLiteQueries):
             recorded_by=row["recorded_by"],
             key=row["idempotency_key"],
             visit_id=row["visit_id"],
+            confirmed=bool(row["confirmed"]),
         )
 
     async def add_reading(self, reading: NewReading, now: datetime) -> tuple[int, bool]:
@@ -48,13 +49,33 @@ class SQLiteHealth(SQLiteQueries):
             "readings", r.key,
             "INSERT INTO readings (club_id, member_id, measured_at, day, systolic, diastolic, "
             "pulse, weight_tenths, grade, high, urgent, first_systolic, first_diastolic, "
-            "symptoms, place, recorded_by, visit_id, idempotency_key, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "symptoms, place, recorded_by, visit_id, idempotency_key, created_at, confirmed) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (r.club_id, r.member_id, _ts(r.measured_at), r.day.isoformat(), r.systolic,
              r.diastolic, r.pulse, r.weight_tenths, r.grade, int(r.high), int(r.urgent),
              r.first_systolic, r.first_diastolic, json.dumps(list(r.symptoms)), r.place,
-             r.recorded_by, r.visit_id, r.key, _ts(now)),
+             r.recorded_by, r.visit_id, r.key, _ts(now), int(r.confirmed)),
         )
+
+    async def confirm_reading(self, reading: NewReading, now: datetime) -> bool:
+        """Turn the unconfirmed reading with ``reading.key`` into ``reading``, confirmed."""
+        r = reading
+        cursor = await self._run(
+            "UPDATE readings SET measured_at = ?, day = ?, systolic = ?, diastolic = ?, "
+            "pulse = ?, weight_tenths = ?, grade = ?, high = ?, urgent = ?, first_systolic = ?, "
+            "first_diastolic = ?, symptoms = ?, place = ?, recorded_by = ?, visit_id = ?, "
+            "confirmed = 1 WHERE idempotency_key = ? AND confirmed = 0 AND member_id = ?",
+            (_ts(r.measured_at), r.day.isoformat(), r.systolic, r.diastolic, r.pulse,
+             r.weight_tenths, r.grade, int(r.high), int(r.urgent), r.first_systolic,
+             r.first_diastolic, json.dumps(list(r.symptoms)), r.place, r.recorded_by,
+             r.visit_id, r.key, r.member_id),
+        )
+        return cursor.rowcount == 1
+
+    async def reading_by_key(self, key: str) -> StoredReading | None:
+        """The reading recorded with this idempotency key, if any."""
+        row = await self._one("SELECT * FROM readings WHERE idempotency_key = ?", (key,))
+        return self._reading(row) if row is not None else None
 
     async def readings_of(self, member_id: int, limit: int = 60) -> list[StoredReading]:
         """A member's readings, newest first."""
@@ -214,7 +235,12 @@ class SQLiteHealth(SQLiteQueries):
         return [self._visit(row) for row in rows]
 
     async def forget_health(self, member_id: int, now: datetime) -> None:
-        """Delete an erased member's readings and visits and end their care links."""
+        """Delete an erased member's readings, visits and alerts; end their care links."""
+        alerts = "SELECT id FROM alerts WHERE member_id = ?"
+        await self._run(f"DELETE FROM alert_acks WHERE alert_id IN ({alerts})", (member_id,))
+        await self._run(f"DELETE FROM alert_recipients WHERE alert_id IN ({alerts})",
+                        (member_id,))
+        await self._run("DELETE FROM alerts WHERE member_id = ?", (member_id,))
         await self._run("DELETE FROM readings WHERE member_id = ?", (member_id,))
         await self._run("DELETE FROM visits WHERE client_id = ?", (member_id,))
         await self._run(

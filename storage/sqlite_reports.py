@@ -97,7 +97,7 @@ class SQLiteReports(SQLiteQueries):
                 "repaid", "interest", "contributions", "borrowers", "overdue_loans",
                 "overdue_amount", "measured", "urgent_readings", "referred", "measured_high",
                 "clients", "volunteers", "visits", "clients_unvisited", "reminders",
-                "ledger_entries")
+                "ledger_entries", "alerts", "alerts_answered", "alerts_escalated")
         figures = {club_id: dict.fromkeys(keys, 0) for club_id in club_ids}
 
         async def put(sql: str, *args: object) -> None:
@@ -232,4 +232,8 @@ class SQLiteReports(SQLiteQueries):
             "queued_at >= ? AND queued_at < ? GROUP BY club_id",
             ids, since, until,
         )
+        alerts = await self.alert_month_counts(  # of SQLiteAlerts, in the same transaction
+            club_ids, datetime.fromisoformat(since), datetime.fromisoformat(until))
+        for club_id, counts in alerts.items():
+            figures[club_id].update(counts)
         return figures

@@ -128,6 +128,7 @@ def expected(h: History, month: str) -> dict[str, int]:
     f["measured_high"] = sum(r.high for r in latest.values())
     f["urgent_readings"] = sum(r.urgent for r in readings)
     f["referred"] = len({r.member_id for r in readings if r.urgent})
+    f["alerts"] = f["alerts_answered"] = f["alerts_escalated"] = 0  # none in the history
 
     live = [link for link in h.care_links
             if link.start <= last and (link.end is None or link.end > last)]

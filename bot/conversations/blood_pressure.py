@@ -15,19 +15,21 @@ from bot import health
 from bot.conversations.fund_common import chosen, member_in_club, member_steps
 from bot.conversations.health_common import (
     RECORDERS,
-    Assessment,
+    URGENT_FOR_MEMBER,
+    URGENT_FOR_OTHER,
+    Recorded,
     advice,
-    alerts,
-    assess,
+    alert_hooks,
     reading_steps,
+    record,
     summary_lines,
-    weight_tenths,
 )
-from bot.engine import Ctx, Done, Flow, Step, notify, refused
+from bot.engine import Ctx, Done, Flow, Step, refused
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
 from storage.base import Member, Transaction
-from storage.health import NewReading
+
+__all__ = ["BLOOD_PRESSURE", "URGENT_FOR_MEMBER", "RecordReading", "told"]
 
 WHOM = (
     Choice("self", N_("My own"), ("toi", "cua toi", "ban than")),
@@ -75,10 +77,11 @@ async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
 
 @dataclass(frozen=True)
 class RecordReading:
-    """Effect: save a reading, tell the person what it means, alert if help is needed.
+    """Effect: save a confirmed reading, tell the person what it means, alert if needed.
 
-    ``data`` holds the answers of the reading questions; ``key`` makes it happen once, so
-    an urgent reading alerts exactly once.
+    ``data`` holds the answers of the reading questions; ``key`` makes it happen once. An
+    urgent reading was kept (not confirmed) and alerted as soon as it was known, with the
+    same key: it is confirmed here and nobody is alerted twice.
     """
 
     member_id: int
@@ -96,62 +99,35 @@ class RecordReading:
         if not ctx.active:
             return [Reply((T(N_("Sorry, you cannot use this.")),))]
         member = await member_in_club(tx, self.member_id, ctx.member.club_id)
-        result = assess(self.data, await health.triage(tx))
-        if member is None or result is None:
+        if member is None:
             return [Reply((T(N_("This person is not an active member of the club.")),))]
-        _, created = await tx.add_reading(new_reading(member, result, self, ctx), ctx.now)
-        if not created:
+        saved = await record(tx, ctx, member, self.data, self.key, self.place, self.visit_id)
+        if saved is None:
             return []
-        return await told(tx, ctx, member, result, own,
+        return await told(tx, member, saved, own,
                           NEXT if not own and self.place == "meeting" else ())
 
 
-def new_reading(
-    member: Member, result: Assessment, effect: RecordReading, ctx: Ctx
-) -> NewReading:
-    """The row to store for a reading recorded by ``effect``."""
-    assert ctx.member is not None
-    return NewReading(
-        club_id=member.club_id, member_id=member.id, measured_at=ctx.now, day=ctx.today,
-        systolic=result.reading.systolic, diastolic=result.reading.diastolic,
-        pulse=result.reading.pulse, weight_tenths=weight_tenths(effect.data),
-        grade=result.grade, high=result.high, urgent=result.urgent,
-        first_systolic=result.first.systolic if result.first else None,
-        first_diastolic=result.first.diastolic if result.first else None,
-        symptoms=result.symptoms, place=effect.place, recorded_by=ctx.member.id,
-        key=effect.key, visit_id=effect.visit_id,
-    )
-
-
 async def told(
-    tx: Transaction, ctx: Ctx, member: Member, result: Assessment, own: bool,
+    tx: Transaction, member: Member, saved: Recorded, own: bool,
     choices: tuple[Choice, ...] = (),
 ) -> list[Reply]:
-    """The answer to the writer, the member's own message and any alerts, after a reading."""
+    """The answer to the writer after a reading, then any alerts it raised now."""
+    result = saved.result
     name = T(health.label(result.reading, await health.triage(tx)))
     graded = T(N_("Saved: {reading} ({grade})."), reading=health.reading_text(result.reading),
                grade=name)
     if own:
-        replies = [Reply((graded, advice(result)), choices, "-", "-")]
+        parts = [graded, advice(result)]
     else:
-        saved = T(N_("Saved for {name}: {reading} ({grade})."), name=member.full_name,
-                  reading=health.reading_text(result.reading), grade=name)
-        parts = [saved]
+        parts = [T(N_("Saved for {name}: {reading} ({grade})."), name=member.full_name,
+                   reading=health.reading_text(result.reading), grade=name)]
         if result.urgent:
-            parts.append(T(N_("{name} needs help now: call 115 or take them to the commune "
-                              "health station. I have told their volunteer and the chair."),
-                           name=member.full_name))
-        replies = [Reply(tuple(parts), choices, "-", "-")]
-        if result.urgent:
-            replies.append(notify(member.id, T(URGENT_FOR_MEMBER)))
-    if result.urgent:
-        why = T(N_("The blood pressure measured today is dangerous."))
-        replies.extend(await alerts(tx, ctx, member, why))
-    return replies
+            parts.append(T(URGENT_FOR_OTHER, name=member.full_name))
+    if saved.told is not None:
+        parts.append(saved.told)
+    return [Reply(tuple(parts), choices, "-", "-"), *saved.notices]
 
-
-URGENT_FOR_MEMBER = N_("Your blood pressure measured today is dangerous. Please call 115 or go "
-                       "to the commune health station now.")
 
 WHO, PICK = member_steps(
     N_("Whose reading is it? Type part of the name or the phone number, for example Hoa or "
@@ -159,6 +135,12 @@ WHO, PICK = member_steps(
     N_("Member"),
     skip=_for_self,
 )
+
+ANSWERED, ABANDON = alert_hooks(
+    whose, lambda data: "meeting" if data.get("whom") == "other" else "self",
+    lambda session_id: session_id,
+)
+"""An urgent reading alerts the moment it is known (see ``health_common.alert_hooks``)."""
 
 BLOOD_PRESSURE = Flow(
     id="blood_pressure",
@@ -175,4 +157,6 @@ BLOOD_PRESSURE = Flow(
     summary=summary,
     finish=finish,
     aliases=("huyet ap", "do huyet ap", "ha"),
+    answered=ANSWERED,
+    abandon=ABANDON,
 )

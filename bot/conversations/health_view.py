@@ -2,11 +2,13 @@
 
 Readings are sensitive: a member sees only their own; a volunteer their own and their
 clients'; the board any member of their club, and the club's lists: who was not measured this
-month and whose last reading was high (from the latest reading of each member).
+month, whose last reading was high (from the latest reading of each member), and the alerts of
+the last :data:`ALERT_DAYS` days with who was told, who answered and any escalation.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot import charts, health
@@ -14,13 +16,15 @@ from bot.conversations.common import BOARD, member_line, one_block
 from bot.conversations.fund_common import chosen, member_steps
 from bot.conversations.health_common import kg
 from bot.engine import END, Ctx, Done, Flow, Step
-from bot.i18n import N_, format_day
-from bot.messages import Choice, Reply, T
+from bot.i18n import N_, format_day, format_moment
+from bot.messages import Choice, Reply, T, joined
+from storage.alerts import Alert
 from storage.base import Member
 from storage.health import StoredReading
 
 SHOWN = 5  # readings listed in the message; the chart shows up to CHARTED
 CHARTED = 60
+ALERT_DAYS = 30  # the board's list of alerts goes back this far
 MINE = Choice("self", N_("My own"), ("toi", "cua toi"))
 OTHER = Choice("other", N_("Another member"), ("nguoi khac",))
 CLUB = Choice("club", N_("The whole club"), ("ca cau lac bo", "clb"))
@@ -55,6 +59,8 @@ def _line(reading: StoredReading, rules: health.Triage) -> T:
         text = T(N_("{text}, pulse {pulse}"), text=text, pulse=reading.pulse)
     if reading.weight_tenths:
         text = T(N_("{text}, {weight} kg"), text=text, weight=kg(reading.weight_tenths / 10))
+    if not reading.confirmed:
+        text = T(N_("{text} (not confirmed)"), text=text)
     return text
 
 
@@ -98,7 +104,42 @@ async def club_lists(ctx: Ctx) -> Reply:
         [T(N_("- {name}: {grade}, {day}"), name=h.member.full_name, day=format_day(h.latest.day),
            grade=T(health.GRADE_LABELS[h.latest.grade])) for h in high if h.latest]
     ) if high else "-"))
+    found = await ctx.tx.club_alerts(ctx.member.club_id, ctx.now - timedelta(days=ALERT_DAYS))
+    lines = [await _alert_line(ctx, alert) for alert in found]
+    parts.append(T(N_("Alerts in the last {days} days ({count}):\n{lines}"), days=ALERT_DAYS,
+                   count=len(found), lines=one_block(lines) if lines else "-"))
     return Reply(tuple(parts))
+
+
+async def _names(ctx: Ctx, ids: list[int]) -> T | str:
+    names = []
+    for member_id in ids:
+        member = await ctx.tx.get_member(member_id)
+        names.append(member.full_name if member else f"#{member_id}")
+    return joined(names, ", ") if names else T(N_("nobody"))
+
+
+async def _alert_line(ctx: Ctx, alert: Alert) -> T:
+    """One alert for the board: when, about whom, who was told, answered, escalated."""
+    member = await ctx.tx.get_member(alert.member_id)
+    at = format_moment(alert.raised_at, ctx.tz) if alert.raised_at else "-"
+    line = T(N_("- {at}, {name}: told {told}."), at=at,
+             name=member.full_name if member else "-",
+             told=await _names(ctx, [r.member_id for r in alert.told()]))
+    if alert.acks:
+        first = alert.acks[0]
+        line = T(N_("{line} Answered by {helpers} at {at}."), line=line,
+                 helpers=await _names(ctx, [a.member_id for a in alert.acks]),
+                 at=format_moment(first.at, ctx.tz))
+    else:
+        line = T(N_("{line} Nobody answered."), line=line)
+    if alert.escalated_at is not None:
+        line = T(N_("{line} Sent to the whole board at {at}."), line=line,
+                 at=format_moment(alert.escalated_at, ctx.tz))
+    reading = await ctx.tx.reading_by_key(alert.key)
+    if reading is not None and not reading.confirmed:
+        line = T(N_("{line} Reading not confirmed."), line=line)
+    return line
 
 
 async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:

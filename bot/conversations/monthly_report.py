@@ -99,6 +99,8 @@ SUMMARY = (
 MET = N_("Meeting: {meeting_day}, {attended} came.")
 MET_MORE = N_("Meetings: {meetings}, the last on {meeting_day} with {attended} present.")
 NO_MEETING = N_("Meeting: none recorded this month.")
+ALERTS = N_("Health alerts: {alerts}; {alerts_answered} answered, {alerts_escalated} sent to "
+            "the whole board.")  # said only in a month with alerts
 AREA_MET = N_("Meetings held: {meetings}; at each club's last one, {attended} came in all.")
 
 
@@ -110,6 +112,8 @@ def sections(figures: list[report.Figure], area: bool = False) -> list[T]:
     meeting = AREA_MET if area else {0: NO_MEETING, 1: MET}.get(counts["meetings"], MET_MORE)
     members, *others = SUMMARY
     parts = [T(members, **values), T(meeting, **values), *(T(text, **values) for text in others)]
+    if counts.get("alerts"):
+        parts.insert(4, T(ALERTS, **values))  # after the health sentence
     return [joined(parts), T(N_("Every figure, and how it is computed, is in the Excel file."))]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversations.alert_ack import ALERT_ACK
 from bot.conversations.approval import APPROVE
 from bot.conversations.association_link import ASSOCIATION_LINK
 from bot.conversations.attendance import ATTENDANCE
@@ -44,6 +45,7 @@ FLOWS: tuple[Flow, ...] = (
     HEALTH,
     VISIT,
     CLIENTS,
+    ALERT_ACK,
     # Meetings: the schedule for everyone, attendance for the board
     MEETING_SCHEDULE,
     ATTENDANCE,

@@ -12,11 +12,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import health
-from bot.conversations.blood_pressure import RecordReading, new_reading, told
+from bot.conversations.blood_pressure import told
 from bot.conversations.common import member_line
 from bot.conversations.fund_common import parse_day, today_choices
-from bot.conversations.health_common import assess, reading_of, reading_steps, summary_lines
+from bot.conversations.health_common import (
+    alert_hooks,
+    reading_of,
+    reading_steps,
+    record,
+    summary_lines,
+)
 from bot.engine import Ctx, Done, Flow, Step, notify, refused
 from bot.i18n import N_, format_day
 from bot.messages import Choice, Reply, T, joined
@@ -116,12 +121,9 @@ class RecordVisit:
         if not created:
             return []
         replies = [Reply((T(N_("Visit saved. Thank you!")),))]
-        result = assess(data, await health.triage(tx))
-        if result is not None:
-            reading = RecordReading(client.id, data, f"{self.key}:bp", "home", visit_id)
-            await tx.add_reading(new_reading(client, result, reading, ctx), ctx.now)
-            replies = await told(tx, ctx, client, result, own=False)
-            replies.insert(0, Reply((T(N_("Visit saved. Thank you!")),)))
+        saved = await record(tx, ctx, client, data, reading_key(self.key), "home", visit_id)
+        if saved is not None:
+            replies.extend(await told(tx, client, saved, own=False))
         if concern is not None:
             label = T(next(c.label for c in CONCERNS if c.key == concern))
             why = T(N_("{volunteer} reports after a visit: {concern}. {note}"),
@@ -135,6 +137,14 @@ class RecordVisit:
                         name=client.full_name, village=client.village, phone=phone, why=why)))
         return replies
 
+
+def reading_key(session_id: str) -> str:
+    """The idempotency key of a visit's reading."""
+    return f"{session_id}:bp"
+
+
+ANSWERED, ABANDON = alert_hooks(whose, lambda data: "home", reading_key)
+"""An urgent reading alerts the moment it is known (see ``health_common.alert_hooks``)."""
 
 VISIT = Flow(
     id="visit",
@@ -157,4 +167,6 @@ VISIT = Flow(
     summary=summary,
     finish=finish,
     aliases=("tham nom", "tham"),
+    answered=ANSWERED,
+    abandon=ABANDON,
 )
