@@ -627,7 +627,8 @@ class Engine:
         choices = _confirm_choices(flow)
         try:
             if (ctx.inbound.button is None and len(choices) == 3
-                    and lexicon.yes_no(text) is False and lexicon.phrase(text) != "thoi"):
+                    and lexicon.yes_no(text) is False
+                    and not re.fullmatch(r"[0-9]+|thoi", lexicon.phrase(text))):
                 raise ParseError(CHANGE_OR_CANCEL)  # "không": change it, or cancel it all?
             key = pick(choices, ctx, text)
         except ParseError as error:

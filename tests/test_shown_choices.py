@@ -6,8 +6,9 @@ then means report 2 (not the second of the list as it is now), and report 1 is "
 
 from __future__ import annotations
 
-from tests.test_fund_flows import SAVE, lent, report, vnd  # noqa: F401  (the fixture)
-from tests.test_roles import club as club  # noqa: F401  (the fixture)
+from tests.test_fund_flows import SAVE, report, vnd
+from tests.test_fund_flows import lent as lent  # the fixture
+from tests.test_roles import club as club  # the fixture
 from tests.test_roles import give_role
 
 GONE = "Mục đó không còn nữa (có thể người khác vừa xử lý xong). Đây là danh sách hiện giờ ạ."
@@ -15,7 +16,7 @@ GONE = "Mục đó không còn nữa (có thể người khác vừa xử lý xo
 
 async def three_reports(lent) -> list[str]:
     """Hoa (made treasurer) reports three payments; the chair opens /xacnhan."""
-    reply = await give_role(lent.chair, "Mồng Thị Hoa (1958, Bản Na Công)", "Thủ quỹ")
+    await give_role(lent.chair, "Mồng Thị Hoa (1958, Bản Na Công)", "Thủ quỹ")
     await lent.chair.pick(SAVE)
     for amount in ("100k", "200k", "300k"):
         await report(lent.hoa, amount)
@@ -28,7 +29,7 @@ async def three_reports(lent) -> list[str]:
     # Meanwhile Hoa, now treasurer too, confirms the first report herself.
     await lent.hoa.say("/xacnhan")
     await lent.hoa.pick(labels[0])
-    reply = await lent.hoa.pick("Đã nhận tiền, xác nhận")
+    await lent.hoa.pick("Đã nhận tiền, xác nhận")
     return labels
 
 
