@@ -76,10 +76,10 @@ PARTICLES = frozenset({"da", "a", "nhe", "nha", "nhen", "ah", "ha", "oi", "thua"
 """Polite particles dropped around an answer (``dạ có ạ`` -> ``có``)."""
 
 PRONOUNS = frozenset({
-    "toi", "em", "bac", "chau", "con", "minh", "tui", "ba", "ong", "co", "chu", "anh", "chi",
+    "toi", "em", "bac", "chau", "con", "minh", "tui", "ba", "ong", "chu", "anh", "chi",
     "di", "cau", "thim", "mo", "ban",
 })  # fmt: skip
-"""Words for people, allowed around a choice (``bà Biết``, ``em chọn 2``)."""
+"""Words for people, allowed around a choice (``bà Biết``). Not ``cô``: it folds like ``có``."""
 
 GLUE = frozenset({
     "cho", "vay", "mua", "nuoi", "lam", "trong", "de", "la", "chon", "cai", "so", "muc",

@@ -414,7 +414,7 @@ def _listed(answer: str, text: str) -> Callable[[str], bool] | None:
     typed = _TYPED_DATE.fullmatch(answer)
     if typed:
         return lambda word: any(_same_day(typed, m) for m in _LISTED_DATE.finditer(word))
-    if not re.search(r"[0-9]", answer) or re.fullmatch(r"[0-9 ]+", answer):
+    if re.fullmatch(r"[0-9 ]+", answer):
         return None
     try:
         amount = parse_amount(text)
@@ -456,7 +456,8 @@ def _within(answer: list[str], label: list[str]) -> bool:
     position = 0
     for word in own:
         while position < len(label) and not (
-            label[position] == word or (len(word) >= 3 and label[position].startswith(word))
+            label[position] == word
+            or (len(word) >= 3 and word.isalpha() and label[position].startswith(word))
         ):
             position += 1
         if position == len(label):
@@ -496,6 +497,9 @@ def parse_choice(text: str, options: Sequence[tuple[str, Sequence[str]]]) -> str
     count = len(options)
     nothing = ParseError(MSG_CHOICE_ONE if count == 1 else MSG_CHOICE, count=count)
     text = text[:_MAX_INPUT * 2]
+    thumbs = lexicon.emoji_answer(text)
+    if thumbs is not None:  # a thumbs-up alone is "ok"
+        text = "ok" if thumbs else "không"
     answer = _clean(text)
     said = lexicon.phrase(text)
     if not answer or not said:
@@ -515,7 +519,7 @@ def parse_choice(text: str, options: Sequence[tuple[str, Sequence[str]]]) -> str
         lambda word: lexicon.phrase(word) == said,  # "ko do lai dc"
         lambda word: len(answer) >= 3 and _clean(word).startswith(answer),  # "fem"
         lambda word: meaning is not None and lexicon.yes_no(word) is meaning,  # "ok", "ko"
-        lambda word: _within(said_words, lexicon.phrase(word).split()),  # "mua bo", "biet"
+        lambda word: _within(said_words, lexicon.words(word)),  # "mua bo", "biet"
     ]
     if listed is not None:
         tiers.append(listed)
@@ -550,7 +554,7 @@ def parse_name(text: str) -> str:
         ParseError: If the name has digits or symbols, or is shorter than 2 or longer than 80
             characters.
     """
-    name = nfc(text).replace("’", "'")
+    name = lexicon.tidy(text).replace("’", "'")
     if len(name) > 80:
         raise ParseError(MSG_NAME_TOO_LONG, max_len=80)
     parts = re.split(r"([ '\-])", name)
