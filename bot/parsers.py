@@ -342,7 +342,7 @@ def parse_phone(text: str) -> str:
     Raises:
         ParseError: If the text is not a Vietnamese phone number.
     """
-    cleaned = nfc(text[:_MAX_INPUT]).strip(" .")
+    cleaned = lexicon.strip_emoji(text[:_MAX_INPUT]).strip(" .")
     if (
         len(text) > _MAX_INPUT
         or not _PHONE_CHARS.fullmatch(cleaned)
@@ -433,14 +433,21 @@ def _listed(answer: str, text: str) -> Callable[[str], bool] | None:
     return shows
 
 
-def _within(answer: list[str], label: list[str]) -> bool:
+def _name_like(label: str) -> bool:
+    """Whether ``label`` reads as a person's name (``Hà Thị Biết (1950, Bản Lốc)``)."""
+    head = re.split(r"[(:,]", nfc(label))[0].split()
+    return len(head) >= 2 and all(word[:1].isupper() for word in head)
+
+
+def _within(answer: list[str], label: list[str], name: bool = True) -> bool:
     """Whether the words of ``answer`` name ``label``.
 
     Either the label's words appear together inside the answer and every other word is one
     that may surround a choice (``cho vay mua bò`` names ``Bò``), or the answer's own words
     are whole words or beginnings (3+ letters) of the label's words, in order (``biet``
-    names ``Hà Thị Biết``). A negation the label does not have (``không phải bò``) names
-    nothing.
+    names ``Hà Thị Biết``). Words of the label may be skipped only in a name (``name``):
+    ``chủ nhiệm`` does not name ``Phó chủ nhiệm``. A negation the label does not have
+    (``không phải bò``) names nothing.
     """
     if not label or not answer:
         return False
@@ -453,16 +460,17 @@ def _within(answer: list[str], label: list[str]) -> bool:
     if any(word in lexicon.NEGATIONS and word not in label for word in answer):
         return False
     own = [word for word in answer if word not in lexicon.FILLERS or word in label]
-    position = 0
+    position = expected = 0
     for word in own:
         while position < len(label) and not (
             label[position] == word
             or (len(word) >= 3 and word.isalpha() and label[position].startswith(word))
         ):
             position += 1
-        if position == len(label):
+        if position == len(label) or (not name and position != expected):
             return False
         position += 1
+        expected = position
     return bool(own)
 
 
@@ -519,7 +527,7 @@ def parse_choice(text: str, options: Sequence[tuple[str, Sequence[str]]]) -> str
         lambda word: lexicon.phrase(word) == said,  # "ko do lai dc"
         lambda word: len(answer) >= 3 and _clean(word).startswith(answer),  # "fem"
         lambda word: meaning is not None and lexicon.yes_no(word) is meaning,  # "ok", "ko"
-        lambda word: _within(said_words, lexicon.words(word)),  # "mua bo", "biet"
+        lambda word: _within(said_words, lexicon.words(word), _name_like(word)),  # "biet"
     ]
     if listed is not None:
         tiers.append(listed)

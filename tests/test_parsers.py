@@ -662,3 +662,26 @@ def test_parse_amount_result_is_in_range(text: str) -> None:
         return
     assert isinstance(amount, int)
     assert 0 < amount <= 10_000_000_000
+
+
+# --- the lexicon ---------------------------------------------------------------------------------
+
+
+def test_emoji_go_but_vietnamese_letters_stay() -> None:
+    from bot import lexicon
+
+    assert lexicon.tidy("130/85 😊") == "130/85"
+    assert lexicon.tidy("Có ạ 👍👍!!") == "Có ạ"
+    assert lexicon.tidy(nfd("Nguyễn Thị Biết ❤️")) == "Nguyễn Thị Biết"
+    assert lexicon.tidy("1.500.000 ₫") == "1.500.000 ₫"  # the đồng sign is not an emoji
+    assert lexicon.phrase("Dạ ko đo lại dc ạ 😊") == "khong do lai duoc"
+    assert parse_phone("0912 345 678 😊") == "+84912345678"
+
+
+def test_weekdays_read_back_or_ahead() -> None:
+    saturday = date(2026, 12, 5)
+    assert parse_date("thứ 6", saturday) == date(2026, 12, 4)
+    assert parse_date("thứ 6", saturday, ahead=True) == date(2026, 12, 11)
+    assert parse_date("thứ 2 tuần sau", saturday) == date(2026, 12, 7)
+    assert parse_date("hnay", saturday) == saturday
+    assert parse_date("mai", saturday, ahead=True) == date(2026, 12, 6)
