@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from bot import lexicon
 from bot.i18n import N_, gettext
 from bot.messages import Choice, Inbound, Recipient, Reply, T, joined
 from bot.parsers import ParseError, parse_choice
@@ -478,8 +479,24 @@ class Engine:
         if step_id == END or (step_id == CONFIRM and flow.summary is None):
             return await self._finish(flow, session, ctx)
         session = replace(session, step_id=step_id, expires_at=ctx.now + ctx.flow_timeout)
+        return await self._ask(flow, session, ctx, prefix)
+
+    async def _ask(
+        self, flow: Flow, session: Session, ctx: Ctx, prefix: Sequence[T] = ()
+    ) -> Outcome:
+        """Ask the session's current question and remember the choices it shows.
+
+        The keys and labels of a step's computed choices are kept in ``session.data[SHOWN]``,
+        so the answer is read against what the person saw (see :meth:`_shown`).
+        """
         reply = await self.prompt(flow, session, ctx, prefix)
-        return Outcome(session, [reply], [])
+        data = {k: v for k, v in session.data.items() if k != SHOWN}
+        step = flow.step(session.step_id)
+        if step is not None and callable(step.choices):
+            shown = [c for c in reply.choices if c is not DONE]
+            data[SHOWN] = {"step": step.id, "keys": [c.key for c in shown],
+                           "labels": [c.label for c in shown]}
+        return Outcome(replace(session, data=data), [reply], [])
 
     def _following(self, flow: Flow, step: Step, data: dict[str, Any]) -> str:
         follow = step.next(data) if callable(step.next) else step.next
@@ -566,7 +583,7 @@ class Engine:
                 value = await self._several(step, ctx, data, text)
                 if value is None:  # one more tapped: ask again, showing what is picked
                     session = replace(session, data=data, expires_at=ctx.now + ctx.flow_timeout)
-                    return Outcome(session, [await self.prompt(flow, session, ctx)], [])
+                    return await self._ask(flow, session, ctx)
                 data.pop(PICKED, None)
             else:
                 value = await self._parse(step, ctx, data, text)
@@ -574,6 +591,7 @@ class Engine:
             data.update(extra or {})
         except ParseError as error:
             return await self._reprompt(session, ctx, T(error.message, **error.params))
+        data.pop(SHOWN, None)
         data[step.id] = value
         session = replace(session, data=data)
         said = None  # what the flow does the moment this answer is known
@@ -586,14 +604,23 @@ class Engine:
         if step.ask_contact and ctx.inbound.contact_phone:
             text = ctx.inbound.contact_phone
         choices = await self._choices(step, ctx, data)
-        if not choices:
+        shown = _shown(step, data, choices)
+        if not choices and not shown:
             return step.parse(text, ctx) if step.parse else text
         try:
-            return pick(choices, ctx, text)
-        except ParseError:
-            if step.parse is None or ctx.inbound.button is not None:
+            return _still_offered(pick(shown or choices, ctx, text), choices)
+        except ParseError as error:
+            numbered = re.fullmatch(r"\s*(?:so\s*)?[0-9]{1,3}\W*", fold(text)) is not None
+            if step.parse is None or ctx.inbound.button is not None or (
+                error.message == GONE and numbered
+            ):
                 raise
-        return step.parse(text, ctx)
+            try:
+                return step.parse(text, ctx)
+            except ParseError:
+                if error.message == GONE:
+                    raise error from None
+                raise
 
     async def _several(
         self, step: Step, ctx: Ctx, data: dict[str, Any], text: str
@@ -602,25 +629,40 @@ class Engine:
 
         The keys tapped so far are kept in ``data[PICKED]``.
         """
-        choices = (*await self._choices(step, ctx, data), DONE)
+        offered = await self._choices(step, ctx, data)
+        choices = (*offered, DONE)
+        listed = (*(_shown(step, data, offered) or offered), DONE)
+        only = {c.key: c for c in offered if c.exclusive}
         picked: list[str] = list(data.get(PICKED, []))
         if ctx.inbound.button is not None:
-            key = pick(choices, ctx, text)
+            key = _still_offered(pick(listed, ctx, text), choices)
+            if key in only and picked and picked != [key]:
+                raise ParseError(ALONE, name=T(only[key].label))
+            if key in only:
+                return [key]  # "None of these": nothing else to pick
             if key != DONE.key:
                 data[PICKED] = [k for k in picked if k != key] if key in picked else [*picked, key]
                 return None
         else:
             for piece in _pieces(text):
-                key = pick(choices, ctx, piece)
+                key = _still_offered(pick(listed, ctx, piece), choices)
                 if key != DONE.key and key not in picked:
                     picked.append(key)
+            alone = next((only[k] for k in picked if k in only), None)
+            if alone is not None and len(picked) > 1:
+                raise ParseError(ALONE, name=T(alone.label))
         if not picked:
             raise ParseError(N_("Please pick at least one, for example 1."))
         return picked
 
     async def _confirm(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
+        choices = _confirm_choices(flow)
         try:
-            key = pick(_confirm_choices(flow), ctx, text)
+            if (ctx.inbound.button is None and len(choices) == 3
+                    and lexicon.yes_no(text) is False
+                    and not re.fullmatch(r"[0-9]+|thoi", lexicon.phrase(text))):
+                raise ParseError(CHANGE_OR_CANCEL)  # "không": change it, or cancel it all?
+            key = pick(choices, ctx, text)
         except ParseError as error:
             return await self._reprompt(session, ctx, T(error.message, **error.params))
         if key == "yes":
@@ -628,7 +670,7 @@ class Engine:
         if key == "no":
             return await self._stop(session, ctx, T(N_("Stopped. Nothing was saved.")))
         session = replace(session, step_id=EDIT, expires_at=ctx.now + ctx.flow_timeout)
-        return Outcome(session, [await self.prompt(flow, session, ctx)], [])
+        return await self._ask(flow, session, ctx)
 
     async def _edit(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
         try:
@@ -637,7 +679,7 @@ class Engine:
             return await self._reprompt(session, ctx, T(error.message, **error.params))
         if key == CONFIRM:
             session = replace(session, step_id=CONFIRM, expires_at=ctx.now + ctx.flow_timeout)
-            return Outcome(session, [await self.prompt(flow, session, ctx)], [])
+            return await self._ask(flow, session, ctx)
         data = {**session.data, "_editing": True}
         return await self._goto(flow, replace(session, data=data), ctx, key, [])
 
@@ -665,7 +707,7 @@ class Engine:
             return resumed  # the question changed in a deploy: not asked again
         flow, session = resumed
         session = replace(session, expires_at=ctx.now + ctx.flow_timeout)
-        return Outcome(session, [await self.prompt(flow, session, ctx, [note])], [])
+        return await self._ask(flow, session, ctx, [note])
 
     async def _help(self, session: Session | None, ctx: Ctx) -> Outcome:
         if self._in_flow(session):
@@ -707,17 +749,22 @@ class Engine:
             flow_id=MENU_FLOW,
             step_id="pick",
             session_id=uuid.uuid4().hex,
-            data={},
+            data={SHOWN: {"step": "pick", "keys": [c.key for c in choices],
+                          "labels": [c.label for c in choices]}},
             expires_at=ctx.now + ctx.flow_timeout,
         )
         reply = Reply(tuple(parts), choices, session.session_id[:8], "pick")
         return Outcome(session, [reply], [])
 
     async def _menu_answer(self, session: Session, ctx: Ctx) -> Outcome:
-        flows = self.menu_flows(ctx)
+        """A pick from the menu, read against the entries that menu showed."""
+        offered = tuple(Choice(f.command, f.title) for f in self.menu_flows(ctx))
+        listed = _listed_as_shown(session.data.get(SHOWN), "pick", offered)
         try:
-            key = pick(tuple(Choice(f.command, f.title) for f in flows), ctx, ctx.inbound.text)
-        except ParseError:
+            key = _still_offered(pick(listed or offered, ctx, ctx.inbound.text), offered)
+        except ParseError as error:
+            if error.message == GONE:
+                return await self.menu(ctx, T(GONE))
             return await self.fallback(ctx)
         return await self.start(self.commands[key], ctx, "", None)
 
@@ -785,7 +832,47 @@ def pick(choices: Sequence[Choice], ctx: Ctx, text: str) -> str:
 
 
 PICKED = "_picked"
-DONE = Choice("_done", N_("Done"), ("xong", "het", "roi", "done"))
+SHOWN = "_shown"  # the choices a question showed: {"step", "keys", "labels"}
+DONE = Choice("_done", N_("Done"), ("xong", "het", "roi", "done", "het roi", "xong roi"))
+GONE = N_("That item is no longer there (someone may have just dealt with it). Here is the "
+          "list as it is now.")
+ALONE = N_("\"{name}\" cannot go with other answers. Please pick again.")
+CHANGE_OR_CANCEL = N_("Do you want to change something, or cancel without saving? Please "
+                      "type 2 to change or 3 to cancel.")
+
+
+def _listed_as_shown(
+    shown: Any, step_id: str, offered: Sequence[Choice]
+) -> tuple[Choice, ...] | None:
+    """The choices as a question showed them (``data[SHOWN]``), or ``None`` if not kept.
+
+    Words typed for a choice still offered are its aliases too.
+    """
+    if not isinstance(shown, dict) or shown.get("step") != step_id:
+        return None
+    now = {c.key: c for c in offered}
+    return tuple(
+        replace(now[key], label=label) if key in now else Choice(key, label)
+        for key, label in zip(shown.get("keys", []), shown.get("labels", []), strict=False)
+    )
+
+
+def _shown(step: Step, data: dict[str, Any], offered: Sequence[Choice]) -> tuple[Choice, ...]:
+    """What the step's question showed, when its choices are computed (else ``()``)."""
+    if not callable(step.choices):
+        return ()
+    return _listed_as_shown(data.get(SHOWN), step.id, offered) or ()
+
+
+def _still_offered(key: str, offered: Sequence[Choice]) -> str:
+    """``key`` if it is still among the choices now; else :data:`GONE` (say so, list again).
+
+    Raises:
+        ParseError: :data:`GONE`, the item picked from what was shown is gone meanwhile.
+    """
+    if key == DONE.key or any(choice.key == key for choice in offered):
+        return key
+    raise ParseError(GONE)
 
 
 def _pieces(text: str) -> list[str]:
@@ -828,10 +915,18 @@ def _options(choices: Sequence[Choice], locale: str) -> list[tuple[str, list[str
 
 
 def _confirm_choices(flow: Flow) -> tuple[Choice, ...]:
-    choices = [Choice("yes", N_("Correct, save"), ("dung", "co", "ok", "luu"))]
+    """Đúng, lưu lại / Sửa lại / Hủy.
+
+    A plain "không" is Cancel only when there is nothing to change; with "Sửa lại" offered it
+    could mean either, and :meth:`Engine._confirm` asks which (:data:`CHANGE_OR_CANCEL`).
+    """
+    choices = [Choice("yes", N_("Correct, save"), ("dung", "co", "ok", "luu", "dung roi",
+                                                   "luu lai", "chuan"))]
     if any(step.label for step in flow.steps):
-        choices.append(Choice("edit", N_("Change something"), ("sua",)))
-    choices.append(Choice("no", N_("Cancel"), ("huy", "khong")))
+        choices.append(Choice("edit", N_("Change something"), ("sua", "sua lai", "chinh sua")))
+        choices.append(Choice("no", N_("Cancel"), ("huy", "huy bo", "thoi")))
+    else:
+        choices.append(Choice("no", N_("Cancel"), ("huy", "huy bo", "thoi", "khong")))
     return tuple(choices)
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot import lexicon
 from bot.i18n import N_
 from bot.parsers import ParseError
 from bot.text import fold
@@ -127,7 +128,8 @@ def parse_reading(text: str) -> Reading:
     """Read a blood pressure: ``130/85``, ``130 85``, ``130-85``, with an optional pulse.
 
     Args:
-        text: What the person typed, e.g. ``130/85 72`` or ``130/85 mạch 72``.
+        text: What the person typed, e.g. ``130/85 72`` or ``130/85 mạch 72``; emoji and
+            punctuation around it are ignored (``130/85 😊``).
 
     Returns:
         The reading. The numbers are never swapped: an upper number below the lower one is
@@ -137,7 +139,7 @@ def parse_reading(text: str) -> Reading:
         ParseError: Not a reading, outside the hard limits (systolic 70–300, diastolic
             40–180, pulse 30–220), or systolic not above diastolic.
     """
-    folded = fold(unicodedata.normalize("NFKC", text[:_MAX_INPUT])).strip(" .!")
+    folded = fold(unicodedata.normalize("NFKC", lexicon.tidy(text[:_MAX_INPUT]))).strip(" .!")
     folded = re.sub(r"^(?:ha|huyet ap)\s*:?\s*", "", folded)
     folded = re.sub(r"\s*(?:mmhg|lan/phut|l/p)\b", "", folded)
     match = _BP.fullmatch(folded)

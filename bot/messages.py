@@ -38,11 +38,16 @@ def joined(items: Sequence[Any], sep: str = "\n") -> T:
 
 @dataclass(frozen=True)
 class Choice:
-    """One answer a person can pick: a stable key and a label (a message id)."""
+    """One answer a person can pick: a stable key and a label (a message id).
+
+    ``exclusive`` marks an answer of a pick-several question that excludes every other
+    (e.g. "None of these"): picking it ends the question with it alone.
+    """
 
     key: str
     label: str
     aliases: tuple[str, ...] = ()
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
+from bot import lexicon
 from bot.i18n import DEFAULT_LOCALE, N_, gettext
 from bot.text import fold, nfc
 
@@ -35,6 +36,11 @@ MSG_BIRTH_TOO_OLD = N_("That would be over 120 years old. Please check the year,
 MSG_PHONE = N_("Please type the phone number like 0912 345 678.")
 MSG_YES_NO = N_("Please answer có or không, or 1 / 2.")
 MSG_CHOICE = N_("Please reply with a number from 1 to {count}, or type the answer.")
+MSG_CHOICE_ONE = N_("Please reply 1, or type the answer.")
+MSG_CHOICE_AMBIGUOUS = N_(
+    "That could mean more than one of these. Please type the number of the one you mean, "
+    "from 1 to {count}."
+)
 MSG_NAME = N_("Please type the full name in letters only, like Nguyễn Văn An.")
 MSG_NAME_TOO_LONG = N_(
     "The name is too long. Please use at most {max_len} characters, like Nguyễn Văn An."
@@ -69,18 +75,14 @@ class ParseError(ValueError):
 
 
 def _clean(text: str) -> str:
-    """Fold ``text`` and drop punctuation and spaces around it (``" Có! "`` -> ``"co"``)."""
-    return re.sub(r"^[\W_]+|[\W_]+$", "", fold(text))
+    """Fold ``text``, drop emoji, and punctuation and spaces around it (``" Có! "`` -> ``co``)."""
+    return re.sub(r"^[\W_]+|[\W_]+$", "", fold(lexicon.strip_emoji(text)))
 
 
 # --- money -------------------------------------------------------------------------------------
 
-_UNITS = {
-    "k": 1_000, "ng": 1_000, "nghin": 1_000, "ngan": 1_000,
-    "tr": 1_000_000, "trieu": 1_000_000, "cu": 1_000_000,
-    "ty": 1_000_000_000, "ti": 1_000_000_000,
-}  # fmt: skip
-_HALF = {"ruoi", "nua"}  # "1 triệu rưỡi" = 1.500.000
+_UNITS = lexicon.MONEY_UNITS
+_HALF = lexicon.HALF  # "1 triệu rưỡi" = 1.500.000
 _CURRENCY = re.compile(r"\s*(?:vnd|dong|d|₫)$")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:([., ])[0-9]{3})(?:\1[0-9]{3})*")
 _DIGITS = re.compile(r"[0-9]+")
@@ -118,11 +120,43 @@ def _spoken_amount(text: str) -> Decimal:
     return total
 
 
+def _number_words(folded: str) -> str:
+    """``folded`` with numbers said in words written in digits, as people mean them.
+
+    ``mười triệu`` -> ``10 trieu``; ``hai triệu rưỡi`` -> ``2 trieu ruoi``; ``năm trăm
+    nghìn`` -> ``500 nghin``; ``5 trăm`` alone means 500 nghìn (``500 nghin``), and ``2 triệu 5
+    trăm`` means 2.500.000 (``2 trieu 500``). ``nửa triệu`` is half a million.
+    """
+    tokens = re.findall(r"[0-9]+(?:[.,][0-9]+)*|[a-z]+|\S", folded)
+    out: list[str] = []
+    i, hundreds_alone = 0, False
+    while i < len(tokens):
+        if tokens[i] == "nua" and i + 1 < len(tokens) and tokens[i + 1] in _UNITS and not out:
+            out.append("0.5")
+            i += 1
+            continue
+        for j in range(len(tokens), i, -1):  # the longest run that is one number
+            value = lexicon.small_number(tokens[i:j])
+            if value is not None:
+                hundreds_alone = lexicon.HUNDRED in tokens[i:j] and not out and j == len(tokens)
+                out.append(str(value))
+                i = j
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    if hundreds_alone:  # "5 trăm" said of money is 500 nghìn
+        out.append("nghin")
+    return " ".join(out)
+
+
 def parse_amount(text: str) -> int:
     """Read an amount of Vietnamese đồng.
 
     Accepts ``500k``, ``500 nghìn``, ``1tr5``, ``1,5 triệu``, ``1 triệu rưỡi``,
-    ``2 triệu 500 nghìn``, ``1.500.000``, ``1 500 000``, ``500.000đ``, ``1 tỷ`` and similar.
+    ``2 triệu 500 nghìn``, ``1.500.000``, ``1 500 000``, ``500.000đ``, ``1 tỷ`` and similar,
+    and numbers in words (:func:`_number_words`): ``mười triệu``, ``muoi trieu``,
+    ``hai triệu rưỡi``, ``5 trăm`` (500 nghìn). Emoji and trailing punctuation are ignored.
 
     Args:
         text: What the person typed.
@@ -136,10 +170,12 @@ def parse_amount(text: str) -> int:
     """
     if len(text) > _MAX_INPUT:
         raise ParseError(MSG_AMOUNT)
-    folded = fold(text).strip(" .,!?;:")
+    folded = fold(lexicon.tidy(text)).strip(" .,!?;:")
     folded = _CURRENCY.sub("", folded).strip()
     if not folded:
         raise ParseError(MSG_AMOUNT)
+    if re.search(r"[a-z]", folded):
+        folded = re.sub(r"\s+", " ", _number_words(folded))
     if _DIGITS.fullmatch(folded) or _GROUPED.fullmatch(folded):
         amount = _number(folded)
         if 0 < amount < 1000:
@@ -159,9 +195,10 @@ def parse_amount(text: str) -> int:
 
 # --- dates -------------------------------------------------------------------------------------
 
-_DAYS_AGO = {"nay": 0, "homnay": 0, "buanay": 0, "homqua": 1, "buaqua": 1, "homkia": 2}
 _SEP = r"(?:\s*(?:[/.\-]|thang|nam)\s*|\s+)"
 _DMY = re.compile(rf"([0-9]{{1,2}}){_SEP}([0-9]{{1,2}})(?:{_SEP}([0-9]{{4}}|[0-9]{{2}}))?")
+_WEEKDAY = re.compile(r"(?:thu\s*(hai|ba|tu|nam|sau|bay|[2-7])|(chu nhat))"
+                      r"(?:\s+(?:(tuan)\s+)?(nay|sau|toi|truoc|qua))?")
 
 
 def _split_date(folded: str) -> tuple[int, int, str | None] | None:
@@ -172,12 +209,45 @@ def _split_date(folded: str) -> tuple[int, int, str | None] | None:
     return int(match[1]), int(match[2]), match[3]
 
 
-def parse_date(text: str, today: date) -> date:
-    """Read a day such as ``hôm nay``, ``hôm qua``, ``15/12``, ``15-12-2026`` or ``ngày 15/12``.
+def relative_day(text: str, today: date, *, ahead: bool = False) -> date | None:
+    """A day said in words: ``hôm nay``, ``hnay``, ``hôm qua``, ``mai``, ``thứ 2 tuần sau``.
 
     Args:
         text: What the person typed.
         today: The current day in the club's time zone.
+        ahead: What a weekday without a week (``thứ 6``) means: the latest one on or before
+            ``today`` (``False``, for things that happened) or the next one on or after it
+            (``True``, for plans). ``thứ 6 tuần này/sau/trước`` and ``thứ 6 tới`` (the next
+            one after today) are the same either way.
+
+    Returns:
+        The day, or ``None`` if the text is not a day in words.
+    """
+    said = re.sub(r"^(?:vao\s+)?(?:ngay\s+)?(?=thu|chu)", "", lexicon.phrase(text))
+    if said in lexicon.RELATIVE_DAYS or said.replace(" ", "") in lexicon.RELATIVE_DAYS:
+        return today + timedelta(days=lexicon.RELATIVE_DAYS.get(
+            said, lexicon.RELATIVE_DAYS.get(said.replace(" ", ""), 0)))
+    match = _WEEKDAY.fullmatch(said)
+    if not match:
+        return None
+    weekday = 6 if match[2] else lexicon.WEEKDAYS[match[1]]
+    monday = today - timedelta(days=today.weekday())
+    if match[3] or match[4] in ("nay", "sau", "truoc", "qua"):
+        return monday + timedelta(weeks=lexicon.WEEKS[match[4]], days=weekday)
+    if match[4] == "toi" or ahead:
+        days = (weekday - today.weekday()) % 7
+        return today + timedelta(days=days or (7 if match[4] == "toi" else 0))
+    return today - timedelta(days=(today.weekday() - weekday) % 7)
+
+
+def parse_date(text: str, today: date, *, ahead: bool = False) -> date:
+    """Read a day: ``hôm nay``, ``hnay``, ``hôm qua``, ``mai``, ``thứ 2 tuần sau``, ``15/12``.
+
+    Args:
+        text: What the person typed (emoji and punctuation around it are ignored).
+        today: The current day in the club's time zone.
+        ahead: How to read a weekday without a week (see :func:`relative_day`): by default
+            the latest one on or before today.
 
     Returns:
         The day. Without a year, the year of ``today``; a two-digit year means 20xx.
@@ -185,9 +255,10 @@ def parse_date(text: str, today: date) -> date:
     Raises:
         ParseError: If the text is not a date or the day does not exist (``31/02``).
     """
+    said = relative_day(text[:_MAX_INPUT], today, ahead=ahead)
+    if said is not None:
+        return said
     folded = _clean(text)
-    if folded.replace(" ", "") in _DAYS_AGO:
-        return today - timedelta(days=_DAYS_AGO[folded.replace(" ", "")])
     parts = _split_date(re.sub(r"^ngay\s*", "", folded))
     if parts is None:
         raise ParseError(MSG_DATE)
@@ -271,7 +342,7 @@ def parse_phone(text: str) -> str:
     Raises:
         ParseError: If the text is not a Vietnamese phone number.
     """
-    cleaned = nfc(text[:_MAX_INPUT]).strip(" .")
+    cleaned = lexicon.strip_emoji(text[:_MAX_INPUT]).strip(" .")
     if (
         len(text) > _MAX_INPUT
         or not _PHONE_CHARS.fullmatch(cleaned)
@@ -297,24 +368,17 @@ def parse_phone(text: str) -> str:
 
 # --- answers -----------------------------------------------------------------------------------
 
-YES_WORDS = frozenset(fold(word) for word in (
-    "có", "ừ", "ừm", "uh", "uk", "đồng ý", "đúng", "đúng rồi", "vâng", "dạ", "được", "đc",
-    "ok", "oke", "okay", "oki", "yes", "y", "1", "rồi", "phải", "chính xác",
-))  # fmt: skip
-"""Folded answers meaning "yes"."""
-NO_WORDS = frozenset(fold(word) for word in (
-    "không", "ko", "k", "kg", "kh", "khg", "hông", "hok", "không đồng ý", "không phải",
-    "không đúng", "không có", "sai", "sai rồi", "no", "n", "2", "thôi", "chưa",
-))  # fmt: skip
-"""Folded answers meaning "no"."""
-_POLITE = re.compile(r"^(?:da|thua)\s+(?=\S)|\s+(?:a|nhe|nha|nhen|ah|ha)$")  # "dạ có ạ"
-_NEGATED = re.compile(r"(?:khong|ko|k|kg|kh|khg|hong|hok|chua)\s+(.+)")  # "ko đồng ý"
+YES_WORDS = lexicon.YES_WORDS
+"""Folded answers meaning "yes" (kept in :mod:`bot.lexicon`)."""
+NO_WORDS = lexicon.NO_WORDS
+"""Folded answers meaning "no" (kept in :mod:`bot.lexicon`)."""
 
 
 def parse_yes_no(text: str) -> bool:
-    """Read a yes/no answer: ``có``, ``ừ``, ``đồng ý``, ``ok``, ``1`` / ``không``, ``ko``, ``2``.
+    """Read a yes/no answer: ``có``, ``ừ``, ``ok``, ``dc``, ``1`` / ``không``, ``ko``, ``2``.
 
-    Case, accents, punctuation around the word and polite particles (``dạ có ạ``) are ignored.
+    Case, accents, shorthand, punctuation and emoji around the word and polite particles
+    (``dạ có ạ 👍``) are ignored; see :func:`bot.lexicon.yes_no`.
 
     Args:
         text: What the person typed.
@@ -325,51 +389,155 @@ def parse_yes_no(text: str) -> bool:
     Raises:
         ParseError: If the answer is neither.
     """
-    answer = re.sub(r"[^\w\s]", " ", _clean(text))
-    answer = " ".join(answer.split())
-    previous = None
-    while answer != previous and answer not in YES_WORDS | NO_WORDS:
-        previous, answer = answer, _POLITE.sub("", answer)
-    negated = _NEGATED.fullmatch(answer)
-    if answer in YES_WORDS:
-        return True
-    if answer in NO_WORDS or (negated and negated[1] in YES_WORDS):
+    answer = lexicon.yes_no(text[:_MAX_INPUT])
+    if answer is None:
+        raise ParseError(MSG_YES_NO)
+    return answer
+
+
+_LISTED_DATE = re.compile(
+    r"(?<![0-9])([0-9]{1,2})[/.\-]([0-9]{1,2})(?:[/.\-]([0-9]{2,4}))?(?![0-9])"
+)
+_TYPED_DATE = re.compile(r"(?:ngay\s*)?([0-9]{1,2})\s*(?:[/.\-]|thang)\s*([0-9]{1,2})"
+                         r"(?:\s*(?:[/.\-]|nam)\s*([0-9]{4}|[0-9]{2}))?")
+_LISTED_MONEY = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:\s*(?:₫|đ|đồng))?|[0-9]+\s*(?:₫|đ)")
+
+
+def _same_day(typed: re.Match[str], listed: re.Match[str]) -> bool:
+    if (int(typed[1]), int(typed[2])) != (int(listed[1]), int(listed[2])):
         return False
-    raise ParseError(MSG_YES_NO)
+    return typed[3] is None or listed[3] is None or int(typed[3]) % 100 == int(listed[3]) % 100
+
+
+def _listed(answer: str, text: str) -> Callable[[str], bool] | None:
+    """A test "this label shows the date or amount typed", if ``text`` is one (``15/2``)."""
+    typed = _TYPED_DATE.fullmatch(answer)
+    if typed:
+        return lambda word: any(_same_day(typed, m) for m in _LISTED_DATE.finditer(word))
+    if re.fullmatch(r"[0-9 ]+", answer):
+        return None
+    try:
+        amount = parse_amount(text)
+    except ParseError:
+        return None
+
+    def shows(word: str) -> bool:
+        for found in _LISTED_MONEY.finditer(word):
+            try:
+                if parse_amount(found[0]) == amount:
+                    return True
+            except ParseError:
+                continue
+        return False
+
+    return shows
+
+
+def _name_like(label: str) -> bool:
+    """Whether ``label`` reads as a person's name (``Hà Thị Biết (1950, Bản Lốc)``)."""
+    head = re.split(r"[(:,]", nfc(label))[0].split()
+    return len(head) >= 2 and all(word[:1].isupper() for word in head)
+
+
+def _within(answer: list[str], label: list[str], name: bool = True) -> bool:
+    """Whether the words of ``answer`` name ``label``.
+
+    Either the label's words appear together inside the answer and every other word is one
+    that may surround a choice (``cho vay mua bò`` names ``Bò``), or the answer's own words
+    are whole words or beginnings (3+ letters) of the label's words, in order (``biet``
+    names ``Hà Thị Biết``). Words of the label may be skipped only in a name (``name``):
+    ``chủ nhiệm`` does not name ``Phó chủ nhiệm``. A negation the label does not have
+    (``không phải bò``) names nothing.
+    """
+    if not label or not answer:
+        return False
+    size = len(label)
+    for start in range(len(answer) - size + 1):
+        if answer[start:start + size] == label:
+            rest = answer[:start] + answer[start + size:]
+            if all(word in lexicon.FILLERS for word in rest):
+                return True
+    if any(word in lexicon.NEGATIONS and word not in label for word in answer):
+        return False
+    own = [word for word in answer if word not in lexicon.FILLERS or word in label]
+    position = expected = 0
+    for word in own:
+        while position < len(label) and not (
+            label[position] == word
+            or (len(word) >= 3 and word.isalpha() and label[position].startswith(word))
+        ):
+            position += 1
+        if position == len(label) or (not name and position != expected):
+            return False
+        position += 1
+        expected = position
+    return bool(own)
 
 
 def parse_choice(text: str, options: Sequence[tuple[str, Sequence[str]]]) -> str:
-    """Read the choice among numbered ``options``.
+    """Read the choice among numbered ``options``, strictly where a guess would be dangerous.
+
+    Tried from the strictest reading to the loosest; the first that names any option
+    decides, and if it names two the answer is refused as ambiguous:
+
+    1. the option's number (``2``, ``số 2``, ``2.``, ``2 ạ 👍``);
+    2. a label with its accents (``Cô`` is not ``Có``);
+    3. a label, alias or key without accents (``nu`` is ``Nữ``);
+    4. the same with shorthand expanded and polite particles dropped
+       (``ko do lai dc`` is ``Không đo lại được``);
+    5. a unique beginning (3+ letters) of a label (``fem``);
+    6. yes or no (``ok``, ``ko``) onto the one option whose label or alias means it;
+    7. a label's words among extra words, or part of a name (``cho vay mua bò``, ``biet``);
+    8. a date or amount shown in exactly one label (``15/2``, ``500k``).
 
     Args:
-        text: What the person typed: the option's number (``2``, ``số 2``, ``2.``), one of its
-            labels with or without accents, its key, or a unique prefix (3+ letters) of a label.
+        text: What the person typed.
         options: ``(key, labels)`` pairs in the order shown, labels already translated.
 
     Returns:
         The key of the chosen option.
 
     Raises:
-        ParseError: With ``count`` (the number of options) if nothing matches.
+        ParseError: :data:`MSG_CHOICE_AMBIGUOUS` (with ``count``) if the answer could mean
+            two options; otherwise :data:`MSG_CHOICE` (or :data:`MSG_CHOICE_ONE` when there
+            is one option) if nothing matches.
     """
+    count = len(options)
+    nothing = ParseError(MSG_CHOICE_ONE if count == 1 else MSG_CHOICE, count=count)
+    text = text[:_MAX_INPUT * 2]
+    thumbs = lexicon.emoji_answer(text)
+    if thumbs is not None:  # a thumbs-up alone is "ok"
+        text = "ok" if thumbs else "không"
     answer = _clean(text)
-    if not answer:
-        raise ParseError(MSG_CHOICE, count=len(options))
-    number = re.fullmatch(r"(?:so\s*)?([0-9]{1,3})", answer)
+    said = lexicon.phrase(text)
+    if not answer or not said:
+        raise nothing
+    number = re.fullmatch(r"(?:(?:so|cau|muc)\s*)?([0-9]{1,3})", said)
     if number:
-        if 1 <= int(number[1]) <= len(options):
+        if 1 <= int(number[1]) <= count:
             return options[int(number[1]) - 1][0]
-        raise ParseError(MSG_CHOICE, count=len(options))
-    exact = nfc(text).casefold().strip(" .,!?;:")
-    for matches in (  # from strictest to loosest; the first tier with one answer wins
+        raise nothing
+    exact = nfc(lexicon.tidy(text)).casefold()
+    said_words = said.split()
+    meaning = lexicon.yes_no(text)
+    listed = _listed(answer, text)
+    tiers: list[Callable[[str], bool]] = [
         lambda word: nfc(word).casefold() == exact,  # "Cô" and "Có" are different words
         lambda word: _clean(word) == answer,  # "nu" is "Nữ"
+        lambda word: lexicon.phrase(word) == said,  # "ko do lai dc"
         lambda word: len(answer) >= 3 and _clean(word).startswith(answer),  # "fem"
-    ):
-        keys = {key for key, words in options if any(matches(w) for w in (key, *words))}
+        lambda word: meaning is not None and lexicon.yes_no(word) is meaning,  # "ok", "ko"
+        lambda word: _within(said_words, lexicon.words(word), _name_like(word)),  # "biet"
+    ]
+    if listed is not None:
+        tiers.append(listed)
+    for matches in tiers:
+        keys = [key for key, words in options if any(matches(w) for w in (key, *words))]
         if len(keys) == 1:
-            return keys.pop()
-    raise ParseError(MSG_CHOICE, count=len(options))
+            return keys[0]
+        if len(keys) > 1:
+            raise ParseError(MSG_CHOICE_AMBIGUOUS, count=count)
+    raise nothing
 
 
 # --- names and free text -----------------------------------------------------------------------
@@ -394,7 +562,7 @@ def parse_name(text: str) -> str:
         ParseError: If the name has digits or symbols, or is shorter than 2 or longer than 80
             characters.
     """
-    name = nfc(text).replace("’", "'")
+    name = lexicon.tidy(text).replace("’", "'")
     if len(name) > 80:
         raise ParseError(MSG_NAME_TOO_LONG, max_len=80)
     parts = re.split(r"([ '\-])", name)

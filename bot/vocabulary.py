@@ -61,7 +61,8 @@ SYMPTOMS = (
     Choice("vision", N_("Blurred vision"), ("nhin mo", "mo mat")),
     Choice("vomiting", N_("Nausea or vomiting"), ("buon non", "non")),
     Choice("dizzy", N_("Dizzy or fainting"), ("chong mat", "ngat")),
-    Choice("none", N_("None of these"), ("khong", "khong co")),
+    Choice("none", N_("None of these"), ("khong", "khong co", "khong co gi", "khong sao"),
+           exclusive=True),
 )
 ENTRY_KINDS = {
     "disbursement": N_("Loan given"),

@@ -960,3 +960,108 @@ def test_every_real_flow_button_fits_in_64_bytes():
                 assert len(encode_button(longest_ref, step.id, choice.key).encode()) <= 64
         for key in ("yes", "edit", "no", CONFIRM, *(s.id for s in flow.steps)):
             assert len(encode_button(longest_ref, EDIT, key).encode()) <= 64
+
+
+# --- typed answers, shown keys and exclusive picks -------------------------------------------
+
+SIGNS = (
+    Choice("pain", N_("Chest pain"), ("dau nguc",)),
+    Choice("breath", N_("Short of breath"), ("kho tho",)),
+    Choice("none", N_("None of these"), ("khong", "khong co"), exclusive=True),
+)
+LIVE: list[Choice] = [Choice("r1", "Report 1 15/02/2027"), Choice("r2", "Report 2 16/02/2027"),
+                      Choice("r3", "Report 3 17/02/2027")]
+
+
+async def live_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
+    return tuple(LIVE)
+
+
+SEVERAL = Flow(
+    id="several", command="nhieu", title=N_("Tiny"),
+    steps=(
+        Step("signs", N_("Which kind?"), choices=SIGNS, multi=True, label=N_("Kind")),
+        Step("report", N_("Which kind?"), choices=live_choices, label=N_("Amount")),
+    ),
+    summary=lambda ctx, data: T("{signs} {report}", signs=",".join(data["signs"]),
+                                report=data["report"]),
+    finish=finish,
+)
+ONE = Flow(id="one", command="mot", title=N_("Tiny"),
+           steps=(Step("kind", N_("Which kind?"), choices=KINDS[:1]),), finish=finish)
+
+
+@pytest.fixture
+def several() -> Engine:
+    LIVE[:] = [Choice("r1", "Report 1 15/02/2027"), Choice("r2", "Report 2 16/02/2027"),
+               Choice("r3", "Report 3 17/02/2027")]
+    return Engine([SEVERAL, ONE, TINY])
+
+
+async def test_tapping_an_exclusive_choice_finishes_the_question(several):
+    outcome = await say(several, None, "/nhieu")
+    ref = outcome.session.session_id[:8]
+    outcome = await say(several, outcome.session, "", button=Button(ref, "signs", "none"))
+    assert outcome.session.step_id == "report"
+    assert outcome.session.data["signs"] == ["none"]
+
+
+@pytest.mark.parametrize("typed", ["3", "ko", "không có", "khong co a 😊", "Không có dấu hiệu"])
+async def test_typing_the_exclusive_choice_alone_finishes(several, typed):
+    outcome = await say(several, None, "/nhieu")
+    outcome = await say(several, outcome.session, typed)
+    assert outcome.session.step_id == "report", text_of(outcome)
+    assert outcome.session.data["signs"] == ["none"]
+
+
+@pytest.mark.parametrize("typed", ["1, 3", "dau nguc va khong co"])
+async def test_the_exclusive_choice_with_others_asks_again(several, typed):
+    outcome = await say(several, None, "/nhieu")
+    outcome = await say(several, outcome.session, typed)
+    assert outcome.session.step_id == "signs"
+    assert "không đi cùng câu trả lời khác được" in text_of(outcome)
+
+
+async def test_shown_keys_are_kept_and_a_gone_item_is_said(several):
+    outcome = await say(several, None, "/nhieu")
+    outcome = await say(several, outcome.session, "1")
+    outcome = await say(several, outcome.session, "xong")
+    assert outcome.session.step_id == "report"
+    assert outcome.session.data["_shown"]["keys"] == ["r1", "r2", "r3"]
+    LIVE.pop(0)  # decided by someone else meanwhile
+    kept = await say(several, outcome.session, "2")
+    assert kept.session.step_id == CONFIRM and kept.session.data["report"] == "r2"
+    assert "_shown" not in kept.session.data
+    gone = await say(several, outcome.session, "1")
+    assert gone.session.step_id == "report"
+    assert text_of(gone).startswith("Mục đó không còn nữa")
+    assert gone.session.data["_shown"]["keys"] == ["r2", "r3"]
+    ref = outcome.session.session_id[:8]
+    pressed = await say(several, outcome.session, "", button=Button(ref, "report", "r1"))
+    assert text_of(pressed).startswith("Mục đó không còn nữa")
+    by_date = await say(several, outcome.session, "17/2")
+    assert by_date.session.data["report"] == "r3"
+
+
+async def test_no_at_the_summary_asks_change_or_cancel(engine):
+    session = await at_step(engine, "Lan", "1", "50")
+    outcome = await say(engine, session, "ko")
+    assert outcome.session.step_id == CONFIRM
+    assert "Bác muốn sửa lại hay hủy" in text_of(outcome)
+    assert (await say(engine, session, "thôi")).session is not None  # the menu
+    saved = await say(engine, session, "dung roi 👍")
+    assert saved.effects and saved.session is None
+
+
+async def test_one_choice_never_says_from_1_to_1(several):
+    outcome = await say(several, None, "/mot")
+    outcome = await say(several, outcome.session, "7")
+    assert "Bác gõ 1 hoặc gõ câu trả lời nhé." in text_of(outcome)
+    assert "từ 1 đến 1" not in text_of(outcome)
+
+
+async def test_the_menu_is_read_as_it_was_shown(several):
+    outcome = await say(several, None, "menu")
+    assert outcome.session.data["_shown"]["keys"] == ["nhieu", "mot", "thu"]
+    picked = await say(several, outcome.session, "2")
+    assert picked.session.flow_id == "one"

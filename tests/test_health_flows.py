@@ -39,6 +39,8 @@ async def choose(chat, person, *labels: str):
     """Answer a "pick several" question: tap each and then Done on Telegram, else type the
     numbers at once (``1, 5``). Returns the next question."""
     if chat.kind == "telegram":
+        if labels == ("Không có dấu hiệu nào",):  # exclusive: the tap finishes the question
+            return await person.pick(labels[0])
         for label in labels:
             reply = await person.pick(label)
             assert "Đã chọn:" in reply.text

@@ -305,7 +305,7 @@ async def test_board_of_one_club_cannot_approve_another_clubs_member(chat, club,
     assert reply.labels == ["Lò Thị Mai (1958, Bản Na Công)"]
     assert "Hà Thị Bích" not in reply.text
     reply = await club.chair.say("Hà Thị Bích (1958, Bản Na)")  # typed from elsewhere
-    assert "Bác gõ một số từ 1 đến 1" in reply.text
+    assert "Bác gõ 1 hoặc gõ câu trả lời nhé." in reply.text
     await club.chair.say("/huy")
 
     bich_id = await member_id(chat, "Hà Thị Bích")
