@@ -648,6 +648,10 @@ class Engine:
             "I help your club keep its records. Pick a task below by tapping it or typing "
             "its number. At any time: /huy stops, /menu shows this list, /ngonngu changes "
             "the language, /lienket links your Zalo and Telegram accounts."
+        ), typed=N_(
+            "I help your club keep its records. Type the number of a task below. At any "
+            "time: /huy stops, /menu shows this list, /ngonngu changes the language, "
+            "/lienket links your Zalo and Telegram accounts."
         )))
 
     # The menu (a one-step pseudo-flow, so a typed number picks an entry)
@@ -731,8 +735,10 @@ def _picked_note(choices: Sequence[Choice], data: dict[str, Any]) -> T:
     labels = [T(c.label) for c in choices if c.key in data.get(PICKED, [])]
     if not labels:
         return T(N_("You may pick several: type their numbers, like 1, 3, or tap them one by "
-                    "one, then Done."))
-    return T(N_("Picked so far: {names}. Tap more, or Done."), names=joined(labels, ", "))
+                    "one, then Done."),
+                 typed=N_("You may pick several: type their numbers, like 1, 3."))
+    return T(N_("Picked so far: {names}. Tap more, or Done."), names=joined(labels, ", "),
+             typed=N_("Picked so far: {names}. Type more numbers, or Done."))
 
 
 def _noted(replies: list[Reply], note: T | None) -> list[Reply]:
