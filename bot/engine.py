@@ -150,6 +150,8 @@ class Flow:
             answers changes but the shape does not (e.g. a choice key now means something
             else, or a step's parser returns another kind of value): conversations begun
             before the deploy then start again.
+        confirm: The summary's "yes" button: what confirming does (saving, sending a
+            request, erasing).
     """
 
     id: str
@@ -166,6 +168,7 @@ class Flow:
     refusal: str = N_("Sorry, you cannot use this.")
     typed: Callable[[str], bool] | None = None
     version: int = 1
+    confirm: str = N_("Correct, save")
 
     def step(self, step_id: str) -> Step | None:
         """Return the step with this id, if any."""
@@ -764,7 +767,7 @@ def _options(choices: Sequence[Choice], locale: str) -> list[tuple[str, list[str
 
 
 def _confirm_choices(flow: Flow) -> tuple[Choice, ...]:
-    choices = [Choice("yes", N_("Correct, save"), ("dung", "co", "ok", "luu"))]
+    choices = [Choice("yes", flow.confirm, ("dung", "co", "ok", "luu"))]
     if any(step.label for step in flow.steps):
         choices.append(Choice("edit", N_("Change something"), ("sua",)))
     choices.append(Choice("no", N_("Cancel"), ("huy", "khong")))

@@ -95,4 +95,5 @@ ASK_LOAN = Flow(
     summary=summary,
     finish=finish,
     aliases=("vay von", "xin vay"),
+    confirm=N_("Correct, send the request"),
 )
