@@ -15,7 +15,7 @@ ASK_AMOUNT = "Bác muốn vay bao nhiêu tiền ạ?"
 MENU = "Bác muốn làm gì ạ?"
 SEND = "Đúng, gửi yêu cầu"  # a loan request is sent, not saved
 
-amount, purpose = ASK_LOAN.steps
+amount, purpose, _other = ASK_LOAN.steps
 ASK_LOAN_WITH_MONTHS = replace(  # a step inserted between the two questions
     ASK_LOAN, steps=(amount, Step("months", "Bác muốn vay trong mấy tháng ạ?"), purpose)
 )
@@ -70,7 +70,7 @@ async def test_an_unchanged_flow_goes_on_after_a_deploy(chat, club):
     hoa = club.hoa
     await at_purpose(chat, hoa)
     reworded = replace(purpose, prompt="Bác vay để làm gì ạ? (lời mới)")
-    chat.bot.deploy(with_flow(replace(ASK_LOAN, steps=(amount, reworded))))
+    chat.bot.deploy(with_flow(replace(ASK_LOAN, steps=(amount, reworded, _other))))
     reply = await hoa.pick("Lợn")
     assert RESTART not in reply.text
     assert "Bác xin vay 8.000.000" in reply.text and "mục đích: Lợn" in reply.text

@@ -84,3 +84,81 @@ def test_lower_case_bac_never_starts_a_sentence():
     wrong = [text for text in catalog("vi").values()
              if re.search(r"(^|[.?!]\s+|\n)bác\b", text)]
     assert wrong == []
+
+
+# --- flows whose wording was fixed, on every channel -------------------------------------------
+
+from tests.test_roles import Club  # noqa: E402
+from tests.test_roles import club as club  # noqa: E402  (the fixture)
+
+
+async def test_reminders_can_be_left_without_changing_anything(chat, club: Club):
+    reply = await club.hoa.say("/nhacnho")
+    assert "Ví dụ: 1. Không đổi gì thì chọn Xong." in reply.text
+    assert reply.labels[-1] == "Xong, không đổi gì"
+    reply = await club.hoa.pick("Xong, không đổi gì")
+    assert reply.text == "Không đổi gì ạ: nhắc nhở của bác vẫn như cũ."
+    assert await chat.bot.rows("SELECT * FROM reminder_pauses") == []
+    assert await chat.bot.rows("SELECT * FROM sessions WHERE flow_id = 'reminder_pause'") == []
+    await club.hoa.say("/nhacnho")
+    reply = await club.hoa.say("xong")  # typed, the way members type
+    assert reply.text == "Không đổi gì ạ: nhắc nhở của bác vẫn như cũ."
+
+
+async def test_a_loan_for_another_purpose_asks_what_it_is_shows_it_and_keeps_it(chat, club):
+    hoa = club.hoa
+    await hoa.say("/vayvon")
+    await hoa.say("8tr")
+    reply = await hoa.pick("Khác")
+    assert reply.text == ("Bác vay để làm việc gì ạ? Bác gõ ra, ví dụ: mua máy khâu hoặc sửa "
+                          "chuồng trại.")
+    reply = await hoa.say("x")
+    assert "ví dụ: mua máy khâu" in reply.text  # too short: asked again, with the example
+    reply = await hoa.say("mua máy khâu")
+    assert "Bác xin vay 8.000.000\xa0₫, mục đích: mua máy khâu." in reply.text
+    assert reply.labels == ["Đúng, gửi yêu cầu", "Sửa lại", "Hủy"]
+    club.chair.unread()
+    reply = await hoa.pick("Đúng, gửi yêu cầu")
+    assert await chat.bot.rows("SELECT amount, purpose FROM loan_requests") == [
+        {"amount": 8_000_000, "purpose": "mua máy khâu"}]
+    [notice] = club.chair.unread()
+    assert "mua máy khâu" in notice.text
+
+
+async def test_changing_the_purpose_from_other_to_a_listed_one_forgets_the_words(chat, club):
+    hoa = club.hoa
+    await hoa.say("/vayvon")
+    await hoa.say("8tr")
+    await hoa.pick("Khác")
+    await hoa.say("mua máy khâu")
+    await hoa.pick("Sửa lại")
+    await hoa.pick("Mục đích vay")
+    reply = await hoa.pick("Lợn")
+    assert "mục đích: Lợn." in reply.text
+    await hoa.pick("Đúng, gửi yêu cầu")
+    assert await chat.bot.rows("SELECT purpose FROM loan_requests") == [{"purpose": "pig"}]
+
+
+async def test_my_data_names_the_chat_apps_in_vietnamese(chat, club):
+    reply = await club.hoa.say("/dulieu")
+    shown = {"telegram": "Telegram", "zalo": "Zalo", "text": "ứng dụng nhắn tin khác"}
+    assert f"Tài khoản nhắn tin: {shown[chat.kind]}" in reply.text
+    assert "None" not in reply.text and "True" not in reply.text
+
+
+def test_the_terminal_chat_is_named_not_its_id():
+    from bot.conversations.my_data import CHANNEL_NAMES
+    from bot.i18n import gettext
+
+    assert gettext(CHANNEL_NAMES["local"], "vi") == "trò chuyện trên máy"
+
+
+def test_every_summary_confirms_with_what_it_does():
+    from bot.conversations.registry import FLOWS
+    from bot.i18n import gettext
+
+    labels = {flow.command: gettext(flow.confirm, "vi") for flow in FLOWS if flow.summary}
+    assert labels["xoadulieu"] == "Đúng, gửi yêu cầu"
+    assert labels["vayvon"] == "Đúng, gửi yêu cầu"
+    assert labels["xoa"] == "Đúng, xóa"
+    assert labels["giaingan"] == "Đúng, lưu lại"
