@@ -29,8 +29,8 @@ import asyncio
 import bisect
 import itertools
 import json
-import re
 import math
+import re
 import struct
 import time
 from collections import deque
@@ -462,9 +462,9 @@ class FakeTelegram(LoopbackFake):
         if not isinstance(scope, dict) or not isinstance(scope.get("type"), str):
             raise _ApiError(400, "Bad Request: can't parse BotCommandScope")
         chat_id = scope.get("chat_id")
-        if scope["type"] in ("chat", "chat_administrators", "chat_member"):
-            if isinstance(chat_id, bool) or not isinstance(chat_id, int):
-                raise _ApiError(400, "Bad Request: chat not found")
+        per_chat = scope["type"] in ("chat", "chat_administrators", "chat_member")
+        if per_chat and (isinstance(chat_id, bool) or not isinstance(chat_id, int)):
+            raise _ApiError(400, "Bad Request: chat not found")
         return scope["type"], chat_id
 
     async def _set_my_commands(self, params: dict) -> bool:
