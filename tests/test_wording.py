@@ -162,3 +162,20 @@ def test_every_summary_confirms_with_what_it_does():
     assert labels["vayvon"] == "Đúng, gửi yêu cầu"
     assert labels["xoa"] == "Đúng, xóa"
     assert labels["giaingan"] == "Đúng, lưu lại"
+
+
+RAW = re.compile(r"\b(None|True|False|null|local|telegram|zalo|text)\b|\{\w+\}|\b[a-z]+_[a-z_]+\b")
+ENGLISH = re.compile(r"\b(the|Please|you|your|Type|Pick|tap)\b")
+
+
+async def test_no_flow_shows_english_or_raw_ids_to_the_chair(chat, club: Club):
+    """Every command in the chair's menu (the most there are) answers in Vietnamese only."""
+    from bot.conversations.registry import FLOWS
+
+    commands = [flow.command for flow in FLOWS if flow.in_menu and "association" not in flow.roles]
+    for command in commands:
+        reply = await club.chair.say(f"/{command}")
+        for text in (reply.text, *reply.labels):
+            assert not RAW.search(text), (command, text)
+            assert not ENGLISH.search(text), (command, text)
+        await club.chair.say("/huy")
