@@ -74,14 +74,20 @@ async def test_a_failed_menu_is_retried_and_never_stops_the_replies(telegram_cha
     assert len(set_calls(fake, person.user_id)) == 2
 
 
-async def test_the_menu_is_in_vietnamese(telegram_chat):
+async def test_the_menu_is_in_the_persons_language(telegram_chat):
     fake = telegram_chat.fake
-    await telegram_chat.bot.new_club()
-    person = telegram_chat.person("Khách")
-    await person.say("xin chào")
-    first = {c["command"]: c["description"] for c in fake.commands[("chat", person.user_id)]}
-    assert first["trogiup"] == "Trợ giúp"
+    info = await telegram_chat.bot.new_club()
+    chair = await join_as_chair(telegram_chat, info)
+    await menu(telegram_chat, chair)
+    described = {c["command"]: c["description"] for c in fake.commands[("chat", chair.user_id)]}
+    assert described["trogiup"] == "Trợ giúp"
     assert [c.key for c in FIRST] == ["menu"] and [c.key for c in LAST] == ["huy", "trogiup"]
+    await chair.say("/ngonngu")
+    await chair.pick("Tiếng Anh (English)")
+    await menu(telegram_chat, chair)
+    described = {c["command"]: c["description"] for c in fake.commands[("chat", chair.user_id)]}
+    assert described["trogiup"] == "Help"
+    assert described["vaitro"] == "Give or take roles"
 
 
 async def test_text_channels_get_no_menu(chat):
