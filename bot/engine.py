@@ -162,6 +162,8 @@ class Flow:
             summary), replaced by another command, or timed out (at the next message, or by
             the service's sweeper). Its replies come before the engine's own note (which then
             no longer says that nothing was saved) and its effects are applied.
+        confirm: The summary's "yes" button: what confirming does (saving, sending a
+            request, erasing).
     """
 
     id: str
@@ -180,6 +182,7 @@ class Flow:
     version: int = 1
     answered: Answered | None = None
     abandon: Abandon | None = None
+    confirm: str = N_("Correct, save")
 
     def step(self, step_id: str) -> Step | None:
         """Return the step with this id, if any."""
@@ -722,6 +725,10 @@ class Engine:
             "I help your club keep its records. Pick a task below by tapping it or typing "
             "its number. At any time: /huy stops, /menu shows this list, /ngonngu changes "
             "the language, /lienket links your Zalo and Telegram accounts."
+        ), typed=N_(
+            "I help your club keep its records. Type the number of a task below. At any "
+            "time: /huy stops, /menu shows this list, /ngonngu changes the language, "
+            "/lienket links your Zalo and Telegram accounts."
         )))
 
     # The menu (a one-step pseudo-flow, so a typed number picks an entry)
@@ -888,8 +895,10 @@ def _picked_note(choices: Sequence[Choice], data: dict[str, Any]) -> T:
     labels = [T(c.label) for c in choices if c.key in data.get(PICKED, [])]
     if not labels:
         return T(N_("You may pick several: type their numbers, like 1, 3, or tap them one by "
-                    "one, then Done."))
-    return T(N_("Picked so far: {names}. Tap more, or Done."), names=joined(labels, ", "))
+                    "one, then Done."),
+                 typed=N_("You may pick several: type their numbers, like 1, 3."))
+    return T(N_("Picked so far: {names}. Tap more, or Done."), names=joined(labels, ", "),
+             typed=N_("Picked so far: {names}. Type more numbers, or Done."))
 
 
 def _noted(replies: list[Reply], note: T | None) -> list[Reply]:
@@ -915,13 +924,13 @@ def _options(choices: Sequence[Choice], locale: str) -> list[tuple[str, list[str
 
 
 def _confirm_choices(flow: Flow) -> tuple[Choice, ...]:
-    """Đúng, lưu lại / Sửa lại / Hủy.
+    """Đúng, lưu lại (or the flow's own ``confirm``) / Sửa lại / Hủy.
 
     A plain "không" is Cancel only when there is nothing to change; with "Sửa lại" offered it
     could mean either, and :meth:`Engine._confirm` asks which (:data:`CHANGE_OR_CANCEL`).
     """
-    choices = [Choice("yes", N_("Correct, save"), ("dung", "co", "ok", "luu", "dung roi",
-                                                   "luu lai", "chuan"))]
+    choices = [Choice("yes", flow.confirm, ("dung", "co", "ok", "luu", "dung roi", "luu lai",
+                                           "chuan"))]
     if any(step.label for step in flow.steps):
         choices.append(Choice("edit", N_("Change something"), ("sua", "sua lai", "chinh sua")))
         choices.append(Choice("no", N_("Cancel"), ("huy", "huy bo", "thoi")))

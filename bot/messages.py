@@ -20,14 +20,20 @@ class T:
 
     Parameter values may themselves be :class:`T` (translated with the message) or plain
     values (shown as they are).
+
+    ``typed`` is the message id said instead on a channel without buttons (Zalo, the
+    terminal), where a person types and cannot tap: "type 1" rather than "tap Done". It
+    takes the same parameters.
     """
 
     msgid: str
     params: dict[str, Any] = field(default_factory=dict)
+    typed: str | None = None
 
-    def __init__(self, msgid: str, **params: Any) -> None:
+    def __init__(self, msgid: str, *, typed: str | None = None, **params: Any) -> None:
         object.__setattr__(self, "msgid", msgid)
         object.__setattr__(self, "params", params)
+        object.__setattr__(self, "typed", typed)
 
 
 def joined(items: Sequence[Any], sep: str = "\n") -> T:
@@ -147,6 +153,8 @@ class OutMessage:
     when it sends, see ``bot/charts.py``); ``chart_note`` is the translated line a channel
     adds to the text when it cannot attach the picture. ``document``, ``document_note``,
     ``progress`` and ``replaces`` are the same for a file (see :class:`Reply`).
+    ``typed_text`` is the text for a channel without buttons when it differs from ``text``
+    (see :attr:`T.typed`); :func:`bot.render.as_text` picks it.
     """
 
     text: str
@@ -160,6 +168,7 @@ class OutMessage:
     document_note: str | None = None
     progress: str = ""
     replaces: bool = False
+    typed_text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the message as plain JSON for the outbox."""
@@ -179,6 +188,8 @@ class OutMessage:
         if self.progress:
             data["progress"] = self.progress
             data["replaces"] = self.replaces
+        if self.typed_text is not None:
+            data["typed_text"] = self.typed_text
         return data
 
     @classmethod
@@ -196,6 +207,7 @@ class OutMessage:
             document_note=data.get("document_note"),
             progress=data.get("progress", ""),
             replaces=data.get("replaces", False),
+            typed_text=data.get("typed_text"),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -9,12 +10,27 @@ from bot.i18n import N_, gettext
 from bot.messages import OutButton, OutMessage, Reply, T, decode_button, encode_button
 
 
-def translate(value: Any, locale: str) -> str:
-    """Translate a :class:`T` (and its nested parameters); other values become text."""
+def translate(value: Any, locale: str, typed: bool = False) -> str:
+    """Translate a :class:`T` (and its nested parameters); other values become text.
+
+    Args:
+        value: A :class:`T` or a plain value.
+        locale: The reader's language.
+        typed: For a channel without buttons: use each message's ``typed`` form if it has
+            one ("type 1" instead of "tap Done").
+    """
     if isinstance(value, T):
-        params = {key: translate(param, locale) for key, param in value.params.items()}
-        return gettext(value.msgid, locale, **params)
+        params = {key: translate(param, locale, typed) for key, param in value.params.items()}
+        msgid = value.typed if typed and value.typed else value.msgid
+        return gettext(msgid, locale, **params)
     return str(value)
+
+
+def _has_typed(value: Any) -> bool:
+    """Whether a :class:`T` or any message inside it has a form for typing channels."""
+    return isinstance(value, T) and (
+        value.typed is not None or any(_has_typed(p) for p in value.params.values())
+    )
 
 
 def translate_all(value: Any, locale: str) -> Any:
@@ -50,9 +66,13 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
     Returns:
         The message with its buttons; button data carries the conversation reference. A
         chart is carried along with its labels translated; a file and a progress name as
-        they are.
+        they are. Where a part says "tap", ``typed_text`` holds the text for channels
+        without buttons (see :attr:`T.typed`).
     """
     text = "\n\n".join(translate(part, locale) for part in reply.parts)
+    typed_text = None
+    if any(_has_typed(part) for part in reply.parts):
+        typed_text = "\n\n".join(translate(part, locale, typed=True) for part in reply.parts)
     buttons = tuple(
         OutButton(number, translate(T(choice.label), locale),
                   encode_button(reply.ref or "-", reply.step or "-", choice.key))
@@ -82,7 +102,7 @@ def render(reply: Reply, locale: str, remove_keyboard: bool = False) -> OutMessa
         document = {**reply.document, "link_note": link}
     return OutMessage(
         text, buttons, contact, hint, remove_keyboard and contact is None, chart, note,
-        document, file_note, reply.progress, reply.replaces,
+        document, file_note, reply.progress, reply.replaces, typed_text,
     )
 
 
@@ -101,8 +121,20 @@ def numbers_hint(count: int, locale: str) -> str:
     return gettext(N_("Reply {numbers}"), locale, numbers=numbers)
 
 
+def for_typing(message: OutMessage) -> OutMessage:
+    """The message as said on a channel without buttons (its ``typed_text``, if any)."""
+    if message.typed_text is None:
+        return message
+    return replace(message, text=message.typed_text, typed_text=None)
+
+
 def as_text(message: OutMessage) -> str:
-    """Render a message for a text-only channel: choices become a numbered list."""
+    """Render a message for a text-only channel: choices become a numbered list.
+
+    The text is the one for typing (``typed_text``) where the message has one: there is
+    nothing to tap.
+    """
+    message = for_typing(message)
     if not message.buttons:
         return message.text
     keys = [decode_button(button.data) for button in message.buttons]

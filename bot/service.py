@@ -25,7 +25,7 @@ import logging
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +83,10 @@ class FloodLimit:
     seconds: float = 15.0
 
 
+UpdateHook = Callable[[Transaction, Ctx, list[Reply], bool], Awaitable[list[Reply]]]
+"""``hook(tx, ctx, replies, wrote)``: more replies for the update (see ``Service.hooks``)."""
+
+
 class Service:
     """Applies updates to the database through the engine.
 
@@ -114,6 +118,10 @@ class Service:
         self._recent: dict[tuple[str, str], deque[float]] = {}
         self._slowed: dict[tuple[str, str], float] = {}  # when each chat was asked to slow down
         self._apologised: dict[tuple[str, str], datetime] = {}
+        # Called in each update's transaction after its effects (with the replies so far and
+        # whether anything was written); their replies are queued too. A channel adapter adds
+        # one to keep something of its own in step, e.g. Telegram's per-person command menu.
+        self.hooks: list[UpdateHook] = []
 
     async def handle(self, inbound: Inbound, *, replay: int | None = None) -> Handled:
         """Process one update exactly once; safe to call again with a redelivered update.
@@ -225,6 +233,8 @@ class Service:
             replies = list(outcome.replies)
             for effect in outcome.effects:
                 replies.extend(await effect.apply(tx, ctx))
+            for hook in self.hooks:
+                replies.extend(await hook(tx, ctx, replies, bool(outcome.effects)))
             if outcome.session is None:
                 if session is not None:
                     await tx.delete_session(inbound.channel, inbound.chat_id)

@@ -30,6 +30,7 @@ import bisect
 import itertools
 import json
 import math
+import re
 import struct
 import time
 from collections import deque
@@ -193,6 +194,8 @@ class FakeTelegram(LoopbackFake):
             "supports_inline_queries": False,
         }
         self.answered_callbacks: list[str] = []
+        # Command menus set with setMyCommands, by scope: ("default", None), ("chat", chat id)...
+        self.commands: dict[tuple[str, int | None], list[dict]] = {}
         self._next_update_id = FIRST_UPDATE_ID
         self._callback_ids = itertools.count(4_100_000_000_000_000_001)
         self._file_ids = itertools.count(1)
@@ -212,8 +215,8 @@ class FakeTelegram(LoopbackFake):
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
             "sendchataction": self._true,
-            "setmycommands": self._true,
-            "deletemycommands": self._true,
+            "setmycommands": self._set_my_commands,
+            "deletemycommands": self._delete_my_commands,
             "getmycommands": self._get_my_commands,
         }
 
@@ -453,8 +456,41 @@ class FakeTelegram(LoopbackFake):
     async def _get_me(self, params: dict) -> dict:
         return self.bot_user
 
+    @staticmethod
+    def _scope(params: dict) -> tuple[str, int | None]:
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or not isinstance(scope.get("type"), str):
+            raise _ApiError(400, "Bad Request: can't parse BotCommandScope")
+        chat_id = scope.get("chat_id")
+        per_chat = scope["type"] in ("chat", "chat_administrators", "chat_member")
+        if per_chat and (isinstance(chat_id, bool) or not isinstance(chat_id, int)):
+            raise _ApiError(400, "Bad Request: chat not found")
+        return scope["type"], chat_id
+
+    async def _set_my_commands(self, params: dict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise _ApiError(400, "Bad Request: can't parse commands JSON object")
+        for command in commands:
+            name = command.get("command") if isinstance(command, dict) else None
+            text = command.get("description") if isinstance(command, dict) else None
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not isinstance(text, str) or not 1 <= len(text) <= 256:
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[self._scope(params)] = [dict(c) for c in commands]
+        return True
+
+    async def _delete_my_commands(self, params: dict) -> bool:
+        self.commands.pop(self._scope(params), None)
+        return True
+
     async def _get_my_commands(self, params: dict) -> list:
-        return []
+        return self.commands.get(self._scope(params), [])
+
+    def menu_of(self, chat_id: int) -> list[str]:
+        """The commands (without "/") of the menu set for one chat, in order."""
+        return [c["command"] for c in self.commands.get(("chat", chat_id), [])]
 
     async def _set_webhook(self, params: dict) -> bool:
         url = params.get("url") or ""

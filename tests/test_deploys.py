@@ -13,9 +13,9 @@ from tests.test_roles import club as club  # the fixture
 RESTART = "Câu hỏi đã thay đổi, mình bắt đầu lại nhé bác."
 ASK_AMOUNT = "Bác muốn vay bao nhiêu tiền ạ?"
 MENU = "Bác muốn làm gì ạ?"
-SAVE = "Đúng, lưu lại"
+SEND = "Đúng, gửi yêu cầu"  # a loan request is sent, not saved
 
-amount, purpose = ASK_LOAN.steps
+amount, purpose, _other = ASK_LOAN.steps
 ASK_LOAN_WITH_MONTHS = replace(  # a step inserted between the two questions
     ASK_LOAN, steps=(amount, Step("months", "Bác muốn vay trong mấy tháng ạ?"), purpose)
 )
@@ -61,7 +61,7 @@ async def test_a_changed_flow_starts_again_with_a_polite_note(chat, club):
     assert "Lợn" in (await hoa.say("6")).labels
     reply = await hoa.pick("Lợn")
     assert "Bác xin vay 9.000.000" in reply.text and "mục đích: Lợn" in reply.text
-    await hoa.pick(SAVE)
+    await hoa.pick(SEND)
     rows = await chat.bot.rows("SELECT amount, purpose, status FROM loan_requests")
     assert rows == [{"amount": 9_000_000, "purpose": "pig", "status": "pending"}]
 
@@ -70,11 +70,11 @@ async def test_an_unchanged_flow_goes_on_after_a_deploy(chat, club):
     hoa = club.hoa
     await at_purpose(chat, hoa)
     reworded = replace(purpose, prompt="Bác vay để làm gì ạ? (lời mới)")
-    chat.bot.deploy(with_flow(replace(ASK_LOAN, steps=(amount, reworded))))
+    chat.bot.deploy(with_flow(replace(ASK_LOAN, steps=(amount, reworded, _other))))
     reply = await hoa.pick("Lợn")
     assert RESTART not in reply.text
     assert "Bác xin vay 8.000.000" in reply.text and "mục đích: Lợn" in reply.text
-    await hoa.pick(SAVE)
+    await hoa.pick(SEND)
     rows = await chat.bot.rows("SELECT amount, purpose FROM loan_requests")
     assert rows == [{"amount": 8_000_000, "purpose": "pig"}]
 
@@ -94,7 +94,7 @@ async def test_conversations_saved_before_revisions_go_on_and_a_removed_flow_sho
     ]
 
     chat.bot.deploy([f for f in FLOWS if f.id != "ask_loan"])
-    reply = await hoa.pick(SAVE)
+    reply = await hoa.pick(SEND)
     assert reply.text.startswith(RESTART)
     assert MENU in reply.text
     assert await conversation(chat, hoa) == [{"flow_id": "_menu", "step_id": "pick",

@@ -87,7 +87,8 @@ async def test_the_file_arrives_once_after_the_messages_before_it(chat, monkeypa
     assert last.text.startswith("Đã xuất xong.")
     assert last.document == ("danh-sach.csv", "tên,số\nBác Hoa,7\n".encode())
     if chat.kind == "zalo":
-        assert "Bác bấm vào đây để tải tệp (link dùng được 7 ngày): http://127.0.0.1:" in last
+        assert ("Bác mở đường link này để tải tệp (link dùng được 7 ngày): http://127.0.0.1:"
+                in last)
     rows = await chat.bot.rows("SELECT finished_at, error FROM exports WHERE id = ?", job_id)
     assert rows[0]["finished_at"] is not None and rows[0]["error"] is None
     # A sweep (as after a restart) finds nothing left to do: the file is not sent again.

@@ -138,9 +138,9 @@ async def test_erasure_request_reaches_the_board_once(chat, club, member):
     reply = await member.say("/xoadulieu")
     assert "Bác đề nghị câu lạc bộ xóa họ tên" in reply.text
     assert "Sổ vay và trả nợ vẫn được giữ" in reply.text
-    assert reply.labels == ["Đúng, lưu lại", "Hủy"]
+    assert reply.labels == ["Đúng, gửi yêu cầu", "Hủy"]
     assert await chat.bot.rows("SELECT * FROM erasure_requests") == []
-    reply = await member.pick("Đúng, lưu lại")
+    reply = await member.pick("Đúng, gửi yêu cầu")
     assert reply.text == "Đã gửi đề nghị của bác tới ban chủ nhiệm."
     hoa_id = await member_id(chat, "Mồng Thị Hoa")
     rows = await chat.bot.rows("SELECT member_id, status FROM erasure_requests")
@@ -168,8 +168,8 @@ async def test_erasure_request_reaches_the_board_once(chat, club, member):
     assert reply.text.startswith("Bác muốn xóa dữ liệu của ai?")
     reply = await chair.pick("Mồng Thị Hoa (1958, Bản Na Công)")
     assert "Việc này không hoàn tác được." in reply.text
-    assert reply.labels == ["Đúng, lưu lại", "Hủy"]
-    reply = await chair.pick("Đúng, lưu lại")
+    assert reply.labels == ["Đúng, xóa", "Hủy"]
+    reply = await chair.pick("Đúng, xóa")
     assert reply.text == f"Đã xóa. Sổ vay của người này vẫn giữ dưới số #{hoa_id}."
     told = member.unread()
     assert [m.text for m in told] == [

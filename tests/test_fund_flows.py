@@ -31,6 +31,7 @@ from tests.test_roles import club as club  # the fixture
 
 REFUSAL = "Xin lỗi, bác chưa dùng được việc này."
 SAVE = "Đúng, lưu lại"
+SEND = "Đúng, gửi yêu cầu"  # a loan request is sent to the board
 
 
 def vnd(amount: int) -> str:
@@ -438,7 +439,7 @@ async def test_a_loan_request_is_approved_and_becomes_a_loan(chat, club):
     await club.hoa.say("8tr")
     reply = await club.hoa.pick("Lợn")
     assert f"Bác xin vay {vnd(8_000_000)}, mục đích: Lợn." in reply.text
-    reply = await club.hoa.pick(SAVE)
+    reply = await club.hoa.pick(SEND)
     assert "Đã gửi đề nghị của bác tới ban chủ nhiệm." in reply.text
     [ask] = club.chair.unread()
     assert (f"Bác Mồng Thị Hoa (Bình thường) xin vay {vnd(8_000_000)}, mục đích: Lợn."
@@ -468,7 +469,7 @@ async def test_a_loan_request_is_declined_with_a_reason(chat, club):
     await club.hoa.say("/vayvon")
     await club.hoa.say("5tr")
     await club.hoa.pick("Dê")
-    await club.hoa.pick(SAVE)
+    await club.hoa.pick(SEND)
     await club.chair.say("/duyetvay")
     await club.chair.pick(f"Mồng Thị Hoa: {vnd(5_000_000)} (Dê)")
     reply = await club.chair.pick("Duyệt và giải ngân")  # the fund is empty
@@ -495,7 +496,7 @@ async def test_poor_households_come_first_in_the_queue(chat, club):
         await person.say("/vayvon")
         await person.say(amount)
         await person.pick("Bò")
-        await person.pick(SAVE)
+        await person.pick(SEND)
     reply = await club.chair.say("/duyetvay")
     assert reply.labels == [f"★ Lò Văn Páo: {vnd(6_000_000)} (Bò)",
                             f"Mồng Thị Hoa: {vnd(5_000_000)} (Bò)"]

@@ -23,8 +23,11 @@ async def care(chat, club: Club):
     reply = await club.chair.say("/phancong")
     assert reply.labels == ["Lò Thị Mai (1958, Bản Na Công)"]
     await club.chair.pick("Lò Thị Mai (1958, Bản Na Công)")
-    await club.chair.say("Hoa")
-    reply = await club.chair.pick("Bắt đầu chăm sóc người này")
+    reply = await club.chair.say("Hoa")
+    assert ("Bác Lò Thị Mai bắt đầu hay thôi chăm sóc bác Mồng Thị Hoa ạ? Ví dụ: gõ 1 là "
+            "bắt đầu.") in reply.text  # both people named
+    assert reply.labels == ["Bắt đầu chăm sóc", "Thôi chăm sóc"]
+    reply = await club.chair.pick("Bắt đầu chăm sóc")
     assert "Bác Lò Thị Mai sẽ chăm sóc bác Mồng Thị Hoa." in reply.text
     reply = await club.chair.pick(SAVE)
     assert reply.text == "Xong rồi ạ."

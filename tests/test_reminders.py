@@ -104,7 +104,8 @@ async def test_a_paused_kind_is_not_sent_and_the_choice_is_kept(members):
     chat, club = members
     reply = await club.hoa.say("/nhacnho")
     assert "Nhắc lịch họp: đang bật" in reply.text
-    assert reply.labels == ["Nhắc lịch họp", "Nhắc trả nợ", "Nhắc đo huyết áp"]
+    assert reply.labels == ["Nhắc lịch họp", "Nhắc trả nợ", "Nhắc đo huyết áp",
+                            "Xong, không đổi gì"]
     reply = await club.hoa.pick("Nhắc lịch họp")
     assert reply.text == "Đã tạm dừng: Nhắc lịch họp. Muốn nhận lại, bác gõ /nhacnho."
     rows = await chat.bot.rows("SELECT kind, paused, changed_at FROM reminder_pauses")

@@ -129,7 +129,7 @@ async def test_the_board_gets_last_months_report(chat, club):
         "",
         "Đủ các số liệu và cách tính có trong tệp Excel.",
     ]
-    assert making.text == "Đang xuất tệp Excel, Bác chờ một chút ạ..."
+    assert making.text == "Đang xuất tệp Excel, bác chờ một chút ạ..."
     # Telegram changes the progress message in place; text-only channels leave that out.
     assert [e.text for e in edits] == (["Đã xuất xong."] if chat.kind == "telegram" else [])
     assert sent.text.startswith("Báo cáo tháng 10/2026 của CLB LTHTGN bản Lốc (tệp Excel).")

@@ -183,7 +183,7 @@ async def give_role(chair, who, role):
     assert "Bác muốn đổi vai trò của ai?" in reply.text
     await chair.pick(who)
     reply = await chair.pick(role)
-    assert "Giao hay thôi giao?" in reply.text
+    assert f"Giao vai trò {role} cho bác {who.split(' (')[0]}, hay thôi giao ạ?" in reply.text
     reply = await chair.pick("Giao vai trò này")
     assert "Thông tin trên đã đúng chưa ạ?" in reply.text
     return reply

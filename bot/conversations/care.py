@@ -41,6 +41,15 @@ async def volunteer_choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...
     return member_choices(await _volunteers(ctx))
 
 
+async def action_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
+    """Start or stop, naming the volunteer and the person cared for."""
+    volunteer = await ctx.tx.get_member(int(data["volunteer"]))
+    client = await ctx.tx.get_member(chosen(data))
+    assert volunteer is not None and client is not None
+    return T(N_("Should {volunteer} start or stop caring for {client}? For example: 1 to "
+                "start."), volunteer=volunteer.full_name, client=client.full_name)
+
+
 async def summary(ctx: Ctx, data: dict[str, Any]) -> T:
     """Who cares for whom, for checking."""
     volunteer = await ctx.tx.get_member(int(data["volunteer"]))
@@ -112,7 +121,7 @@ CARE = Flow(
              label=N_("Volunteer")),
         WHO,
         PICK,
-        Step("action", N_("Start or stop?"), choices=ACTIONS, validate=check_action),
+        Step("action", action_prompt, choices=ACTIONS, validate=check_action),
     ),
     roles=BOARD,
     begin=begin,

@@ -99,4 +99,5 @@ ERASE = Flow(
     summary=summary,
     finish=finish,
     in_menu=False,  # reached from the request notice and /thanhvien
+    confirm=N_("Correct, erase"),
 )

@@ -68,4 +68,5 @@ ERASURE = Flow(
     summary=summary,
     finish=finish,
     aliases=("xoa du lieu",),
+    confirm=N_("Correct, send the request"),
 )

@@ -11,10 +11,10 @@ from typing import Any
 
 from bot.conversations.common import label
 from bot.conversations.fund_common import KEEPERS, money
-from bot.engine import Ctx, Done, Flow, Step, notify
+from bot.engine import CONFIRM, Ctx, Done, Flow, Step, notify
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
-from bot.parsers import ParseError, parse_amount
+from bot.parsers import ParseError, parse_amount, parse_text
 from bot.vocabulary import HOUSEHOLDS, PURPOSES, purpose_label
 from storage.base import Transaction
 
@@ -44,15 +44,39 @@ async def check_amount(amount: int, ctx: Ctx, data: dict[str, Any]) -> None:
                             "smaller amount, for example 10tr."), max=money(data["max_amount"]))
 
 
+OTHER = "other"
+PURPOSE_EXAMPLE = N_("What is it for? Please type it, for example: mua máy khâu or sửa chuồng "
+                     "trại.")
+
+
+def _after_purpose(data: dict[str, Any]) -> str:
+    """"Other" asks what the purpose is; any listed purpose goes to the summary."""
+    return "purpose_note" if data.get("purpose") == OTHER else CONFIRM
+
+
+def _purpose_note(text: str, ctx: Ctx) -> str:
+    try:
+        return parse_text(text, min_len=3, max_len=80)
+    except ParseError as error:
+        raise ParseError(PURPOSE_EXAMPLE) from error
+
+
+def purpose_of(data: dict[str, Any]) -> str:
+    """The purpose to keep: a listed purpose's key, or for "Other" the words typed."""
+    if data["purpose"] == OTHER and data.get("purpose_note"):
+        return str(data["purpose_note"])
+    return str(data["purpose"])
+
+
 async def summary(ctx: Ctx, data: dict[str, Any]) -> T:
     """The request, for checking."""
     return T(N_("You ask for a loan of {amount} for {purpose}. The board will decide."),
-             amount=money(data["amount"]), purpose=purpose_label(data["purpose"]))
+             amount=money(data["amount"]), purpose=purpose_label(purpose_of(data)))
 
 
 async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
-    """Queue the request."""
-    return Done(effects=[RequestLoan(data["amount"], data["purpose"], session_id)])
+    """Queue the request (an "Other" purpose is kept as the words typed)."""
+    return Done(effects=[RequestLoan(data["amount"], purpose_of(data), session_id)])
 
 
 @dataclass(frozen=True)
@@ -89,10 +113,13 @@ ASK_LOAN = Flow(
     steps=(
         Step("amount", amount_prompt, parse=lambda text, ctx: parse_amount(text),
              validate=check_amount, label=N_("Amount")),
-        Step("purpose", N_("What is the loan for?"), choices=PURPOSES, label=N_("Purpose")),
+        Step("purpose", N_("What is the loan for?"), choices=PURPOSES, label=N_("Purpose"),
+             next=_after_purpose),
+        Step("purpose_note", PURPOSE_EXAMPLE, parse=_purpose_note),
     ),
     begin=begin,
     summary=summary,
     finish=finish,
     aliases=("vay von", "xin vay"),
+    confirm=N_("Correct, send the request"),
 )

@@ -398,7 +398,9 @@ async def check_new_day(value: str, ctx: Ctx, data: dict[str, Any]) -> dict[str,
 def move_time_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
     """Keep the time, or type another."""
     return T(N_("At what time? To keep {time}, tap Keep the time; otherwise type the new "
-                "time, for example 14h or 8 giờ 30."), time=data["from_time"])
+                "time, for example 14h or 8 giờ 30."), time=data["from_time"],
+             typed=N_("At what time? To keep {time}, type 1; otherwise type the new time, "
+                      "for example 14h or 8 giờ 30."))
 
 
 # Summary and saving ---------------------------------------------------------------------------

@@ -5,8 +5,15 @@ from __future__ import annotations
 from bot.conversations.common import details, member_values
 from bot.engine import Ctx, Done, Flow
 from bot.i18n import N_, format_moment
-from bot.messages import Reply, T
+from bot.messages import Reply, T, joined
 from bot.vocabulary import ROLE_LABELS, STATUS_LABELS
+
+CHANNEL_NAMES = {
+    "telegram": N_("Telegram"),
+    "zalo": N_("Zalo"),
+    "local": N_("chat on this computer"),
+}
+OTHER_CHANNEL = N_("another chat app")  # never a raw channel id
 
 
 async def show(ctx: Ctx, args: str) -> Done:
@@ -35,7 +42,8 @@ async def show(ctx: Ctx, args: str) -> Done:
                           "/vay)."), readings=readings, loans=loans))
     channels = sorted({i.channel for i in await ctx.tx.identities_of(member.id)})
     if channels:
-        parts.append(T(N_("Chat accounts: {channels}"), channels=", ".join(channels)))
+        names = [T(CHANNEL_NAMES.get(channel, OTHER_CHANNEL)) for channel in channels]
+        parts.append(T(N_("Chat accounts: {channels}"), channels=joined(names, ", ")))
     parts.append(T(N_("To ask for your data to be erased, type /xoadulieu.")))
     return Done([Reply(tuple(parts))])
 

@@ -21,6 +21,9 @@ KINDS = {
 }
 
 
+KEEP = Choice("done", N_("Done, change nothing"), ("xong", "thoi", "giu nguyen", "khong"))
+
+
 def _kinds(ctx: Ctx) -> list[str]:
     board = bool(ctx.roles & {"chair", "treasurer"})
     return [kind for kind in KINDS if kind != "digest" or board]
@@ -32,18 +35,20 @@ async def prompt(ctx: Ctx, data: dict[str, Any]) -> T:
     paused = await ctx.tx.paused_kinds(ctx.member.id)
     lines = [T(N_("{kind}: {state}"), kind=T(KINDS[k]),
                state=T(N_("paused")) if k in paused else T(N_("on"))) for k in _kinds(ctx)]
-    return T(N_("Your reminders:\n{lines}\n\nWhich one do you want to pause or restart?"),
-             lines=joined(lines))
+    return T(N_("Your reminders:\n{lines}\n\nWhich one do you want to pause or restart? For "
+                "example: 1. To change nothing, pick Done."), lines=joined(lines))
 
 
 async def choices(ctx: Ctx, data: dict[str, Any]) -> tuple[Choice, ...]:
-    """The kinds this person receives."""
-    return tuple(Choice(kind, KINDS[kind]) for kind in _kinds(ctx))
+    """The kinds this person receives, then a way out that changes nothing."""
+    return (*(Choice(kind, KINDS[kind]) for kind in _kinds(ctx)), KEEP)
 
 
 async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
-    """Toggle the chosen kind."""
+    """Toggle the chosen kind (or change nothing)."""
     assert ctx.member is not None
+    if data["kind"] == KEEP.key:
+        return Done([Reply((T(N_("Nothing changed: your reminders stay as they are.")),))])
     paused = data["kind"] in await ctx.tx.paused_kinds(ctx.member.id)
     return Done(effects=[SetPause(data["kind"], not paused)])
 

@@ -36,6 +36,14 @@ async def check_member(value: str, ctx: Ctx, data: dict[str, Any]) -> None:
         raise ParseError(N_("Please pick a member from the list."))
 
 
+async def action_prompt(ctx: Ctx, data: dict[str, Any]) -> T:
+    """Give or take away, naming the member and the role."""
+    member = await ctx.tx.get_member(int(data["who"]))
+    assert member is not None
+    return T(N_("Give {name} the role {role}, or take it away? For example: 1 to give it."),
+             name=member.full_name, role=T(ROLE_LABELS[data["role"]]))
+
+
 async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
     """Change the role."""
     return Done(effects=[SetRole(int(data["who"]), data["role"], data["action"] == "give")])
@@ -96,7 +104,7 @@ ROLES = Flow(
         Step("who", N_("Whose role do you want to change?"), choices=who_choices,
              validate=check_member),
         Step("role", N_("Which role?"), choices=ROLE_CHOICES),
-        Step("action", N_("Give or take away?"), choices=ACTIONS, validate=remember_summary),
+        Step("action", action_prompt, choices=ACTIONS, validate=remember_summary),
     ),
     roles=CHAIR,
     summary=summary,

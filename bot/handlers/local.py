@@ -21,7 +21,7 @@ from pathlib import Path
 from bot import charts
 from bot.demo import PERSONAS
 from bot.messages import Inbound, OutMessage
-from bot.render import as_text
+from bot.render import as_text, for_typing
 from bot.service import Service
 from bot.text import fold
 from storage.errors import StorageUnavailable
@@ -50,6 +50,7 @@ class LocalChannel:
         """Print a message addressed to one of the personas (a chart or file: its path)."""
         if message.replaces:
             return
+        message = for_typing(message)  # nothing to tap in a terminal
         who = self.names.get(chat_id, chat_id)
         picture = None
         if message.document is not None:

@@ -27,7 +27,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import charts, outbox
 from bot.config import Settings
-from bot.handlers import webhook
+from bot.handlers import commands, webhook
 from bot.messages import Button, Inbound, OutMessage, decode_button
 from bot.render import as_text, split_text
 from bot.service import Service
@@ -48,6 +48,7 @@ MAX_CAPTION = 1024
 MAX_BUTTONS = 40  # more buttons than this become a numbered list to type from
 ALLOWED_UPDATES = ["message", "callback_query"]
 STALE = Button("?", "?", "?")
+MENU_TRIES = 6  # tries to set a command menu before waiting for the person's next message
 
 
 def deep_link(bot_username: str | None, code: str) -> str | None:
@@ -159,6 +160,11 @@ class TelegramChannel:
         self._unavailable = 0  # batches in a row that could not be committed
         # Progress messages sent, by (chat, progress name): their message ids, for editing.
         self._progress: OrderedDict[tuple[str, str], int] = OrderedDict()
+        # Each person's "/" menu follows their roles (see bot/handlers/commands.py).
+        self.menus = commands.install(service, CHANNEL)
+        self.menu_backoff = 1.0  # seconds before a failed menu is tried again (doubling)
+        self._menu_tasks: set[asyncio.Task[None]] = set()
+        storage.on_commit(commands.TOPIC, self._menus_committed)
 
     # Sending
 
@@ -205,6 +211,63 @@ class TelegramChannel:
             raise outbox.Blocked(str(error)) from error
         except BadRequest as error:
             raise outbox.Rejected(str(error)) from error
+
+    # Command menus
+
+    def _menus_committed(self, menus: list[commands.Menu]) -> None:
+        """After a commit: set the menus that changed (in the background, retried)."""
+        for menu in menus:
+            if menu.channel != CHANNEL or self.menus.setting.get(menu.chat_id) == menu.digest:
+                continue
+            self.menus.setting[menu.chat_id] = menu.digest
+            task = asyncio.create_task(self._set_menu(menu))
+            self._menu_tasks.add(task)
+            task.add_done_callback(self._menu_tasks.discard)
+
+    async def _set_menu(self, menu: commands.Menu) -> None:
+        """Set one person's command menu (``setMyCommands`` scoped to their chat).
+
+        A failure is logged and tried again after a growing pause (at most
+        :data:`MENU_TRIES` times; after that, at the person's next message). Once it is set
+        (or refused for good), its hash is kept so that it is not sent again.
+        """
+        params = {
+            "commands": [{"command": command, "description": description[:256] or command}
+                         for command, description in menu.pairs],
+            "scope": {"type": "chat", "chat_id": int(menu.chat_id)},
+        }
+        pause = self.menu_backoff
+        try:
+            for attempt in range(1, MENU_TRIES + 1):
+                try:
+                    await self.bot.do_api_request("setMyCommands", params)
+                    break
+                except (BadRequest, Forbidden) as error:
+                    log.warning("Telegram refused a command menu: %s", error)
+                    break  # kept as set: asking again would be refused again
+                except RetryAfter as error:
+                    log.warning("setMyCommands: retry after %ss", _seconds(error.retry_after))
+                    await asyncio.sleep(_seconds(error.retry_after))
+                except TelegramError as error:
+                    log.warning("setMyCommands failed (try %d of %d): %s", attempt, MENU_TRIES,
+                                error)
+                    if attempt == MENU_TRIES:
+                        return
+                    await asyncio.sleep(pause)
+                    pause = min(60.0, pause * 2)
+            try:
+                async with self.storage.transaction() as tx:
+                    await tx.set_meta(commands.meta_key(CHANNEL, menu.chat_id), menu.digest)
+            except StorageUnavailable as error:  # set again at the next message: harmless
+                log.warning("could not record a command menu: %s", error)
+        finally:
+            if self.menus.setting.get(menu.chat_id) == menu.digest:
+                del self.menus.setting[menu.chat_id]
+
+    async def menus_idle(self) -> None:
+        """Wait until every command menu being set is set (or given up)."""
+        while self._menu_tasks:
+            await asyncio.gather(*list(self._menu_tasks), return_exceptions=True)
 
     def _remember(self, chat_id: str, progress: str, message_id: int) -> None:
         self._progress[(chat_id, progress)] = message_id
@@ -427,7 +490,10 @@ class TelegramChannel:
             raise Fatal(f"Telegram refused the token: {error}") from error
 
     async def stop(self) -> None:
-        """Close the HTTP client."""
+        """Close the HTTP client (menus still being retried are left for the next message)."""
+        for task in self._menu_tasks:
+            task.cancel()
+        await asyncio.gather(*self._menu_tasks, return_exceptions=True)
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.bot.shutdown()

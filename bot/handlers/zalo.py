@@ -35,7 +35,7 @@ from bot import charts, outbox
 from bot.config import Settings
 from bot.handlers import webhook
 from bot.messages import Inbound, OutMessage
-from bot.render import as_text, split_text
+from bot.render import as_text, for_typing, split_text
 from bot.service import Service
 from bot.supervisor import Fatal
 from storage.errors import StorageUnavailable
@@ -170,6 +170,7 @@ class ZaloChannel:
         """
         if message.replaces:
             return  # no editing on Zalo: the first progress message and the file are enough
+        message = for_typing(message)  # nothing to tap on Zalo
         if message.document is not None:
             message = replace(message, text=self._with_link(message))
         text = as_text(message)
