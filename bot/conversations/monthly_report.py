@@ -17,6 +17,7 @@ Figures are computed from the ledger and the logs (``bot/report.py``), never typ
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from bot import association, exports, report
@@ -130,11 +131,13 @@ async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
     if ctx.operator is not None and (data.get("scope") == "area" or not _both(ctx)):
         return _area(ctx, data["month"])
     assert ctx.member is not None and ctx.club is not None
-    figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"], ctx.tz)
+    figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"], ctx.tz,
+                                   ctx.today)
     parts = [T(N_("Report of {club} for {month}:"), club=ctx.club.name,
                month=_shown(data["month"])), *sections(figures)]
     picture = await summary_chart(ctx.tx, ctx.club.id, data["month"], ctx.club.name)
-    params = {"club_id": ctx.member.club_id, "month": data["month"], "tz": ctx.tz}
+    params = {"club_id": ctx.member.club_id, "month": data["month"], "tz": ctx.tz,
+              "today": ctx.today.isoformat()}
     file = exports.RequestExport("report", params, T(N_("Making the Excel file...")))
     return Done([Reply(tuple(parts), chart=picture)], [file])
 
@@ -143,10 +146,16 @@ def _area(ctx: Ctx, month: str) -> Done:
     assert ctx.operator is not None
     area = Area.of(ctx.operator)
     params = {"operator_id": ctx.operator.id, "month": month, "tz": ctx.tz,
-              **area.as_params()}
+              "today": ctx.today.isoformat(), **area.as_params()}
     note = T(N_("Adding up the report of the clubs of {area} for {month}. It takes a moment; "
                 "I will send it here."), area=area.name, month=_shown(month))
     return Done(effects=[exports.RequestExport("area_report", params, note)])
+
+
+def _today(job: ExportJob) -> date | None:
+    """The day the report was asked for (jobs queued before it was kept: the month's end)."""
+    day = job.params.get("today")
+    return date.fromisoformat(day) if day else None
 
 
 @exports.builder("report")
@@ -161,7 +170,8 @@ async def report_file(
         return T(N_("Only the club's board can have its report."))
     club = found[1]
     progress(1, 1, T(N_("the report")))
-    figures = await report.monthly(tx, club_id, month, job.params.get("tz", CLUB_TZ))
+    figures = await report.monthly(tx, club_id, month, job.params.get("tz", CLUB_TZ),
+                                   _today(job))
     return exports.ExportFile(
         exports.file_name("bao cao", club.name, month, ext="xlsx"),
         XLSX,
@@ -210,7 +220,7 @@ async def area_report_file(
     counting = T(N_("the clubs' figures"))
     done = await association.area_report(
         tx, clubs, month, lambda number, total: progress(number, total, counting),
-        job.params.get("tz", CLUB_TZ))
+        job.params.get("tz", CLUB_TZ), _today(job))
     data = workbook(month, done.rows, job.locale, done.quiet,
                     lambda number, total, title: progress(number, total, T(title)))
     summary = joined([T(N_("Report of the clubs of {area} for {month}: {count} clubs."),
