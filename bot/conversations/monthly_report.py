@@ -50,20 +50,46 @@ def _shown(month: str) -> str:
     return f"{month[5:]}/{month[:4]}"
 
 
-def parse_month(text: str, ctx: Ctx) -> str:
-    """``10/2026``, ``10-2026``, ``tháng 10`` (this year, or last year if still to come)."""
+def read_month(text: str, today: date) -> str:
+    """A month as typed: ``10/2026``, ``10-2026``, ``tháng 10 năm 2026``, ``2026-10``...
+
+    Also ``tháng 10`` and ``10`` alone.
+
+    Without a year, this year's (or last year's, if this year's is still to come). The chat
+    and the command line (``ishc-bot report --month``) read months with this.
+
+    Args:
+        text: What was typed.
+        today: The current day (club time).
+
+    Returns:
+        The month as ``YYYY-MM``.
+
+    Raises:
+        ParseError: Not a month, or a month still to come.
+    """
     folded = fold(text[:40]).strip(" .")
-    match = re.fullmatch(r"(?:thang\s*)?([0-9]{1,2})(?:\s*[/\-.]\s*(?:nam\s*)?([0-9]{4}))?",
-                         folded)
-    if not match or not 1 <= int(match[1]) <= 12:
+    iso = re.fullmatch(r"([0-9]{4})\s*[/\-.]\s*([0-9]{1,2})", folded)
+    match = iso or re.fullmatch(
+        r"(?:thang\s*)?([0-9]{1,2})(?:(?:\s*[/\-.]\s*|\s+)(?:nam\s*)?([0-9]{4}))?",
+        folded)
+    if not match:
         raise ParseError(MSG_MONTH)
-    month, year = int(match[1]), int(match[2]) if match[2] else ctx.today.year
-    if not match[2] and (year, month) > (ctx.today.year, ctx.today.month):
+    number, written = (match[2], match[1]) if iso else (match[1], match[2])
+    if not 1 <= int(number) <= 12:
+        raise ParseError(MSG_MONTH)
+    month, year = int(number), int(written) if written else today.year
+    if not written and (year, month) > (today.year, today.month):
         year -= 1
-    if (year, month) > (ctx.today.year, ctx.today.month) or year < 2000:
+    if (year, month) > (today.year, today.month) or year < 2000:
         raise ParseError(N_("That month has not come yet. Please type a past month, like "
                             "10/2026."))
     return f"{year:04d}-{month:02d}"
+
+
+def parse_month(text: str, ctx: Ctx) -> str:
+    """The month typed in the chat (see :func:`read_month`)."""
+    return read_month(text, ctx.today)
 
 
 def _value(figure: report.Figure) -> str:
