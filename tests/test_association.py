@@ -488,7 +488,7 @@ def test_report_command_writes_the_area_with_its_quiet_clubs(cli_db, tmp_path, c
     out = tmp_path / "report.xlsx"
     assert main(["report", "--month", "2026-10", "--province", "nghe an", "--district",
                  "QUE PHONG", "--xlsx", str(out)]) == 0
-    assert "2 club(s) written" in capsys.readouterr().out
+    assert "Đã ghi báo cáo tháng 10/2026 của 2 câu lạc bộ vào tệp" in capsys.readouterr().out
     book = load_workbook(out)
     assert [row[0].value for row in book["Báo cáo"].iter_rows(min_row=2)] == [
         "CLB C", "CLB A", "Tất cả câu lạc bộ"]
