@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot import fund, health
 from bot.clubs import create_club
+from bot.invites import MEMBER_CODE_DAYS, hash_code, new_code
 from bot.meetings import default_rule, meetings
 from storage.base import Consent, NewMember, Storage, Transaction
 from storage.health import NewReading, NewVisit
@@ -109,8 +110,12 @@ async def seed(storage: Storage, now: datetime, tz: str = CLUB_TZ) -> str | None
             await tx.record_attendance(demo.club_id, day, came,
                                        [i for i in people.values() if i not in came],
                                        demo.chair, demo.at(day, 11))
-        await tx.set_meta(DEMO_CODE_KEY, club["member_code"])
-        return club["member_code"]
+        # The club's own member code expired long ago: a fresh one, as /mamoi makes it.
+        code = new_code()
+        await tx.create_invite(demo.club_id, hash_code(code), "member",
+                               now + timedelta(days=MEMBER_CODE_DAYS), None, now)
+        await tx.set_meta(DEMO_CODE_KEY, code)
+        return code
 
 
 async def _people(tx: Transaction, club_id: int, founded: datetime,
