@@ -362,19 +362,24 @@ def _print_admin(args: argparse.Namespace, result: Any) -> None:
     elif args.action == "list":
         for grant in result:
             where = Area(grant["province"], grant["district"], grant["commune"]).name
-            state = f"revoked {grant['revoked_at'][:10]}" if grant["revoked_at"] else (
-                f"{grant['accounts']} account(s)")
+            state = _say(N_("revoked {day}"), day=format_day(
+                datetime.fromisoformat(grant["revoked_at"]).date())) if grant["revoked_at"] \
+                else _say(N_("{count} chat account(s)"), count=grant["accounts"])
             print(f"{grant['id']}\t{grant['role']}\t{where}\t{grant['name']}\t{state}")
     elif args.action == "revoke":
-        print(f"grant {result['id']} ({result['name']}) revoked: its chat accounts no longer "
-              "see the report")
+        print(_say(N_("Access {id} ({name}) is revoked: its chat accounts no longer see the "
+                      "report."), id=result["id"], name=result["name"]))
     else:
         where = Area(result["province"], result["district"], result["commune"]).name
-        clubs = f", {result['clubs']} club(s) there now" if "clubs" in result else ""
-        print(f"grant {result['id']}: {result['name']}, {result['role']} of {where}{clubs}")
-        print(f"one-time code: {result['code']} (valid until {result['code_expires'][:16]} "
-              "UTC, only its hash is kept)")
-        print(f"The officer sends this to the bot on Telegram or Zalo: {result['type_in_chat']}")
+        print(_say(N_("Access {id}: {name}, association of {area}."), id=result["id"],
+                   name=result["name"], area=where))
+        if "clubs" in result:
+            print(_say(N_("Clubs there now: {count}."), count=result["clubs"]))
+        print(_say(N_("One-time code: {code} (valid until {until} UTC; only its hash is "
+                      "kept)."), code=result["code"], until=result["code_expires"][:16]
+                   .replace("T", " ")))
+        print(_say(N_("The officer sends this to the bot on Telegram or Zalo: {text}"),
+                   text=result["type_in_chat"]))
 
 
 async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
