@@ -233,7 +233,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Timing], di
 
     out = workdir / "province.xlsx"
     printed = await asyncio.to_thread(cli_report, path, out, PROVINCE)  # warm-up and check
-    assert f"{args.clubs} club(s) written" in printed, printed
+    assert f"của {args.clubs} câu lạc bộ vào tệp" in printed, printed
     check_sheet(out, args.clubs, one)
     facts["xlsx_kib"] = out.stat().st_size / 1024
     province_ms = []

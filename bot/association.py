@@ -18,7 +18,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot import report
@@ -121,13 +121,15 @@ async def area_report(
     month: str,
     progress: Callable[[int, int], None] | None = None,
     tz: str = CLUB_TZ,
+    today: date | None = None,
 ) -> AreaReport:
     """Every figure of ``month`` (``YYYY-MM``) for ``clubs``, their total and the quiet ones.
 
     Reads the clubs :data:`BATCH` at a time with the grouped query
     (``Transaction.area_month_figures``) and calls ``progress(done, total)`` after each batch.
     A club is quiet when no attendance was recorded in the month; it "recorded nothing" when
-    it has no ledger entry, reading, visit or attendance in the month either.
+    it has no ledger entry, reading, visit or attendance in the month either. ``today`` is
+    the day of the report (see ``report.monthly``).
     """
     first, last = report.month_bounds(month)
     rows: list[tuple[Club, list[report.Figure]]] = []
@@ -135,7 +137,8 @@ async def area_report(
     no_meeting: list[Quiet] = []
     for start in range(0, len(clubs), BATCH):
         batch = clubs[start:start + BATCH]
-        found = await tx.area_month_figures([club.id for club in batch], first, last, tz)
+        found = await tx.area_month_figures([club.id for club in batch], first, last, tz,
+                                            today)
         for club in batch:
             values = found[club.id]
             rows.append((club, _figures(values)))

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import json
 import os
 import re
 import sys
 from dataclasses import asdict, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,10 +44,14 @@ from bot.app import run
 from bot.association import Area
 from bot.clubs import create_club, list_clubs
 from bot.config import Settings
+from bot.conversations.meeting_schedule import parse_time
+from bot.conversations.monthly_report import read_month
 from bot.conversations.registry import FLOWS
 from bot.engine import Engine
 from bot.handlers.telegram import deep_link
 from bot.health import TRIAGE_KEY, Triage, triage
+from bot.i18n import DEFAULT_LOCALE, N_, format_day, gettext
+from bot.parsers import ParseError, parse_date
 from bot.reminders import SETTINGS_KEY as REMINDERS_KEY
 from bot.reminders import Settings as ReminderSettings
 from bot.render import translate
@@ -56,7 +61,8 @@ from storage.sqlite import SQLiteStorage
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ishc-bot", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ishc-bot", description=plain(__doc__ or ""),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the service (local terminal chat without a token)")
     club = commands.add_parser("club", help="manage clubs").add_subparsers(
@@ -67,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--commune", default="")
     create.add_argument("--district", default="")
     create.add_argument("--province", default="")
-    create.add_argument("--meeting-day", type=int, required=True)
+    create.add_argument("--meeting-day", type=int, required=True, help="1 to 31")
     create.add_argument("--json", action="store_true", help="print JSON")
     listing = club.add_parser("list", help="list clubs with member counts")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -81,8 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("due", "list the reminders due at a moment (nothing is queued)"),
                        ("send", "queue the reminders due at a moment (each key once)")):
         step = steps.add_parser(name, help=text)
-        step.add_argument("--at", help="ISO moment, club time unless it has an offset "
-                          "(default: now)")
+        step.add_argument("--at", help='a moment, club time unless it has an offset: '
+                          '"13/12/2026 7:00", "hôm nay 7h" or 2026-12-13T07:00 (default: now)')
         step.add_argument("--json", action="store_true", help="print JSON")
     admin = commands.add_parser("admin", help="association officers: grants over an area")
     grants = admin.add_subparsers(dest="action", required=True)
@@ -106,11 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     take.add_argument("id", type=int)
     take.add_argument("--json", action="store_true", help="print JSON")
     monthly = commands.add_parser("report", help="the monthly report of clubs as a spreadsheet")
-    monthly.add_argument("--month", required=True, help="YYYY-MM")
+    monthly.add_argument("--month", required=True,
+                         help='11/2026, 2026-11, 11-2026 or "tháng 11/2026"')
     for area in ("province", "district", "commune"):
         monthly.add_argument(f"--{area}", help=f"only the clubs of this {area}")
     monthly.add_argument("--club", type=int, help="only this club")
-    monthly.add_argument("--xlsx", required=True, help="the file to write")
+    monthly.add_argument("--xlsx", required=True,
+                         help="the file to write (its folder must exist)")
     letters = commands.add_parser("deadletter", help="updates the service gave up on")
     letter_actions = letters.add_subparsers(dest="action", required=True)
     shown = letter_actions.add_parser("list", help="the newest dead letters and their errors")
@@ -186,23 +194,138 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def plain(text: str) -> str:
+    """Help text without reStructuredText markup (````code```` and ``:func:`name```)."""
+    return re.sub(r":\w+:`([^`]*)`", r"\1", text).replace("``", "")
+
+
+def _say(message: str, **params: object) -> str:
+    """An operator's message, in Vietnamese (the catalogs' default language)."""
+    return gettext(message, DEFAULT_LOCALE, **params)
+
+
+def _error(code: int, reason: str) -> int:
+    """Print an error (no traceback) and return the exit status."""
+    print(_say(N_("Error: {reason}"), reason=reason), file=sys.stderr)
+    return code
+
+
+def _fail(code: int, message: str, **params: object) -> int:
+    """Print an error from a message of the catalogs and return the exit status."""
+    return _error(code, _say(message, **params))
+
+
+WHY = {
+    errno.ENOENT: N_("the folder does not exist"),
+    errno.ENOTDIR: N_("the folder does not exist"),
+    errno.EACCES: N_("no permission to write there"),
+    errno.EPERM: N_("no permission to write there"),
+    errno.EROFS: N_("the disk is read-only"),
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EISDIR: N_("that is a folder"),
+}
+
+
+def why(error: OSError) -> str:
+    """Why a file could not be written, in words (the system's own words if unusual)."""
+    known = WHY.get(error.errno or 0)
+    return _say(known) if known else (error.strerror or str(error))
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a new file, then renamed into place).
+
+    Raises:
+        OSError: The folder does not exist, or cannot be written.
+    """
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def parse_moment(text: str, tz: str, now: datetime) -> datetime:
+    """A moment as the chat reads it: ``13/12/2026 7:00``, ``hôm nay 7h``, or ISO.
+
+    Without an offset the moment is club time (``tz``); a day without a year is this year's.
+
+    Raises:
+        ParseError: Not a day followed by a time.
+    """
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        words, today = text.split(), now.astimezone(ZoneInfo(tz)).date()
+        for cut in range(1, len(words)):
+            try:
+                day = parse_date(" ".join(words[:cut]), today)
+                clock = parse_time(" ".join(words[cut:]))
+            except ParseError:
+                continue
+            at = datetime.combine(day, time.fromisoformat(clock))
+            break
+        else:
+            raise ParseError(MSG_AT) from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=ZoneInfo(tz))
+
+
+MSG_AT = N_('Please give the day and the time, like "13/12/2026 7:00" or 2026-12-13T07:00.')
+
+
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
-    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", args.month):
-        raise ValueError("--month must look like 2026-11")
+    """``report``: the month of the chosen clubs into ``--xlsx``.
+
+    Returns:
+        The exit status: 2 for a month, club or area not understood or not found (nothing is
+        written), 1 if the file cannot be written, else 0.
+    """
+    now = utcnow()
+    try:
+        month = read_month(args.month, now.astimezone(ZoneInfo(settings.tz)).date())
+    except ParseError as error:
+        return _fail(2, N_("--month {month}: {reason}"), month=args.month,
+                     reason=error.text(DEFAULT_LOCALE))
+    target = Path(args.xlsx)
+    if not target.parent.is_dir():
+        return _fail(1, N_("cannot write {path}: {reason}"), path=target,
+                     reason=_say(WHY[errno.ENOENT]))
     area = Area(args.province or "", args.district or "", args.commune or "")
     storage = SQLiteStorage(settings.db)
     await storage.open()
     try:
-        async def work(tx: Any) -> association.AreaReport:
+        async def work(tx: Any) -> association.AreaReport | int:
+            if args.club is not None and await tx.get_club(args.club) is None:
+                return _fail(2, N_("there is no club number {club} (see: ishc-bot club list)."),
+                             club=args.club)
             clubs = [club for club in await association.clubs_in(tx, area)
                      if args.club is None or club.id == args.club]
-            return await association.area_report(tx, clubs, args.month, tz=settings.tz)
+            if not clubs and area == Area():
+                return _fail(2, N_("there is no club yet (make one with: ishc-bot club "
+                                   "create)."))
+            if not clubs:
+                return _fail(2, N_("there is no club in {area}{club} (see: ishc-bot club "
+                                   "list)."), area=area.name,
+                             club="" if args.club is None else f" (#{args.club})")
+            return await association.area_report(tx, clubs, month, tz=settings.tz,
+                                                 today=now.astimezone(ZoneInfo(settings.tz))
+                                                 .date())
 
         done = await storage.reading(work)
     finally:
         await storage.close()
-    Path(args.xlsx).write_bytes(workbook(args.month, done.rows, quiet=done.quiet))
-    return len(done.rows)
+    if isinstance(done, int):
+        return done
+    try:
+        write_file(target, workbook(month, done.rows, quiet=done.quiet))
+    except OSError as error:
+        return _fail(1, N_("cannot write {path}: {reason}"), path=target, reason=why(error))
+    print(_say(N_("The report of {month} for {count} club(s) is written to {path}."),
+               month=f"{month[5:]}/{month[:4]}", count=len(done.rows), path=target))
+    return 0
 
 
 def _whoami() -> str:
@@ -239,19 +362,24 @@ def _print_admin(args: argparse.Namespace, result: Any) -> None:
     elif args.action == "list":
         for grant in result:
             where = Area(grant["province"], grant["district"], grant["commune"]).name
-            state = f"revoked {grant['revoked_at'][:10]}" if grant["revoked_at"] else (
-                f"{grant['accounts']} account(s)")
+            state = _say(N_("revoked {day}"), day=format_day(
+                datetime.fromisoformat(grant["revoked_at"]).date())) if grant["revoked_at"] \
+                else _say(N_("{count} chat account(s)"), count=grant["accounts"])
             print(f"{grant['id']}\t{grant['role']}\t{where}\t{grant['name']}\t{state}")
     elif args.action == "revoke":
-        print(f"grant {result['id']} ({result['name']}) revoked: its chat accounts no longer "
-              "see the report")
+        print(_say(N_("Access {id} ({name}) is revoked: its chat accounts no longer see the "
+                      "report."), id=result["id"], name=result["name"]))
     else:
         where = Area(result["province"], result["district"], result["commune"]).name
-        clubs = f", {result['clubs']} club(s) there now" if "clubs" in result else ""
-        print(f"grant {result['id']}: {result['name']}, {result['role']} of {where}{clubs}")
-        print(f"one-time code: {result['code']} (valid until {result['code_expires'][:16]} "
-              "UTC, only its hash is kept)")
-        print(f"The officer sends this to the bot on Telegram or Zalo: {result['type_in_chat']}")
+        print(_say(N_("Access {id}: {name}, association of {area}."), id=result["id"],
+                   name=result["name"], area=where))
+        if "clubs" in result:
+            print(_say(N_("Clubs there now: {count}."), count=result["clubs"]))
+        print(_say(N_("One-time code: {code} (valid until {until} UTC; only its hash is "
+                      "kept)."), code=result["code"], until=result["code_expires"][:16]
+                   .replace("T", " ")))
+        print(_say(N_("The officer sends this to the bot on Telegram or Zalo: {text}"),
+                   text=result["type_in_chat"]))
 
 
 async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
@@ -289,9 +417,7 @@ async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> di
 async def _reminders(args: argparse.Namespace, settings: Settings) -> list[dict[str, object]]:
     at = utcnow()
     if args.at:
-        at = datetime.fromisoformat(args.at)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=ZoneInfo(settings.tz))
+        at = parse_moment(args.at, settings.tz, at)
     storage = SQLiteStorage(settings.db)
     await storage.open()
     try:
@@ -358,7 +484,27 @@ async def _triage(args: argparse.Namespace, settings: Settings) -> dict[str, int
         await storage.close()
 
 
+def _print_club(club: dict[str, Any], tz: str) -> None:
+    """A new club as plain labelled lines (the links only when there are some)."""
+    def until(moment: str) -> str:
+        return format_day(datetime.fromisoformat(moment).astimezone(ZoneInfo(tz)).date())
+
+    print(_say(N_("Club number {id}: {name}"), id=club["club_id"], name=club["name"]))
+    print(_say(N_("Board code (whoever joins with it becomes the chair; one use, until "
+                  "{until}): {code}"), until=until(club["board_code_expires"]),
+               code=club["board_code"]))
+    print(_say(N_("Member code (until {until}): {code}"),
+               until=until(club["member_code_expires"]), code=club["member_code"]))
+    if club.get("board_link"):
+        print(_say(N_("Telegram link for the board: {link}"), link=club["board_link"]))
+    if club.get("member_link"):
+        print(_say(N_("Telegram link for members: {link}"), link=club["member_link"]))
+
+
 async def _club(args: argparse.Namespace, settings: Settings) -> object:
+    if args.action == "create" and not 1 <= args.meeting_day <= 31:
+        raise ValueError(_say(N_("--meeting-day: the meeting day must be from 1 to 31, for "
+                                 "example 15.")))
     storage = SQLiteStorage(settings.db)
     await storage.open()
     try:
@@ -414,9 +560,7 @@ def main(argv: list[str] | None = None) -> int:
             _print_admin(args, asyncio.run(_admin(args, settings)))
             return 0
         if args.command == "report":
-            count = asyncio.run(_report(args, settings))
-            print(f"{count} club(s) written to {args.xlsx}")
-            return 0
+            return asyncio.run(_report(args, settings))
         if args.command == "reminders" and args.action == "settings":
             print(json.dumps(asyncio.run(_reminder_settings(args, settings)), indent=2))
             return 0
@@ -427,21 +571,23 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for item in found:
                     print(f"{item['at']}\t{item['kind']}\t{item['member_id']}\t{item['key']}")
-                print(f"{len(found)} reminder(s) {'queued' if args.action == 'send' else 'due'}")
+                print(_say(N_("Reminders queued: {count}.") if args.action == "send" else
+                           N_("Reminders due: {count}."), count=len(found)))
             return 0
         if args.command == "triage":
             print(json.dumps(asyncio.run(_triage(args, settings)), indent=2))
             return 0
         result = asyncio.run(_club(args, settings))
+    except ParseError as error:
+        return _fail(2, N_("--at {at}: {reason}"), at=getattr(args, "at", ""),
+                     reason=error.text(DEFAULT_LOCALE))
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _error(2, str(error))
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     elif args.action == "list":
         for club in result:  # type: ignore[union-attr]
             print(f"{club['club_id']}\t{club['members']}\t{club['name']}")
     else:
-        for key, value in result.items():  # type: ignore[union-attr]
-            print(f"{key}: {value}")
+        _print_club(result, settings.tz)  # type: ignore[arg-type]
     return 0

@@ -71,12 +71,15 @@ FIGURES = (
      MONEY),
     ("closing_cash", "fund", N_("Closing cash"), N_("Sum of the ledger's cash up to the end of "
                                                     "the month."), MONEY),
-    ("overdue_loans", "fund", N_("Overdue loans"), N_("Loans owing principal at the end of "
-                                                      "the month whose instalments due by "
-                                                      "then were not all paid."), COUNT),
-    ("overdue_amount", "fund", N_("Overdue amount"), N_("Principal and interest due by the "
-                                                        "end of the month and not paid by "
-                                                        "then, on those loans."), MONEY),
+    ("overdue_loans", "fund", N_("Overdue loans"), N_("Loans owing principal at the end of the "
+                                                      "month (or on the day of the report, for "
+                                                      "the month still running) whose "
+                                                      "instalments due by then were not all "
+                                                      "paid."), COUNT),
+    ("overdue_amount", "fund", N_("Overdue amount"), N_("Principal and interest due by the end of "
+                                                        "the month (or the day of the report) "
+                                                        "and not paid by then, on those "
+                                                        "loans."), MONEY),
     ("borrowers", "fund", N_("Borrowers"), N_("Members owing principal at the end of the "
                                               "month."), COUNT),
     ("share_borrowers", "fund", N_("Share of members with a loan"), N_("Borrowers / members "
@@ -107,7 +110,8 @@ FIGURES = (
     ("volunteers", "care", N_("Volunteers caring"), N_("Volunteers with a client."), COUNT),
     ("visits", "care", N_("Home visits"), N_("Visits recorded this month."), COUNT),
     ("clients_unvisited", "care", N_("Clients without a visit in 14 days"),
-     N_("Clients with no visit in the last 14 days of the month."), COUNT),
+     N_("Clients with no visit in the 14 days up to the end of the month (or up to the day "
+        "of the report, for the month still running)."), COUNT),
     ("reminders", "reminders", N_("Reminders sent"), N_("Reminders queued this month."), COUNT),
 )
 SECTIONS = {
@@ -157,11 +161,16 @@ def shares(values: dict[str, int]) -> dict[str, int]:
 
 
 async def monthly(
-    tx: Transaction, club_id: int, month: str, tz: str = CLUB_TZ
+    tx: Transaction, club_id: int, month: str, tz: str = CLUB_TZ, today: date | None = None
 ) -> list[Figure]:
-    """Every figure of a club's month (by the clubs' time zone ``tz``), in report order."""
+    """Every figure of a club's month (by the clubs' time zone ``tz``), in report order.
+
+    ``today`` (club time) is the day of the report: for the month still running, what is
+    measured at a day (overdue loans, clients without a visit) is measured then, not at the
+    month's end.
+    """
     first, last = month_bounds(month)
-    values = await tx.month_figures(club_id, first, last, tz)
+    values = await tx.month_figures(club_id, first, last, tz, today)
     values.update(shares(values))
     return [Figure(key, section, label, definition, kind, values[key])
             for key, section, label, definition, kind in FIGURES]

@@ -135,6 +135,9 @@ class Reads(
     async def identities_of(self, member_id: int) -> list[Identity]:
         """The member's chat accounts: the chosen one first, then the most recently used."""
 
+    async def identity(self, channel: str, user_id: str) -> Identity | None:
+        """One chat account, or ``None`` if it never wrote to the bot."""
+
     async def consents_of(self, member_id: int) -> list[Consent]:
         """A member's consent records."""
 

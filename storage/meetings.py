@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from storage.records import Member
+
 REMINDER_KINDS = ("meeting", "repayment", "health", "digest")
 
 
@@ -69,6 +71,14 @@ class MeetingReads(Protocol):
 
         Returns:
             ``(day, {member id: present})`` pairs.
+        """
+
+    async def members_joined_before(self, club_id: int, until: datetime) -> list[Member]:
+        """Active members who had joined before ``until``, by name.
+
+        Joined: approved by the board, or, for those set up without an approval (the board
+        of a new club), registered. Those who joined later were not members at a meeting
+        held before ``until``.
         """
 
     async def paused_kinds(self, member_id: int) -> frozenset[str]:

@@ -16,12 +16,14 @@ class ReportReads(Protocol):
     """What may be read of these records (flows and the engine get only reads)."""
 
     async def month_figures(
-        self, club_id: int, start: date, end: date, tz: str = CLUB_TZ
+        self, club_id: int, start: date, end: date, tz: str = CLUB_TZ, today: date | None = None
     ) -> dict[str, int]:
         """Every figure of the club's month ``start``..``end`` (inclusive), by key.
 
         Keys and definitions are those of ``bot.report.FIGURES``. Moments (approvals,
         erasures, care links, reminders) count in the month by the clubs' time zone ``tz``.
+        Figures measured at a day (overdue loans, clients without a visit in 14 days) are
+        measured at ``end``, or at ``today`` when it is earlier (the month still running).
         """
 
     async def month_series(
@@ -36,7 +38,8 @@ class ReportReads(Protocol):
         """
 
     async def area_month_figures(
-        self, club_ids: list[int], start: date, end: date, tz: str = CLUB_TZ
+        self, club_ids: list[int], start: date, end: date, tz: str = CLUB_TZ,
+        today: date | None = None,
     ) -> dict[int, dict[str, int]]:
         """Every figure of the month for many clubs at once (the association's view), by club.
 

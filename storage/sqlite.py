@@ -843,6 +843,13 @@ class SQLiteTransaction(
         )
         return [self._identity(row) for row in rows]
 
+    async def identity(self, channel: str, user_id: str) -> Identity | None:
+        """One chat account, or ``None`` if it never wrote to the bot."""
+        row = await self._one(
+            "SELECT * FROM identities WHERE channel = ? AND user_id = ?", (channel, user_id)
+        )
+        return self._identity(row) if row else None
+
     async def prefer_identity(self, channel: str, user_id: str, member_id: int | None) -> None:
         """Send the member's messages to this account (``member_id`` None: used last)."""
         row = await self._one(

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from storage.meetings import DueInstalment, MeetingMove, MeetingRule
+from storage.records import Member
 from storage.sqlite_queries import SQLiteQueries, _dt, _in, _ts
 
 
@@ -89,6 +90,15 @@ class SQLiteMeetings(SQLiteQueries):
             result.append((date.fromisoformat(day),
                            {r["member_id"]: bool(r["present"]) for r in rows}))
         return result
+
+    async def members_joined_before(self, club_id: int, until: datetime) -> list[Member]:
+        """Active members who had joined (approved, else registered) before ``until``."""
+        rows = await self._all(
+            "SELECT * FROM members WHERE club_id = ? AND status = 'active' "
+            "AND COALESCE(approved_at, registered_at) < ? ORDER BY full_name COLLATE NOCASE, id",
+            (club_id, _ts(until)),
+        )
+        return [self._member(row) for row in rows]
 
     async def set_reminder_pause(
         self, member_id: int, kind: str, paused: bool, now: datetime

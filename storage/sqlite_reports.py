@@ -13,13 +13,13 @@ class SQLiteReports(SQLiteQueries):
     """Monthly report queries; mixed into ``SQLiteTransaction``."""
 
     async def month_figures(
-        self, club_id: int, start: date, end: date, tz: str = CLUB_TZ
+        self, club_id: int, start: date, end: date, tz: str = CLUB_TZ, today: date | None = None
     ) -> dict[str, int]:
         """Every figure of the club's month ``start``..``end`` (inclusive), by key.
 
         One club is an area of one: the same queries as :meth:`area_month_figures`.
         """
-        return (await self.area_month_figures([club_id], start, end, tz))[club_id]
+        return (await self.area_month_figures([club_id], start, end, tz, today))[club_id]
 
     async def month_series(
         self, club_id: int, start: date, end: date
@@ -73,7 +73,8 @@ class SQLiteReports(SQLiteQueries):
         return [series[m] for m in months]
 
     async def area_month_figures(
-        self, club_ids: list[int], start: date, end: date, tz: str = CLUB_TZ
+        self, club_ids: list[int], start: date, end: date, tz: str = CLUB_TZ,
+        today: date | None = None,
     ) -> dict[int, dict[str, int]]:
         """Every figure of the month for many clubs at once, by club (see ``ReportStore``).
 
@@ -82,9 +83,12 @@ class SQLiteReports(SQLiteQueries):
         Balances at the end of a past month are the balances kept by the ledger's triggers
         (``fund_balances``, ``loan_balances``) less the entries dated after it, so only the
         month and what followed it are read (index ``ledger_club_day``), not every year of the
-        ledger.
+        ledger. What is measured at a day (overdue loans, clients without a visit) is measured
+        at the month's end, or at ``today`` for the month still running.
         """
         first, last = start.isoformat(), end.isoformat()  # for days
+        at = min(end, today) if today is not None else end
+        as_of = at.isoformat()
         # For moments (stored in UTC): the month runs from midnight to midnight, club time.
         zone = ZoneInfo(tz)
         since = _ts(datetime.combine(start, time(), zone))
@@ -179,8 +183,9 @@ class SQLiteReports(SQLiteQueries):
             ids, last, ids,
         )
         await put(
-            # Overdue at the month's end: a loan still owing principal then whose instalments
-            # due by then (principal and interest, ``cum_total``) exceed what it had paid.
+            # Overdue at the month's end (or today): a loan still owing principal then whose
+            # instalments due by then (principal and interest, ``cum_total``) exceed what it
+            # had paid.
             "WITH moved AS (SELECT loan_id, SUM(principal) AS principal, SUM(CASE WHEN "
             "kind = 'repayment' THEN interest - principal ELSE 0 END) AS paid FROM ledger "
             f"WHERE {clubs} AND day > ? AND loan_id IS NOT NULL GROUP BY loan_id), "
@@ -197,7 +202,7 @@ class SQLiteReports(SQLiteQueries):
             "GROUP BY e.loan_id) "
             "SELECT club_id, COUNT(*) AS overdue_loans, SUM(amount) AS overdue_amount "
             "FROM late WHERE amount > 0 GROUP BY club_id",
-            ids, last, ids, last,
+            ids, as_of, ids, as_of,
         )
         await put(
             # Each member's last reading of the month (as month_figures' measured_high).
@@ -225,7 +230,7 @@ class SQLiteReports(SQLiteQueries):
             f"client_id FROM care_links WHERE {clubs} AND assigned_at < ? AND (ended_at IS NULL "
             "OR ended_at >= ?)) c WHERE NOT EXISTS (SELECT 1 FROM visits v WHERE v.client_id = "
             "c.client_id AND v.day BETWEEN ? AND ?) GROUP BY club_id",
-            ids, until, until, (end - timedelta(days=13)).isoformat(), last,
+            ids, until, until, (at - timedelta(days=13)).isoformat(), as_of,
         )
         await put(
             f"SELECT club_id, COUNT(*) AS reminders FROM reminders WHERE {clubs} AND "

@@ -439,10 +439,11 @@ def test_admin_grant_list_code_and_revoke(cli_db, capsys):
     assert main(["admin", "grant", "--role", "association", "--province", "nghe an",
                  "--district", "que phong", "--name", "Nguyễn Văn An", "--by", "lead"]) == 0
     out = capsys.readouterr().out
-    assert "grant 1: Nguyễn Văn An, association of Quế Phong, Nghệ An, 2 club(s) there now" in out
-    code = out.split("one-time code: ")[1].split()[0]
+    assert ("Quyền xem số 1: Nguyễn Văn An, Hội Người cao tuổi Quế Phong, Nghệ An.\n"
+            "Số câu lạc bộ ở đó hiện nay: 2.\n") in out
+    code = out.split("Mã dùng một lần: ")[1].split()[0]
     assert len(code) == 10 and not set(code) & set("0O1IL")
-    assert f"sends this to the bot on Telegram or Zalo: /hoinct {code}" in out
+    assert f"Cán bộ gửi cho bot trên Telegram hoặc Zalo: /hoinct {code}" in out
     assert main(["admin", "grant", "--role", "association", "--province", "Hòa Bình",
                  "--name", "Hà Thị Bình", "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
@@ -452,15 +453,16 @@ def test_admin_grant_list_code_and_revoke(cli_db, capsys):
     again = json.loads(capsys.readouterr().out)
     assert again["id"] == 1 and again["code"] != code
     assert main(["admin", "revoke", "2"]) == 0
-    assert "grant 2 (Hà Thị Bình) revoked" in capsys.readouterr().out
+    assert capsys.readouterr().out == ("Đã thu hồi quyền xem số 2 (Hà Thị Bình): các tài khoản "
+                                       "nhắn tin của quyền này không còn xem báo cáo nữa.\n")
     assert main(["admin", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(g["id"], g["granted_by"], g["accounts"], g["revoked_at"] is None)
             for g in listed] == [(1, "lead", 0, True), (2, listed[1]["granted_by"], 0, False)]
     assert main(["admin", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "1\tassociation\tQuế Phong, Nghệ An\tNguyễn Văn An\t0 account(s)"
-    assert lines[1].startswith("2\tassociation\tHòa Bình\tHà Thị Bình\trevoked ")
+    assert lines[0] == "1\tassociation\tQuế Phong, Nghệ An\tNguyễn Văn An\t0 tài khoản nhắn tin"
+    assert lines[1].startswith("2\tassociation\tHòa Bình\tHà Thị Bình\tđã thu hồi ngày ")
     with sqlite3.connect(cli_db) as connection:
         hashes = [row[0] for row in connection.execute("SELECT code_hash FROM operator_codes")]
     assert len(hashes) == 3 and code not in hashes
@@ -473,7 +475,7 @@ def test_admin_refuses_an_area_without_clubs_unless_forced(cli_db, capsys):
     assert "no club is in Nghệ Ann" in capsys.readouterr().err
     assert main(["admin", "grant", "--role", "association", "--province", "Thanh Hóa",
                  "--name", "X", "--force"]) == 0
-    assert "association of Thanh Hóa, 0 club(s)" in capsys.readouterr().out
+    assert "Số câu lạc bộ ở đó hiện nay: 0." in capsys.readouterr().out
     assert main(["admin", "revoke", "9"]) == 2
     assert "there is no grant 9" in capsys.readouterr().err
     assert main(["admin", "revoke", "1"]) == 0
@@ -488,7 +490,7 @@ def test_report_command_writes_the_area_with_its_quiet_clubs(cli_db, tmp_path, c
     out = tmp_path / "report.xlsx"
     assert main(["report", "--month", "2026-10", "--province", "nghe an", "--district",
                  "QUE PHONG", "--xlsx", str(out)]) == 0
-    assert "2 club(s) written" in capsys.readouterr().out
+    assert "Đã ghi báo cáo tháng 10/2026 của 2 câu lạc bộ vào tệp" in capsys.readouterr().out
     book = load_workbook(out)
     assert [row[0].value for row in book["Báo cáo"].iter_rows(min_row=2)] == [
         "CLB C", "CLB A", "Tất cả câu lạc bộ"]

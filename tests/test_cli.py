@@ -50,7 +50,8 @@ def test_club_create_and_list(tmp_path):
 
 def test_club_create_refuses_a_bad_meeting_day(tmp_path):
     done = run(["club", "create", "--name", "X", "--meeting-day", "40"], tmp_path / "db")
-    assert done.returncode == 2 and "meeting day" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr == "Lỗi: --meeting-day: ngày họp phải từ 1 đến 31, ví dụ 15.\n"
 
 
 def test_local_chat_join_register_and_be_approved(tmp_path):
@@ -133,9 +134,10 @@ def test_reminders_due_and_send_from_the_command_line(tmp_path):
     assert meeting[0]["at"] == "2026-12-13T08:00:00+07:00"
     assert meeting[0]["text"].startswith("Nhắc lịch: câu lạc bộ họp Thứ Ba ngày 15/12/2026")
     sent = run(["reminders", "send", "--at", "2026-12-13T08:00"], db)
-    assert sent.returncode == 0 and f"{len(found)} reminder(s) queued" in sent.stdout
+    assert sent.returncode == 0
+    assert f"Số tin nhắc đã xếp hàng để gửi: {len(found)}." in sent.stdout
     again = run(["reminders", "send", "--at", "2026-12-13T08:05"], db)
-    assert "0 reminder(s) queued" in again.stdout
+    assert "Số tin nhắc đã xếp hàng để gửi: 0." in again.stdout
     with sqlite3.connect(db) as connection:
         queued = connection.execute(
             "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'reminder:%'").fetchone()[0]
@@ -146,7 +148,8 @@ def test_reminders_sent_at_night_wait_for_the_end_of_the_quiet_hours(tmp_path):
     db = tmp_path / "ishc.sqlite3"
     club_with_a_member(db)
     sent = run(["reminders", "send", "--at", "2026-12-13T23:00"], db)
-    assert sent.returncode == 0 and "2 reminder(s) queued" in sent.stdout, sent.stderr
+    assert sent.returncode == 0, sent.stderr
+    assert "Số tin nhắc đã xếp hàng để gửi: 2." in sent.stdout
     import sqlite3
 
     with sqlite3.connect(db) as connection:
@@ -190,9 +193,97 @@ def test_report_of_a_province_as_a_spreadsheet(tmp_path):
     out = tmp_path / "report.xlsx"
     done = run(["report", "--month", "2026-10", "--province", "nghe an", "--xlsx", str(out)], db)
     assert done.returncode == 0, done.stderr
-    assert "2 club(s) written" in done.stdout
+    assert done.stdout == f"Đã ghi báo cáo tháng 10/2026 của 2 câu lạc bộ vào tệp {out}.\n"
     sheet = load_workbook(out)["Báo cáo"]
     assert [row[0].value for row in sheet.iter_rows(min_row=2)] == ["CLB A", "CLB C",
                                                                      "Tất cả câu lạc bộ"]
     bad = run(["report", "--month", "2026-13", "--xlsx", str(out)], db)
-    assert bad.returncode == 2 and "2026-11" in bad.stderr
+    assert bad.returncode == 2
+    assert bad.stderr == ("Lỗi: --month 2026-13: Bác gõ tháng như 10/2026 hoặc tháng 10 "
+                          "nhé.\n")
+
+
+def test_club_create_prints_plain_labelled_lines(tmp_path):
+    done = run(["club", "create", "--name", "CLB LTHTGN bản Lốc", "--meeting-day", "15"],
+               tmp_path / "ishc.sqlite3")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Câu lạc bộ số 1: CLB LTHTGN bản Lốc"
+    assert lines[1].startswith("Mã cho ban chủ nhiệm (ai tham gia bằng mã này sẽ là chủ nhiệm; "
+                               "dùng một lần, hạn đến ")
+    assert lines[2].startswith("Mã mời thành viên (hạn đến ")
+    assert len(lines) == 3  # no link without TELEGRAM_BOT_USERNAME, and no "None"
+    assert "None" not in done.stdout and "_" not in done.stdout
+    linked = run(["club", "create", "--name", "CLB B", "--meeting-day", "15"],
+                 tmp_path / "ishc.sqlite3", env={"TELEGRAM_BOT_USERNAME": "ishc_bot"})
+    assert linked.stdout.splitlines()[3].startswith(
+        "Đường dẫn Telegram cho ban chủ nhiệm: https://t.me/ishc_bot?start=")
+
+
+def test_help_has_no_markup():
+    for args in (["--help"], ["report", "--help"], ["reminders", "due", "--help"],
+                 ["admin", "grant", "--help"], ["club", "create", "--help"]):
+        done = run(args, "unused.sqlite3")
+        assert done.returncode == 0 and "usage: ishc-bot" in done.stdout
+        assert "`" not in done.stdout and ":func:" not in done.stdout
+
+
+@pytest.mark.parametrize("month", ["11/2026", "2026-11", "11-2026", "thang 11/2026",
+                                   "tháng 11 năm 2026"])
+def test_report_takes_the_months_the_chat_takes(tmp_path, month):
+    from openpyxl import load_workbook
+
+    db = tmp_path / "ishc.sqlite3"
+    club_with_a_member(db)
+    out = tmp_path / "report.xlsx"
+    done = run(["report", "--month", month, "--xlsx", str(out)], db)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Đã ghi báo cáo tháng 11/2026 của 1 câu lạc bộ vào tệp {out}.\n"
+    row = [c.value for c in load_workbook(out)["Báo cáo"][2]]
+    assert (row[0], row[4]) == ("CLB LTHTGN bản Lốc", "2026-11")
+
+
+def test_report_refuses_an_unknown_club_and_writes_nothing(tmp_path):
+    db = tmp_path / "ishc.sqlite3"
+    club_with_a_member(db)
+    out = tmp_path / "report.xlsx"
+    done = run(["report", "--month", "11/2026", "--club", "99", "--xlsx", str(out)], db)
+    assert done.returncode == 2
+    assert done.stderr == ("Lỗi: không có câu lạc bộ số 99 (xem danh sách: ishc-bot club "
+                           "list).\n")
+    assert done.stdout == "" and not out.exists()
+    elsewhere = run(["report", "--month", "11/2026", "--club", "1", "--province", "Hòa Bình",
+                     "--xlsx", str(out)], db)
+    assert elsewhere.returncode == 2 and not out.exists()
+    assert elsewhere.stderr == ("Lỗi: không có câu lạc bộ nào ở Hòa Bình (#1) (xem danh sách: "
+                                "ishc-bot club list).\n")
+
+
+def test_report_into_a_path_it_cannot_write(tmp_path):
+    db = tmp_path / "ishc.sqlite3"
+    club_with_a_member(db)
+    missing = tmp_path / "khong-co" / "report.xlsx"
+    done = run(["report", "--month", "11/2026", "--xlsx", str(missing)], db)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr == f"Lỗi: không ghi được tệp {missing}: thư mục này chưa có.\n"
+    assert not missing.parent.exists()  # not created: a mistyped folder is reported
+    folder = run(["report", "--month", "11/2026", "--xlsx", str(tmp_path)], db)
+    assert folder.returncode == 1
+    assert folder.stderr == (f"Lỗi: không ghi được tệp {tmp_path}: đó là một thư mục, không "
+                             "phải tệp.\n")
+    assert not [p for p in tmp_path.iterdir() if not p.name.startswith("ishc.sqlite3")]
+
+
+@pytest.mark.parametrize("at", ["13/12/2026 8:00", "13/12/2026 8h", "13-12-2026 lúc 8 giờ",
+                                "2026-12-13T08:00", "2026-12-13 08:00"])
+def test_reminders_take_the_moments_the_chat_takes(tmp_path, at):
+    db = tmp_path / "ishc.sqlite3"
+    club_with_a_member(db)
+    due = run(["reminders", "due", "--at", at, "--json"], db)
+    assert due.returncode == 0, due.stderr
+    meeting = [r for r in json.loads(due.stdout) if r["kind"] == "meeting"]
+    assert meeting[0]["at"] == "2026-12-13T08:00:00+07:00"
+    bad = run(["reminders", "due", "--at", "13/12/2026"], db)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr == ('Lỗi: --at 13/12/2026: Hãy ghi ngày và giờ, ví dụ "13/12/2026 7:00" '
+                          "hoặc 2026-12-13T07:00.\n")

@@ -32,6 +32,12 @@ async def three(chat, club: Club):
     await approve(club.chair, MAI)
     for person in (club.chair, club.hoa, mai):
         person.unread()
+    # They joined in October: /diemdanh asks only about members who had joined by the
+    # meeting's day (here 15/11), and the registrations above ran on 28/11.
+    async with chat.bot.storage.transaction() as tx:
+        await tx._run("UPDATE members SET registered_at = '2026-10-01T01:00:00+00:00', "
+                      "approved_at = CASE WHEN approved_at IS NULL THEN NULL ELSE "
+                      "'2026-10-01T02:00:00+00:00' END")
     return club, mai
 
 

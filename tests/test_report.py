@@ -242,3 +242,44 @@ async def test_a_month_runs_midnight_to_midnight_in_vietnam(text_chat):
     assert (october["members"], october["age_80_up"]) == (2, 0)
     assert (november["members"], november["age_80_up"], november["joined"]) == (4, 1, 2)
     assert (utc["joined"], utc["reminders"]) == (2, 2)  # read in UTC the edges move
+
+
+async def test_the_running_month_is_measured_on_the_day_of_the_report(chat, club):
+    """/baocao for 11/2026 on 28/11: a visit on 15/11 is within 14 days, an instalment due on
+    30/11 is not yet overdue (both were wrong when measured at the month's end)."""
+    chair_id = (await chat.bot.rows("SELECT id FROM members WHERE full_name = 'Vi Thị Lan'"))[0][
+        "id"]
+    people = await history(chat, club.info["club_id"], chair_id)
+    club_id, nov = club.info["club_id"], datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    async with chat.bot.storage.transaction() as tx:
+        await tx.link_care(people["b"], people["a"], chair_id, nov)
+        for client, day in ((people["c"], 15), (people["a"], 13)):
+            await tx.add_visit(NewVisit(club_id, client, people["b"], nov, date(2026, 11, day),
+                                        ("meal",), None, "", f"nov{day}"), nov)
+        loan_id, _ = await tx.add_loan(NewLoan(
+            club_id, people["b"], 1_000_000, "cow", 100, 1, "lump_sum", date(2026, 11, 2),
+            date(2026, 11, 30), 30, False, None, chair_id, "loan-nov",
+            (ScheduleRow(1, date(2026, 11, 30), 1_000_000, 10_000),)), nov)
+        await tx.add_entry(NewEntry(club_id, "disbursement", date(2026, 11, 2), "d-nov",
+                                    loan_id=loan_id, member_id=people["b"],
+                                    principal=1_000_000, cash=-1_000_000), nov)
+        on_the_day = {f.key: f.value for f in await report.monthly(
+            tx, club_id, "2026-11", today=date(2026, 11, 28))}
+        at_the_end = {f.key: f.value for f in await report.monthly(tx, club_id, "2026-11")}
+    # On 28/11: c was visited on 15/11 (13 days before), a on 13/11 (15 days before).
+    assert (on_the_day["clients"], on_the_day["clients_unvisited"]) == (2, 1)
+    # The October loan's 15/11 instalment is overdue; the new one's 30/11 is not yet.
+    assert (on_the_day["overdue_loans"], on_the_day["overdue_amount"]) == (1, 450_000)
+    # Once November is over (30/11), neither visit is within 14 days and both loans are late.
+    assert (at_the_end["clients_unvisited"], at_the_end["overdue_loans"]) == (2, 2)
+    assert at_the_end["overdue_amount"] == 450_000 + 1_010_000
+    # The chat's report (the clock is at 28/11/2026) measures on that day.
+    await club.chair.say("/baocao")
+    start = len(club.chair.messages)
+    await club.chair.say("11/2026")
+    summary = club.chair.messages[start].text
+    assert ("Chăm sóc tại nhà: 2 người được 1 tình nguyện viên chăm sóc, 2 lần thăm; 1 người quá "
+            "14 ngày chưa được thăm.") in summary
+    assert "quá hạn 450.000\xa0₫ (1 khoản)" in summary
+    job = (await chat.bot.rows("SELECT params FROM exports WHERE kind = 'report'"))[-1]
+    assert '"today": "2026-11-28"' in job["params"]

@@ -1,7 +1,8 @@
 """Meeting attendance (``/diemdanh``): the board records who came to the last meeting.
 
 The meeting is the most recent one on or before today (today's, on a meeting day), from the
-club's rule and moves. Who came is a "pick several" question over the active members, with
+club's rule and moves. Who came is a "pick several" question over the active members who had
+joined by the meeting's day, with
 "everyone came" first; the others are recorded as absent. Recording a meeting again replaces
 the earlier record. Members who missed the last two recorded meetings are listed at the start
 and after saving, so the board can visit them.
@@ -10,8 +11,9 @@ and after saving, so the board can visit them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.conversations.common import BOARD, member_line
 from bot.conversations.meeting_schedule import club_rule, last_meeting, missed_text
@@ -19,24 +21,44 @@ from bot.engine import PICKED, Ctx, Done, Flow, Step, refused
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T, joined
 from bot.vocabulary import day_text
-from storage.base import Member, Transaction
+from storage.base import Member, Reads, Transaction
 
 EVERYONE = Choice("all", N_("Everyone came"), ("moi nguoi", "tat ca", "ca", "du"))
 
 
+def _day_end(day: date, tz: str) -> datetime:
+    """The moment the meeting's day ends (club time): who joined before it was a member."""
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(tz))
+
+
+async def members_at(tx: Reads, club_id: int, day: date, tz: str) -> list[Member]:
+    """The active members who had joined by the meeting of ``day`` (those asked about)."""
+    return await tx.members_joined_before(club_id, _day_end(day, tz))
+
+
 async def begin(ctx: Ctx, args: str) -> dict[str, Any] | Done:
-    """Find the meeting and fix the list of members asked about (so the numbers stay put)."""
+    """Find the meeting and fix the list of members asked about (so the numbers stay put).
+
+    Only those who had joined by the meeting's day are asked about: someone approved later
+    was not a member then (and the month's report would count more present than members).
+    """
     assert ctx.club is not None
     rule = await club_rule(ctx.tx, ctx.club)
     meeting = last_meeting(rule, await ctx.tx.meeting_moves(ctx.club.id), ctx.today)
-    members = await ctx.tx.list_members(ctx.club.id, ["active"])
+    members = await members_at(ctx.tx, ctx.club.id, meeting.day, ctx.tz)
+    if not members:
+        return Done([Reply((T(N_("No member had joined the club by the meeting of {day}, so "
+                                 "there is nobody to record for it. Please record the next "
+                                 "meeting with /diemdanh on its day."),
+                              day=day_text(meeting.day)),))])
     return {"meeting_day": meeting.day.isoformat(), "members": [m.id for m in members]}
 
 
 async def _members(ctx: Ctx, data: dict[str, Any]) -> list[Member]:
     """The members asked about, in the order shown (those who left the club are dropped)."""
     assert ctx.club is not None
-    active = {m.id: m for m in await ctx.tx.list_members(ctx.club.id, ["active"])}
+    active = {m.id: m for m in await members_at(
+        ctx.tx, ctx.club.id, date.fromisoformat(data["meeting_day"]), ctx.tz)}
     return [active[i] for i in data["members"] if i in active]
 
 
@@ -119,7 +141,7 @@ class RecordAttendance:
             return refusal
         assert ctx.member is not None
         club_id = ctx.member.club_id
-        active = {m.id for m in await tx.list_members(club_id, ["active"])}
+        active = {m.id for m in await members_at(tx, club_id, self.day, ctx.tz)}
         present = [i for i in self.present if i in active]
         absent = [i for i in self.absent if i in active]
         await tx.record_attendance(club_id, self.day, present, absent, ctx.member.id, ctx.now)

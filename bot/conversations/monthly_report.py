@@ -17,6 +17,7 @@ Figures are computed from the ledger and the logs (``bot/report.py``), never typ
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from bot import association, exports, report
@@ -49,20 +50,46 @@ def _shown(month: str) -> str:
     return f"{month[5:]}/{month[:4]}"
 
 
-def parse_month(text: str, ctx: Ctx) -> str:
-    """``10/2026``, ``10-2026``, ``tháng 10`` (this year, or last year if still to come)."""
+def read_month(text: str, today: date) -> str:
+    """A month as typed: ``10/2026``, ``10-2026``, ``tháng 10 năm 2026``, ``2026-10``...
+
+    Also ``tháng 10`` and ``10`` alone.
+
+    Without a year, this year's (or last year's, if this year's is still to come). The chat
+    and the command line (``ishc-bot report --month``) read months with this.
+
+    Args:
+        text: What was typed.
+        today: The current day (club time).
+
+    Returns:
+        The month as ``YYYY-MM``.
+
+    Raises:
+        ParseError: Not a month, or a month still to come.
+    """
     folded = fold(text[:40]).strip(" .")
-    match = re.fullmatch(r"(?:thang\s*)?([0-9]{1,2})(?:\s*[/\-.]\s*(?:nam\s*)?([0-9]{4}))?",
-                         folded)
-    if not match or not 1 <= int(match[1]) <= 12:
+    iso = re.fullmatch(r"([0-9]{4})\s*[/\-.]\s*([0-9]{1,2})", folded)
+    match = iso or re.fullmatch(
+        r"(?:thang\s*)?([0-9]{1,2})(?:(?:\s*[/\-.]\s*|\s+)(?:nam\s*)?([0-9]{4}))?",
+        folded)
+    if not match:
         raise ParseError(MSG_MONTH)
-    month, year = int(match[1]), int(match[2]) if match[2] else ctx.today.year
-    if not match[2] and (year, month) > (ctx.today.year, ctx.today.month):
+    number, written = (match[2], match[1]) if iso else (match[1], match[2])
+    if not 1 <= int(number) <= 12:
+        raise ParseError(MSG_MONTH)
+    month, year = int(number), int(written) if written else today.year
+    if not written and (year, month) > (today.year, today.month):
         year -= 1
-    if (year, month) > (ctx.today.year, ctx.today.month) or year < 2000:
+    if (year, month) > (today.year, today.month) or year < 2000:
         raise ParseError(N_("That month has not come yet. Please type a past month, like "
                             "10/2026."))
     return f"{year:04d}-{month:02d}"
+
+
+def parse_month(text: str, ctx: Ctx) -> str:
+    """The month typed in the chat (see :func:`read_month`)."""
+    return read_month(text, ctx.today)
 
 
 def _value(figure: report.Figure) -> str:
@@ -134,11 +161,13 @@ async def finish(ctx: Ctx, data: dict[str, Any], session_id: str) -> Done:
     if ctx.operator is not None and (data.get("scope") == "area" or not _both(ctx)):
         return _area(ctx, data["month"])
     assert ctx.member is not None and ctx.club is not None
-    figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"], ctx.tz)
+    figures = await report.monthly(ctx.tx, ctx.member.club_id, data["month"], ctx.tz,
+                                   ctx.today)
     parts = [T(N_("Report of {club} for {month}:"), club=ctx.club.name,
                month=_shown(data["month"])), *sections(figures)]
     picture = await summary_chart(ctx.tx, ctx.club.id, data["month"], ctx.club.name)
-    params = {"club_id": ctx.member.club_id, "month": data["month"], "tz": ctx.tz}
+    params = {"club_id": ctx.member.club_id, "month": data["month"], "tz": ctx.tz,
+              "today": ctx.today.isoformat()}
     file = exports.RequestExport("report", params, T(N_("Making the Excel file...")))
     return Done([Reply(tuple(parts), chart=picture)], [file])
 
@@ -147,10 +176,16 @@ def _area(ctx: Ctx, month: str) -> Done:
     assert ctx.operator is not None
     area = Area.of(ctx.operator)
     params = {"operator_id": ctx.operator.id, "month": month, "tz": ctx.tz,
-              **area.as_params()}
+              "today": ctx.today.isoformat(), **area.as_params()}
     note = T(N_("Adding up the report of the clubs of {area} for {month}. It takes a moment; "
                 "I will send it here."), area=area.name, month=_shown(month))
     return Done(effects=[exports.RequestExport("area_report", params, note)])
+
+
+def _today(job: ExportJob) -> date | None:
+    """The day the report was asked for (jobs queued before it was kept: the month's end)."""
+    day = job.params.get("today")
+    return date.fromisoformat(day) if day else None
 
 
 @exports.builder("report")
@@ -165,7 +200,8 @@ async def report_file(
         return T(N_("Only the club's board can have its report."))
     club = found[1]
     progress(1, 1, T(N_("the report")))
-    figures = await report.monthly(tx, club_id, month, job.params.get("tz", CLUB_TZ))
+    figures = await report.monthly(tx, club_id, month, job.params.get("tz", CLUB_TZ),
+                                   _today(job))
     return exports.ExportFile(
         exports.file_name("bao cao", club.name, month, ext="xlsx"),
         XLSX,
@@ -214,7 +250,7 @@ async def area_report_file(
     counting = T(N_("the clubs' figures"))
     done = await association.area_report(
         tx, clubs, month, lambda number, total: progress(number, total, counting),
-        job.params.get("tz", CLUB_TZ))
+        job.params.get("tz", CLUB_TZ), _today(job))
     data = workbook(month, done.rows, job.locale, done.quiet,
                     lambda number, total, title: progress(number, total, T(title)))
     summary = joined([T(N_("Report of the clubs of {area} for {month}: {count} clubs."),

@@ -10,9 +10,12 @@ export) is saved there too. Progress updates are left out, as on other text-only
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import os
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from bot import charts
 from bot.demo import PERSONAS
+from bot.i18n import N_, gettext
 from bot.messages import Inbound, OutMessage
 from bot.render import as_text, for_typing
 from bot.service import Service
@@ -76,6 +80,15 @@ class LocalChannel:
             body = f"[chart: {picture}]\n    {body}"
         self.write(f"  [bot -> {who}]\n    {body}\n")
 
+    async def shown_name(self) -> str:
+        """Who is typing: their name as registered once they have one, else the persona's."""
+        async with self.service.storage.transaction() as tx:
+            found = await tx.identity(self.channel, self.persona)
+            member = await tx.get_member(found.member_id) if found and found.member_id else None
+        if member is not None and member.status not in ("rejected", "erased"):
+            return member.full_name
+        return self.names.get(self.persona, self.persona)
+
     def switch(self, name: str) -> str:
         """Become another person; unknown names become new, unregistered people."""
         wanted = fold(name)
@@ -113,15 +126,24 @@ class LocalChannel:
                 await asyncio.sleep(1.0)
 
 
-async def repl(channel: LocalChannel, drain: Callable[[], asyncio.Future], banner: str) -> None:
-    """Read lines from the terminal until end of input or ``/quit``."""
-    loop = asyncio.get_running_loop()
+async def repl(
+    channel: LocalChannel,
+    drain: Callable[[], asyncio.Future],
+    banner: str,
+    lines: Lines | None = None,
+) -> None:
+    """Read lines from the terminal until end of input or ``/quit``.
+
+    The prompt names the person typing (as registered, once they are). Lines are read by a
+    daemon thread (:class:`Lines`), so Ctrl-C ends the chat at once even while it waits for
+    a line: nothing waits for Enter.
+    """
+    lines = lines or Lines()
     channel.write(banner)
     while True:
-        prompt = f"{channel.names.get(channel.persona, channel.persona)}> "
-        try:
-            line = await loop.run_in_executor(None, _read, prompt)
-        except EOFError:
+        _prompt(f"{await channel.shown_name()}> ")
+        line = await lines.next()
+        if line is None:
             break
         line = line.strip()
         if not line:
@@ -129,10 +151,55 @@ async def repl(channel: LocalChannel, drain: Callable[[], asyncio.Future], banne
         if line in ("/quit", "/exit", "/thoat"):
             break
         if line.startswith("/as "):
-            channel.write(f"  (now typing as {channel.switch(line[4:])})\n")
+            channel.switch(line[4:])
+            name = await channel.shown_name()
+            channel.write(f"  {gettext(N_('(now typing as {name})'), name=name)}\n")
             continue
         await channel.say(line)
         await drain()
+
+
+class Lines:
+    """The lines typed in the terminal, read by a daemon thread.
+
+    The thread reads the file descriptor with ``os.read`` (no buffered object, so no lock is
+    held), and a process leaving does not wait for it: Ctrl-C never waits for Enter.
+
+    Args:
+        fd: The file descriptor to read (default: standard input).
+    """
+
+    def __init__(self, fd: int | None = None) -> None:
+        self._fd = sys.stdin.fileno() if fd is None else fd
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        threading.Thread(target=self._read, name="local-chat-input", daemon=True).start()
+
+    async def next(self) -> str | None:
+        """The next line typed, without its line end; ``None`` at the end of input."""
+        return await self._queue.get()
+
+    def _read(self) -> None:
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(self._fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                if pending:
+                    self._put(pending)
+                self._put(None)
+                return
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                self._put(line)
+
+    def _put(self, line: bytes | None) -> None:
+        text = None if line is None else line.decode("utf-8", "replace").rstrip("\r")
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the chat has ended
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, text)
 
 
 def _save(data: bytes, name: str) -> Path:
@@ -142,10 +209,6 @@ def _save(data: bytes, name: str) -> Path:
     return Path(file.name)
 
 
-def _read(prompt: str) -> str:
+def _prompt(prompt: str) -> None:
     sys.stdout.write(prompt)
     sys.stdout.flush()
-    line = sys.stdin.readline()
-    if not line:
-        raise EOFError
-    return line
