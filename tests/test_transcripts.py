@@ -340,20 +340,29 @@ async def blood_pressure(w: World) -> None:
     w.note("Một số đo nguy hiểm: lời khuyên và báo động.")
     await w.say("Hoa", "/huyetap")
     await w.say("Hoa", "210/125")
-    await answer(w, "Hoa", "Đúng rồi")
-    for _ in range(4):
-        choices = shown(w, "Hoa")
-        if "Không có dấu hiệu nào" in choices:
-            await w.choose("Hoa", "Không có dấu hiệu nào")
-        elif "Không đo lại được" in choices:
-            await w.pick("Hoa", "Không đo lại được")
-        elif "Không cân" in choices:
-            await w.pick("Hoa", "Không cân")
-        elif SAVE in choices:
-            await w.pick("Hoa", SAVE)
-            break
+    await urgent_steps(w, "Hoa", SAVE)
+    w.note("Lại một số đo nguy hiểm, nhưng lần này Hoa chọn Hủy ở bản tóm tắt.")
+    await w.say("Hoa", "/huyetap")
+    await w.say("Hoa", "205/120")
+    await urgent_steps(w, "Hoa", "Hủy")
+
+
+async def urgent_steps(w: World, who: str, last: str) -> None:
+    """After an urgent reading: confirm it, cannot re-measure, no sign, no weight, ``last``."""
+    for _ in range(6):
+        choices = shown(w, who)
+        if last in choices:
+            await w.pick(who, last)
+            return
+        for label in ("Đúng rồi", "Không đo lại được", "Không cân"):
+            if label in choices:
+                await w.pick(who, label)
+                break
         else:
-            break
+            if "Không có dấu hiệu nào" not in choices:
+                raise AssertionError(f"unexpected question: {w.last(who).text}")
+            await w.choose(who, "Không có dấu hiệu nào")
+    raise AssertionError("the reading never reached its summary")
 
 
 @script("visit")
