@@ -28,3 +28,12 @@ async def zalo_chat(tmp_path):
 async def telegram_chat(tmp_path):
     async with telegram_harness(tmp_path) as harness:
         yield harness
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/transcripts/*.txt from this run instead of comparing them",
+    )
