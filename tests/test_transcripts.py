@@ -318,7 +318,7 @@ async def care(w: World) -> None:
     await w.say("Lan", "/phancong")
     await w.pick("Lan", MAI)
     await w.say("Lan", "Hoa")
-    await answer(w, "Lan", "Bắt đầu chăm sóc người này")
+    await answer(w, "Lan", "Bắt đầu chăm sóc")
     await w.pick("Lan", SAVE)
 
 
@@ -367,6 +367,14 @@ async def urgent_steps(w: World, who: str, last: str) -> None:
                 raise AssertionError(f"unexpected question: {w.last(who).text}")
             await w.choose(who, "Không có dấu hiệu nào")
     raise AssertionError("the reading never reached its summary")
+
+
+@script("alert_ack")
+async def alert_ack(w: World) -> None:
+    w.note("Chủ nhiệm Lan trả lời báo động bằng cách gõ, Hoa được báo là có người đến.")
+    await w.say("Lan", "da goi")
+    if shown(w, "Lan"):  # two alerts open: the list of whom to answer
+        await w.say("Lan", "1")
 
 
 @script("visit")
