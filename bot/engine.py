@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from bot import lexicon
 from bot.i18n import N_, gettext
 from bot.messages import Choice, Inbound, Recipient, Reply, T, joined
-from bot.parsers import ParseError, parse_choice
+from bot.parsers import MSG_CHOICE, MSG_CHOICE_ONE, ParseError, parse_choice
 from bot.text import fold
 from storage.base import Club, Identity, Member, Reads, Session, Transaction
 from storage.operators import Operator
@@ -593,7 +593,7 @@ class Engine:
             extra = await step.validate(value, ctx, data) if step.validate else None
             data.update(extra or {})
         except ParseError as error:
-            return await self._reprompt(session, ctx, T(error.message, **error.params))
+            return await self._reprompt(session, ctx, _said(error))
         data.pop(SHOWN, None)
         data[step.id] = value
         session = replace(session, data=data)
@@ -667,7 +667,7 @@ class Engine:
                 raise ParseError(CHANGE_OR_CANCEL)  # "không": change it, or cancel it all?
             key = pick(choices, ctx, text)
         except ParseError as error:
-            return await self._reprompt(session, ctx, T(error.message, **error.params))
+            return await self._reprompt(session, ctx, _said(error))
         if key == "yes":
             return await self._finish(flow, session, ctx)
         if key == "no":
@@ -679,7 +679,7 @@ class Engine:
         try:
             key = pick(_edit_choices(flow), ctx, text)
         except ParseError as error:
-            return await self._reprompt(session, ctx, T(error.message, **error.params))
+            return await self._reprompt(session, ctx, _said(error))
         if key == CONFIRM:
             session = replace(session, step_id=CONFIRM, expires_at=ctx.now + ctx.flow_timeout)
             return await self._ask(flow, session, ctx)
@@ -816,6 +816,20 @@ def _after(done: Done | None, outcome: Outcome) -> Outcome:
         return outcome
     return Outcome(outcome.session, [*done.replies, *outcome.replies],
                    [*done.effects, *outcome.effects])
+
+
+TAP_OR_TYPE = N_("Please tap one of the buttons below, or type the answer.")
+
+
+def _said(error: ParseError) -> T:
+    """What to say about an answer not understood.
+
+    "Type a number from 1 to 3" is for a numbered list; where the choices are buttons (no
+    numbers shown) the person is asked to tap one, and the number form stays for text channels.
+    """
+    if error.message in (MSG_CHOICE, MSG_CHOICE_ONE):
+        return T(TAP_OR_TYPE, typed=error.message, **error.params)
+    return T(error.message, **error.params)
 
 
 def replace_text(ctx: Ctx, text: str) -> Ctx:

@@ -606,6 +606,18 @@ _RATE = re.compile(
 _MONTHS = re.compile(r"([0-9]{1,3})\s*(thang|nam)?")
 
 
+def _spoken_rate(folded: str) -> str:
+    """``một phần trăm`` -> ``1 phan tram``, ``một rưỡi`` -> ``1,5``: a rate said in words."""
+    words = folded.split()
+    for count in range(len(words), 0, -1):
+        value = lexicon.small_number(words[:count])
+        if value is not None:
+            rest = words[count:]
+            half = bool(rest) and rest[0] in lexicon.HALF
+            return " ".join([f"{value},5" if half else str(value), *rest[int(half):]])
+    return folded
+
+
 def parse_rate(text: str) -> int:
     """Read a monthly interest rate: ``1``, ``1,5%``, ``0.8 %/tháng``, ``0`` or ``không``.
 
@@ -618,7 +630,7 @@ def parse_rate(text: str) -> int:
     Raises:
         ParseError: If the text is not a rate or is over 5 % a month.
     """
-    folded = _clean(text[:_MAX_INPUT])
+    folded = _spoken_rate(_clean(text[:_MAX_INPUT]))
     if folded in ("khong", "ko", "khong lai", "mien lai"):
         return 0
     match = _RATE.fullmatch(folded)

@@ -582,6 +582,7 @@ def test_parse_text_rejects() -> None:
 @pytest.mark.parametrize(("text", "rate"), [
     ("1", 100), ("1%", 100), ("1,5", 150), ("1.5 %", 150), ("0,8%/tháng", 80),
     ("1,25 phần trăm", 125), ("0", 0), ("không", 0), ("mien lai", 0), ("5", 500),
+    ("một phần trăm", 100), ("mot ruoi", 150), ("hai phần trăm một tháng", 200),
 ])  # fmt: skip
 def test_parse_rate(text: str, rate: int) -> None:
     assert parse_rate(text) == rate
@@ -589,7 +590,8 @@ def test_parse_rate(text: str, rate: int) -> None:
 
 def test_parse_rate_errors() -> None:
     assert_error(parse_rate, "6", message=parsers.MSG_RATE_HIGH)
-    assert_error(parse_rate, "mot", message=parsers.MSG_RATE)
+    assert_error(parse_rate, "mười phần trăm", message=parsers.MSG_RATE_HIGH)
+    assert_error(parse_rate, "mot con bo", message=parsers.MSG_RATE)
     assert_error(parse_rate, "1,555", message=parsers.MSG_RATE)
 
 

@@ -91,6 +91,9 @@ async def member_health(ctx: Ctx, member: Member) -> Reply:
     return Reply((head, lines), chart=spec)
 
 
+NONE = N_("- nobody")
+
+
 async def club_lists(ctx: Ctx) -> Reply:
     """Who was not measured this month, and whose last reading was high."""
     assert ctx.member is not None
@@ -99,15 +102,15 @@ async def club_lists(ctx: Ctx) -> Reply:
     missing = [h.member for h in everyone if not h.measured_since]
     high = [h for h in everyone if h.latest is not None and h.latest.high]
     parts = [T(N_("Not measured this month ({count}):\n{lines}"), count=len(missing),
-               lines=one_block([f"- {member_line(m)}" for m in missing]) if missing else "-")]
+               lines=one_block([f"- {member_line(m)}" for m in missing]) if missing else T(NONE))]
     parts.append(T(N_("Last reading high ({count}):\n{lines}"), count=len(high), lines=one_block(
         [T(N_("- {name}: {grade}, {day}"), name=h.member.full_name, day=format_day(h.latest.day),
            grade=T(health.GRADE_LABELS[h.latest.grade])) for h in high if h.latest]
-    ) if high else "-"))
+    ) if high else T(NONE)))
     found = await ctx.tx.club_alerts(ctx.member.club_id, ctx.now - timedelta(days=ALERT_DAYS))
     lines = [await _alert_line(ctx, alert) for alert in found]
     parts.append(T(N_("Alerts in the last {days} days ({count}):\n{lines}"), days=ALERT_DAYS,
-                   count=len(found), lines=one_block(lines) if lines else "-"))
+                   count=len(found), lines=one_block(lines) if lines else T(NONE)))
     return Reply(tuple(parts))
 
 

@@ -27,6 +27,7 @@ from bot.parsers import (
     parse_date,
     parse_day_of_month,
     parse_text,
+    relative_day,
 )
 from bot.text import fold
 from bot.vocabulary import day_text
@@ -346,6 +347,9 @@ def nearest_day(text: str, today: date, around: date) -> date:
     Raises:
         ParseError: If the text is not a day.
     """
+    said = relative_day(text, today, ahead=True)  # "mai", "thứ 2 tuần sau": from today
+    if said is not None:
+        return said
     # Two "todays" in leap years (so 29/02 reads), not a whole number of years apart: a day
     # typed with its year reads the same from both, "hôm nay" lies as far from each, and a day
     # without a year falls in each one's own year.
