@@ -110,6 +110,9 @@ class Step:
         skip: Skip the step when this returns true.
         multi: Several choices may be picked: typed at once (``1, 3``) or tapped one by one
             and then "Done". The answer is the list of keys.
+        wait: How long the conversation waits for this answer before it times out (``None``:
+            the flow time-out). Shorter where silence must not wait for hours: the re-measure
+            of a very high reading, whose abandonment alerts the board.
     """
 
     id: str
@@ -122,6 +125,7 @@ class Step:
     ask_contact: bool = False
     skip: Callable[[Ctx, dict[str, Any]], bool] | None = None
     multi: bool = False
+    wait: timedelta | None = None
 
 
 Begin = Callable[[Ctx, str], Awaitable["dict[str, Any] | Done"]]
@@ -481,7 +485,7 @@ class Engine:
             step_id = self._following(flow, step, session.data)
         if step_id == END or (step_id == CONFIRM and flow.summary is None):
             return await self._finish(flow, session, ctx)
-        session = replace(session, step_id=step_id, expires_at=ctx.now + ctx.flow_timeout)
+        session = replace(session, step_id=step_id, expires_at=_expiry(flow, step_id, ctx))
         return await self._ask(flow, session, ctx, prefix)
 
     async def _ask(
@@ -585,7 +589,8 @@ class Engine:
             if step.multi:
                 value = await self._several(step, ctx, data, text)
                 if value is None:  # one more tapped: ask again, showing what is picked
-                    session = replace(session, data=data, expires_at=ctx.now + ctx.flow_timeout)
+                    session = replace(session, data=data,
+                                      expires_at=_expiry(flow, session.step_id, ctx))
                     return await self._ask(flow, session, ctx)
                 data.pop(PICKED, None)
             else:
@@ -709,7 +714,7 @@ class Engine:
         if isinstance(resumed, Outcome):
             return resumed  # the question changed in a deploy: not asked again
         flow, session = resumed
-        session = replace(session, expires_at=ctx.now + ctx.flow_timeout)
+        session = replace(session, expires_at=_expiry(flow, session.step_id, ctx))
         return await self._ask(flow, session, ctx, [note])
 
     async def _help(self, session: Session | None, ctx: Ctx) -> Outcome:
@@ -830,6 +835,13 @@ def _said(error: ParseError) -> T:
     if error.message in (MSG_CHOICE, MSG_CHOICE_ONE):
         return T(TAP_OR_TYPE, typed=error.message, **error.params)
     return T(error.message, **error.params)
+
+
+def _expiry(flow: Flow, step_id: str, ctx: Ctx) -> datetime:
+    """When a conversation waiting at ``step_id`` times out (see :attr:`Step.wait`)."""
+    step = flow.step(step_id)
+    wait = step.wait if step is not None and step.wait is not None else ctx.flow_timeout
+    return ctx.now + min(wait, ctx.flow_timeout)
 
 
 def replace_text(ctx: Ctx, text: str) -> Ctx:

@@ -182,6 +182,23 @@ async def test_a_very_high_reading_abandoned_before_the_second_measure_alerts(ch
     assert alert["reason"] == "not_remeasured"
 
 
+async def test_silence_at_the_second_measure_alerts_after_20_minutes_not_hours(chat, care):
+    club, mai = care
+    await club.hoa.say("/huyetap")
+    await club.hoa.say("185/112")
+    chat.bot.clock.advance(minutes=19)
+    assert await chat.bot.service.sweep() == 0  # still resting and measuring
+    assert mai.unread() == [] and club.chair.unread() == []
+    chat.bot.clock.advance(minutes=2)
+    assert await chat.bot.service.sweep() == 1
+    await deliver(chat)
+    for person in (mai, club.chair):
+        [alert] = person.unread()
+        assert alert.text.startswith(NOT_REMEASURED_ALERT)
+    [alert] = await alert_rows(chat)
+    assert alert["reason"] == "not_remeasured"
+
+
 async def test_a_reading_that_settles_before_being_abandoned_alerts_nobody(chat, care):
     club, mai = care
     await club.hoa.say("/huyetap")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,9 @@ from storage.base import Member, Transaction
 from storage.health import NewReading, StoredReading
 
 RECORDERS = BOARD | {"volunteer"}
+REMEASURE_WAIT = timedelta(minutes=20)
+"""How long the re-measure of a very high reading is waited for: rest 5 minutes, measure,
+type. Silence after that ends the conversation, and its abandonment alerts (not after hours)."""
 """Record readings for other members (at the meeting, on a home visit)."""
 
 CONFIRM_READING = (
@@ -144,7 +147,7 @@ def reading_steps(whose: Any, optional: bool = False, weight: bool = True) -> tu
              skip=lambda ctx, data: not data.get("doubts")),
         Step("again", N_("This is very high. Please sit and rest for 5 minutes, then measure "
                          "again and type the new numbers, for example 150/90."),
-             parse=_parse_bp, choices=NO_SECOND,
+             parse=_parse_bp, choices=NO_SECOND, wait=REMEASURE_WAIT,
              skip=lambda ctx, data: not data.get("urgent_first")),
         Step("symptoms", N_("Are there any of these signs now? Pick all that apply."),
              choices=SYMPTOMS, multi=True, validate=_symptoms,
