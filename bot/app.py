@@ -26,7 +26,7 @@ from bot.demo import seed
 from bot.engine import Engine
 from bot.exports import Exports
 from bot.handlers.local import LocalChannel, repl
-from bot.i18n import LOCALES_DIR, catalog
+from bot.i18n import LOCALES_DIR, N_, catalog, gettext
 from bot.outbox import ChannelSender, OutboxWorker
 from bot.service import FloodLimit, Service, utcnow
 from bot.supervisor import Beat, Fatal, Supervisor
@@ -36,6 +36,13 @@ from storage.sqlite import SQLiteStorage
 log = logging.getLogger(__name__)
 
 TICK = 60.0  # seconds between runs of the reminder scan, the sweeper and the export runner
+BANNER = N_(
+    "ishc-bot local chat (database: {db})\n"
+    "You are typing as the chair. Switch with /as chunhiem | thuquy | tnv | thanhvien | moi "
+    "| <any name>.\n"
+    "Demo member invite code: {code} (as a new person, type it or /start {code}).\n"
+    "Type /menu to begin, /quit to leave."
+)
 
 
 @dataclass
@@ -92,16 +99,10 @@ async def open_app(
 async def run_local(settings: Settings) -> int:
     """The terminal chat on the demo club (no chat platform needed)."""
     async with open_app(settings, []) as app:
-        code = await seed(app.storage, utcnow())
+        code = await seed(app.storage, utcnow(), settings.tz)
         channel = LocalChannel(app.service)
         app.outbox.add_channel(channel)
-        banner = (
-            "ishc-bot local chat (database: {db})\n"
-            "You are typing as the chair. Switch with /as chair | treasurer | volunteer | "
-            "member | new | <any name>.\n"
-            "Demo member invite code: {code} (as a new person, type it or /start {code}).\n"
-            "Type /menu to begin, /quit to leave.\n"
-        ).format(db=settings.db, code=code or "-")
+        banner = gettext(BANNER, db=settings.db, code=code or "-") + "\n"
 
         async def drain() -> None:
             await app.exports.wait()  # files asked for are built, then everything sent

@@ -82,9 +82,13 @@ class LocalChannel:
 
     async def shown_name(self) -> str:
         """Who is typing: their name as registered once they have one, else the persona's."""
-        async with self.service.storage.transaction() as tx:
-            found = await tx.identity(self.channel, self.persona)
-            member = await tx.get_member(found.member_id) if found and found.member_id else None
+        try:
+            async with self.service.storage.transaction() as tx:
+                found = await tx.identity(self.channel, self.persona)
+                member = (await tx.get_member(found.member_id)
+                          if found and found.member_id else None)
+        except StorageUnavailable:  # a locked database must not end the chat at the prompt
+            member = None
         if member is not None and member.status not in ("rejected", "erased"):
             return member.full_name
         return self.names.get(self.persona, self.persona)
