@@ -58,7 +58,7 @@ def test_local_chat_join_register_and_be_approved(tmp_path):
     db = tmp_path / "demo.sqlite3"
     first = run(["run"], db, stdin="/quit\n")
     code = next(line.split(": ")[1].split(" ")[0] for line in first.stdout.splitlines()
-                if line.startswith("Demo member invite code"))
+                if line.startswith("Mã mời thành viên của câu lạc bộ mẫu"))
     lines = [
         "/as new", code, "lo van pao", "nam", "1952", "0987 111 222", "ban loc", "1",
         "bo qua", "dong y", "1", "/as chair", "/duyet", "1", "1", "/as new", "/dulieu",
