@@ -823,17 +823,19 @@ def _after(done: Done | None, outcome: Outcome) -> Outcome:
                    [*done.effects, *outcome.effects])
 
 
-TAP_OR_TYPE = N_("Please tap one of the buttons below, or type the answer.")
-
-
 def _said(error: ParseError) -> T:
     """What to say about an answer not understood.
 
     "Type a number from 1 to 3" is for a numbered list; where the choices are buttons (no
     numbers shown) the person is asked to tap one, and the number form stays for text channels.
     """
-    if error.message in (MSG_CHOICE, MSG_CHOICE_ONE):
-        return T(TAP_OR_TYPE, typed=error.message, **error.params)
+    if error.message == MSG_CHOICE:
+        return T(N_("Please tap one of the buttons below, or type the answer."),
+                 typed=N_("Please reply with a number from 1 to {count}, or type the answer."),
+                 **error.params)
+    if error.message == MSG_CHOICE_ONE:
+        return T(N_("Please tap the button below, or type the answer."),
+                 typed=N_("Please reply 1, or type the answer."), **error.params)
     return T(error.message, **error.params)
 
 
