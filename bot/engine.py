@@ -500,9 +500,7 @@ class Engine:
         data = {k: v for k, v in session.data.items() if k != SHOWN}
         step = flow.step(session.step_id)
         if step is not None and callable(step.choices):
-            shown = [c for c in reply.choices if c is not DONE]
-            data[SHOWN] = {"step": step.id, "keys": [c.key for c in shown],
-                           "labels": [c.label for c in shown]}
+            data[SHOWN] = _as_shown(step.id, [c for c in reply.choices if c is not DONE])
         return Outcome(replace(session, data=data), [reply], [])
 
     def _following(self, flow: Flow, step: Step, data: dict[str, Any]) -> str:
@@ -677,7 +675,7 @@ class Engine:
             return await self._finish(flow, session, ctx)
         if key == "no":
             return await self._stop(session, ctx, T(N_("Stopped. Nothing was saved.")))
-        session = replace(session, step_id=EDIT, expires_at=ctx.now + ctx.flow_timeout)
+        session = replace(session, step_id=EDIT, expires_at=_expiry(flow, EDIT, ctx))
         return await self._ask(flow, session, ctx)
 
     async def _edit(self, flow: Flow, session: Session, ctx: Ctx, text: str) -> Outcome:
@@ -686,7 +684,7 @@ class Engine:
         except ParseError as error:
             return await self._reprompt(session, ctx, _said(error))
         if key == CONFIRM:
-            session = replace(session, step_id=CONFIRM, expires_at=ctx.now + ctx.flow_timeout)
+            session = replace(session, step_id=CONFIRM, expires_at=_expiry(flow, CONFIRM, ctx))
             return await self._ask(flow, session, ctx)
         data = {**session.data, "_editing": True}
         return await self._goto(flow, replace(session, data=data), ctx, key, [])
@@ -761,8 +759,7 @@ class Engine:
             flow_id=MENU_FLOW,
             step_id="pick",
             session_id=uuid.uuid4().hex,
-            data={SHOWN: {"step": "pick", "keys": [c.key for c in choices],
-                          "labels": [c.label for c in choices]}},
+            data={SHOWN: _as_shown("pick", choices)},
             expires_at=ctx.now + ctx.flow_timeout,
         )
         reply = Reply(tuple(parts), choices, session.session_id[:8], "pick")
@@ -876,6 +873,12 @@ CHANGE_OR_CANCEL = N_("Do you want to change something, or cancel without saving
                       "type 2 to change or 3 to cancel.")
 
 
+def _as_shown(step_id: str, choices: Sequence[Choice]) -> dict[str, Any]:
+    """The record of the choices a question showed, kept in ``data[SHOWN]``."""
+    return {"step": step_id, "keys": [c.key for c in choices],
+            "labels": [c.label for c in choices]}
+
+
 def _listed_as_shown(
     shown: Any, step_id: str, offered: Sequence[Choice]
 ) -> tuple[Choice, ...] | None:
@@ -959,11 +962,11 @@ def _confirm_choices(flow: Flow) -> tuple[Choice, ...]:
     """
     choices = [Choice("yes", flow.confirm, ("dung", "co", "ok", "luu", "dung roi", "luu lai",
                                            "chuan"))]
-    if any(step.label for step in flow.steps):
+    editable = any(step.label for step in flow.steps)
+    if editable:
         choices.append(Choice("edit", N_("Change something"), ("sua", "sua lai", "chinh sua")))
-        choices.append(Choice("no", N_("Cancel"), ("huy", "huy bo", "thoi")))
-    else:
-        choices.append(Choice("no", N_("Cancel"), ("huy", "huy bo", "thoi", "khong")))
+    cancel = ("huy", "huy bo", "thoi") if editable else ("huy", "huy bo", "thoi", "khong")
+    choices.append(Choice("no", N_("Cancel"), cancel))
     return tuple(choices)
 
 

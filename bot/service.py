@@ -382,12 +382,22 @@ class Service:
             inbound.locale,
             now,
         )
-        return await self._context_of(tx, inbound, identity, now)
+        return await self.context_of(tx, inbound, identity, now)
 
-    async def _context_of(
+    async def context_of(
         self, tx: Transaction, inbound: Inbound, identity: Identity, now: datetime
     ) -> Ctx:
-        """The context of an update from ``identity``: membership, club and roles."""
+        """The context of an update from ``identity``: membership, club and roles.
+
+        Args:
+            tx: The transaction to read in (the context gets a read-only view of it).
+            inbound: The update (or a stand-in for a chat, e.g. a timed-out conversation's).
+            identity: The chat account it comes from, as it is in ``tx``.
+            now: The time of the update.
+
+        Returns:
+            What the engine and the effects may know about the update.
+        """
         found = await tx.membership(identity.member_id) if identity.member_id else None
         member, club, roles = found or (None, None, frozenset())
         if member is None or member.status in ("rejected", "erased"):
@@ -444,7 +454,6 @@ class Service:
         self._apologised = {k: at for k, at in self._apologised.items() if at > stale}
         return ended
 
-
     async def _abandon(
         self, tx: Transaction, session: Session, now: datetime
     ) -> tuple[list[Reply], str]:
@@ -458,7 +467,7 @@ class Service:
             return [], "vi"
         inbound = Inbound(channel=session.channel, user_id=identity.user_id,
                           chat_id=session.chat_id, external_id="", locale=identity.locale)
-        ctx = await self._context_of(tx, inbound, identity, now)
+        ctx = await self.context_of(tx, inbound, identity, now)
         done = await self.engine.abandoned(session, ctx)
         if done is None:
             return [], identity.locale

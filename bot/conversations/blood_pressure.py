@@ -20,11 +20,12 @@ from bot.conversations.health_common import (
     Recorded,
     advice,
     alert_hooks,
+    may_record,
     reading_steps,
     record,
     summary_lines,
 )
-from bot.engine import Ctx, Done, Flow, Step, refused
+from bot.engine import Ctx, Done, Flow, Step
 from bot.i18n import N_
 from bot.messages import Choice, Reply, T
 from storage.base import Member, Transaction
@@ -93,11 +94,9 @@ class RecordReading:
     async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
         """Write the reading if the writer may record for this member."""
         assert ctx.member is not None
-        own = self.member_id == ctx.member.id
-        if not own and (refusal := refused(ctx, RECORDERS)):
+        if refusal := may_record(ctx, self.member_id):
             return refusal
-        if not ctx.active:
-            return [Reply((T(N_("Sorry, you cannot use this.")),))]
+        own = self.member_id == ctx.member.id
         member = await member_in_club(tx, self.member_id, ctx.member.club_id)
         if member is None:
             return [Reply((T(N_("This person is not an active member of the club.")),))]

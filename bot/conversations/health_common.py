@@ -32,10 +32,10 @@ from storage.base import Member, Transaction
 from storage.health import NewReading, StoredReading
 
 RECORDERS = BOARD | {"volunteer"}
+"""Record readings for other members (at the meeting, on a home visit)."""
 REMEASURE_WAIT = timedelta(minutes=20)
 """How long the re-measure of a very high reading is waited for: rest 5 minutes, measure,
 type. Silence after that ends the conversation, and its abandonment alerts (not after hours)."""
-"""Record readings for other members (at the meeting, on a home visit)."""
 
 CONFIRM_READING = (
     Choice("yes", N_("Yes, it is right"), ("dung", "co", "dung roi")),
@@ -329,7 +329,7 @@ def new_reading(
     )
 
 
-def _may_record(ctx: Ctx, member_id: int) -> list[Reply]:
+def may_record(ctx: Ctx, member_id: int) -> list[Reply]:
     """The refusal unless the writer may record a reading of ``member_id`` (empty: may)."""
     assert ctx.member is not None
     if member_id != ctx.member.id and (refusal := refused(ctx, RECORDERS)):
@@ -355,7 +355,7 @@ class KeepUrgent:
 
     async def apply(self, tx: Transaction, ctx: Ctx) -> list[Reply]:
         """Keep the reading and queue the alerts (the writer's role checked again)."""
-        if ctx.member is None or (refusal := _may_record(ctx, self.member_id)):
+        if ctx.member is None or (refusal := may_record(ctx, self.member_id)):
             return refusal if ctx.member is not None else []
         member = await member_in_club(tx, self.member_id, ctx.member.club_id)
         result = assess(self.data, await health.triage(tx))

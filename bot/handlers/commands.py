@@ -106,22 +106,9 @@ class CommandMenus:
         """The context of a chat account as it is now, in this transaction."""
         inbound = replace(ctx.inbound, channel=self.channel, user_id=user_id, chat_id=chat_id,
                           button=None, text="")
-        if identity is None:
-            identity = await tx.touch_identity(
-                self.channel, user_id, chat_id, ctx.inbound.display_name,
-                ctx.inbound.locale, ctx.now,
-            )
-        found = await tx.membership(identity.member_id) if identity.member_id else None
-        member, club, roles = found or (None, None, frozenset())
-        if member is None or member.status in ("rejected", "erased"):
-            member, club, roles = None, None, frozenset()
-        elif member.status != "active":
-            roles = frozenset()
-        operator = await tx.operator_for(self.channel, user_id)
-        if operator is not None:
-            roles = roles | {operator.role}
-        return replace(ctx, inbound=inbound, identity=identity, member=member, club=club,
-                       roles=roles, operator=operator, locale=identity.locale)
+        if identity is None:  # the writer: their account as this update left it
+            return await self.service.context(tx, inbound, ctx.now)
+        return await self.service.context_of(tx, inbound, identity, ctx.now)
 
     async def _menu(self, tx: Transaction, ctx: Ctx) -> None:
         """Publish the person's menu if it differs from the one set for their chat."""
