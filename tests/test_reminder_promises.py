@@ -10,11 +10,14 @@ As in ``test_reminders``, the club meets on 15/12/2026 at 08:00; times are club 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 from bot import reminders
 from bot.metrics import REGISTRY
+from bot.outbox.promises import Keeper, QuietHours
 from storage.meetings import MeetingMove
+from storage.sqlite import SQLiteStorage
 from tests.test_health_flows import choose
 from tests.test_reminders import MEETING, SAVE, VN, at, owed, texts
 from tests.test_reminders import borrower as borrower  # the fixtures
@@ -175,3 +178,25 @@ async def test_no_weekly_digest_a_day_late(members):
     [row] = await outbox(chat, "digest")
     assert row["status"] == "expired"
     assert row["last_error"] == "expired at 2026-12-01T00:30:00+00:00"  # Tuesday 07:30
+
+
+async def test_sends_asking_at_once_both_get_the_quiet_hours_of_the_database(tmp_path):
+    """Two send slots read the quiet hours together: neither gets the default meanwhile.
+
+    Found by ``bench.reminders``: with the quiet hours turned off (00:00-00:00), the second of
+    two concurrent sends got the default 21:00-06:30 while the first was reading, and its
+    reminder waited for the morning.
+    """
+    storage = SQLiteStorage(tmp_path / "quiet.sqlite3")
+    await storage.open()
+    try:
+        async with storage.transaction() as tx:
+            await tx.set_meta(reminders.SETTINGS_KEY, reminders.Settings(
+                quiet_start="00:00", quiet_end="00:00").to_json())
+        keeper = Keeper(storage, "Asia/Ho_Chi_Minh")
+        first, second = await asyncio.gather(keeper.quiet_hours(), keeper.quiet_hours())
+        none = QuietHours(start=first.start, end=first.start)
+        assert first == second == none
+        assert first.end_of(datetime(2026, 12, 5, 18, 0, tzinfo=UTC)) is None  # 01:00 there
+    finally:
+        await storage.close()

@@ -14,6 +14,7 @@ theirs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -120,6 +121,7 @@ class Keeper:
         self.zone = ZoneInfo(tz)
         self._quiet = QuietHours()
         self._read_at = -math.inf
+        self._reading = asyncio.Lock()  # one read at a time; the others wait for its answer
         storage.on_commit(QUIET_TOPIC, self._published)
 
     def _published(self, values: list[QuietHours]) -> None:
@@ -127,12 +129,19 @@ class Keeper:
         self._read_at = monotonic()
 
     async def quiet_hours(self) -> QuietHours:
-        """The quiet hours in force (read again when a minute old; kept if that fails)."""
-        if _quiet_reader and monotonic() - self._read_at >= QUIET_REFRESH:
-            self._read_at = monotonic()
-            with contextlib.suppress(StorageUnavailable):
-                async with self.storage.transaction() as tx:
-                    self._quiet = await _quiet_reader[0](tx)
+        """The quiet hours in force (read again when a minute old; kept if that fails).
+
+        Two sends asking at once both get what the database says: the second waits for the
+        first one's read, never the default hours it started with.
+        """
+        if not _quiet_reader or monotonic() - self._read_at < QUIET_REFRESH:
+            return self._quiet
+        async with self._reading:
+            if monotonic() - self._read_at >= QUIET_REFRESH:  # not read while it waited
+                with contextlib.suppress(StorageUnavailable):
+                    async with self.storage.transaction() as tx:
+                        self._quiet = await _quiet_reader[0](tx)
+                self._read_at = monotonic()
         return self._quiet
 
     async def verdict(self, item: OutboxItem, now: datetime) -> Verdict:
