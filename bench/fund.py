@@ -53,7 +53,7 @@ from bot import fund
 from bot.conversations.registry import FLOWS
 from bot.engine import Engine
 from bot.messages import Inbound
-from bot.service import Service
+from bot.service import FloodLimit, Service
 from storage.ledger import FundSummary, LoanRules, NewEntry, NewLoan, ScheduleRow
 from storage.sqlite import SQLiteStorage
 
@@ -336,7 +336,10 @@ class Chair:
     """The club's chair writing on the text channel, through the real service."""
 
     def __init__(self, storage: SQLiteStorage, user_id: str) -> None:
-        self.service = Service(storage, Engine(FLOWS), clock=lambda: NOW)
+        # Hundreds of timed commands from one chat: the per-chat flood limit (for people) is
+        # lifted, as the registration benchmark lifts the rate limits.
+        self.service = Service(storage, Engine(FLOWS), clock=lambda: NOW,
+                               flood=FloodLimit(messages=10**9))
         self.user_id = user_id
         self.sent = 0
 
