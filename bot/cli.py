@@ -32,6 +32,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -527,6 +528,33 @@ async def _club(args: argparse.Namespace, settings: Settings) -> object:
         await storage.close()
 
 
+
+def event_loop(choice: str | None = None) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop the service runs on: uvloop when it is installed, else asyncio's.
+
+    Args:
+        choice: ``auto`` (the default), ``uvloop`` or ``asyncio``; ``None`` reads
+            ``ISHC_EVENT_LOOP``.
+
+    Returns:
+        A loop factory for :class:`asyncio.Runner` (``None``: asyncio's own).
+
+    Raises:
+        SystemExit: ``uvloop`` was asked for and is not installed, or the choice is unknown.
+    """
+    choice = (choice or os.environ.get("ISHC_EVENT_LOOP") or "auto").strip().lower()
+    if choice not in ("auto", "uvloop", "asyncio"):
+        raise SystemExit(f"error: ISHC_EVENT_LOOP must be auto, uvloop or asyncio, not {choice!r}")
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise SystemExit("error: ISHC_EVENT_LOOP=uvloop but uvloop is not installed") from None
+        return None
+    return uvloop.new_event_loop
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line.
 
@@ -543,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if args.command == "run":
         try:
-            return asyncio.run(run(settings))
+            with asyncio.Runner(loop_factory=event_loop()) as runner:
+                return runner.run(run(settings))
         except KeyboardInterrupt:
             return 0
         except backups.ServiceRunning as error:

@@ -31,6 +31,10 @@ TRANSACTION_SECONDS = Histogram(
     registry=REGISTRY,
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
 )
+BATCH_UPDATES = Histogram(
+    "ishc_commit_batch_updates", "Updates made durable by each group commit (one COMMIT).",
+    registry=REGISTRY, buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 STORAGE_FAILURES = Counter(
     "ishc_storage_unavailable", "Transactions refused because the database could not be "
     "written just now (locked, I/O error, full disk, read-only).", registry=REGISTRY,

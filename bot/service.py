@@ -39,6 +39,7 @@ from bot.outbox import queue
 from storage.base import Identity, OutboxItem, ReadOnly, Session, Storage, Transaction
 from storage.deadletters import NewDeadLetter
 from storage.errors import StorageUnavailable
+from storage.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class Service:
         # whether anything was written); their replies are queued too. A channel adapter adds
         # one to keep something of its own in step, e.g. Telegram's per-person command menu.
         self.hooks: list[UpdateHook] = []
+        # Updates of different chats that are ready together share one COMMIT.
+        self.commits = GroupCommit(storage, on_batch=metrics.BATCH_UPDATES.observe)
 
     async def handle(self, inbound: Inbound, *, replay: int | None = None) -> Handled:
         """Process one update exactly once; safe to call again with a redelivered update.
@@ -218,31 +221,37 @@ class Service:
         raise AssertionError("unreachable")
 
     async def _handle(self, inbound: Inbound, replay: int | None = None) -> Handled:
+        """Apply the update in the next group commit; return once it is durable."""
         now = self.clock()
-        async with self.storage.transaction() as tx:
-            fresh = await tx.record_inbound(inbound.channel, inbound.external_id, now)
-            if replay is not None:
-                await tx.dead_letter_retried(replay, now, None)
-            elif not fresh:
-                return Handled(duplicate=True, queued=[])
-            ctx = await self.context(tx, inbound, now)
-            session = await tx.get_session(inbound.channel, inbound.chat_id)
+        return await self.commits.run(lambda tx: self._apply(tx, inbound, now, replay))
+
+    async def _apply(
+        self, tx: Transaction, inbound: Inbound, now: datetime, replay: int | None
+    ) -> Handled:
+        """Record the update, run the engine, apply its effects and queue the replies."""
+        fresh = await tx.record_inbound(inbound.channel, inbound.external_id, now)
+        if replay is not None:
+            await tx.dead_letter_retried(replay, now, None)
+        elif not fresh:
+            return Handled(duplicate=True, queued=[])
+        ctx = await self.context(tx, inbound, now)
+        session = await tx.get_session(inbound.channel, inbound.chat_id)
+        if session is not None:
+            logs.tag(flow=session.flow_id, step=session.step_id)
+        outcome = await self.engine.advance(session, ctx)
+        replies = list(outcome.replies)
+        for effect in outcome.effects:
+            replies.extend(await effect.apply(tx, ctx))
+        for hook in self.hooks:
+            replies.extend(await hook(tx, ctx, replies, bool(outcome.effects)))
+        if outcome.session is None:
             if session is not None:
-                logs.tag(flow=session.flow_id, step=session.step_id)
-            outcome = await self.engine.advance(session, ctx)
-            replies = list(outcome.replies)
-            for effect in outcome.effects:
-                replies.extend(await effect.apply(tx, ctx))
-            for hook in self.hooks:
-                replies.extend(await hook(tx, ctx, replies, bool(outcome.effects)))
-            if outcome.session is None:
-                if session is not None:
-                    await tx.delete_session(inbound.channel, inbound.chat_id)
-            else:
-                await tx.save_session(outcome.session)
-            asked_contact = session is not None and self._asked_contact(session)
-            here = (inbound.channel, inbound.chat_id, ctx.locale)
-            queued = await queue(tx, here, replies, now, asked_contact=asked_contact)
+                await tx.delete_session(inbound.channel, inbound.chat_id)
+        else:
+            await tx.save_session(outcome.session)
+        asked_contact = session is not None and self._asked_contact(session)
+        here = (inbound.channel, inbound.chat_id, ctx.locale)
+        queued = await queue(tx, here, replies, now, asked_contact=asked_contact)
         return Handled(duplicate=False, queued=queued)
 
     def _asked_contact(self, session: Session) -> bool:
@@ -364,9 +373,11 @@ class Service:
             return int(await tx.get_meta(f"{channel}_offset") or 0)
 
     async def acknowledge(self, channel: str, offset: int) -> None:
-        """Remember that every update before ``offset`` is committed (polling resumes there)."""
-        async with self.storage.transaction() as tx:
-            await tx.set_meta(f"{channel}_offset", str(offset))
+        """Remember that every update before ``offset`` is committed (polling resumes there).
+
+        It rides the next group commit with the updates being handled meanwhile.
+        """
+        await self.commits.run(lambda tx: tx.set_meta(f"{channel}_offset", str(offset)))
 
     async def context(self, tx: Transaction, inbound: Inbound, now: datetime) -> Ctx:
         """Look up who is writing: their chat account, membership, club and roles.

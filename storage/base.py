@@ -169,6 +169,12 @@ class Transaction(
         Nothing is published if the transaction rolls back.
         """
 
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A block whose writes (and publications) are undone alone if it raises.
+
+        Group commit runs each update of a batch in one (:mod:`storage.group_commit`).
+        """
+
     async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
         """Remember an update; ``False`` if it was seen before (a redelivery)."""
 

@@ -315,10 +315,35 @@ class SQLiteTransaction(
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.published: dict[str, list[Any]] = {}
+        self._savepoints = 0
 
     def after_commit(self, topic: str, value: Any) -> None:
         """Publish ``value`` on ``topic`` once this transaction has committed."""
         self.published.setdefault(topic, []).append(value)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Run a block inside a SAVEPOINT: an error undoes the block's writes only.
+
+        What the block published with :meth:`after_commit` is withdrawn with its writes.
+        After an error that ended the whole transaction (SQLite rolls back by itself on a
+        full disk or an I/O error) there is nothing left to undo here; the caller's commit
+        then fails as it should.
+        """
+        self._savepoints += 1
+        name = f"update_{self._savepoints}"
+        kept = {topic: len(values) for topic, values in self.published.items()}
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
+            self.published = {topic: values[:kept[topic]]
+                              for topic, values in self.published.items() if kept.get(topic)}
+            raise
+        self._conn.execute(f"RELEASE {name}")
 
     # Statements run directly on the connection (see the module docstring) through the
     # helpers ``_one``, ``_all`` and ``_run`` of ``SQLiteLedger``: the caller holds the

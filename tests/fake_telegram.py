@@ -489,8 +489,12 @@ class FakeTelegram(LoopbackFake):
         return self.commands.get(self._scope(params), [])
 
     def menu_of(self, chat_id: int) -> list[str]:
-        """The commands (without "/") of the menu set for one chat, in order."""
-        return [c["command"] for c in self.commands.get(("chat", chat_id), [])]
+        """The commands (without "/") of the menu one chat shows, in order.
+
+        As Telegram resolves scopes for a private chat: the chat's own menu, else the default.
+        """
+        shown = self.commands.get(("chat", chat_id)) or self.commands.get(("default", None), [])
+        return [c["command"] for c in shown]
 
     async def _set_webhook(self, params: dict) -> bool:
         url = params.get("url") or ""

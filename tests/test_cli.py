@@ -287,3 +287,25 @@ def test_reminders_take_the_moments_the_chat_takes(tmp_path, at):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr == ('Lỗi: --at 13/12/2026: Hãy ghi ngày và giờ, ví dụ "13/12/2026 7:00" '
                           "hoặc 2026-12-13T07:00.\n")
+
+
+def test_the_event_loop_is_uvloop_when_installed_and_asyncio_when_asked(monkeypatch):
+    import sys
+    import types
+
+    from bot.cli import event_loop
+
+    fake = types.ModuleType("uvloop")
+    fake.new_event_loop = lambda: None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "uvloop", fake)
+    assert event_loop("auto") is fake.new_event_loop
+    assert event_loop("uvloop") is fake.new_event_loop
+    assert event_loop("asyncio") is None
+    monkeypatch.setenv("ISHC_EVENT_LOOP", "asyncio")
+    assert event_loop() is None
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # not installed
+    assert event_loop("auto") is None
+    with pytest.raises(SystemExit, match="not installed"):
+        event_loop("uvloop")
+    with pytest.raises(SystemExit, match="auto, uvloop or asyncio"):
+        event_loop("fast")

@@ -1,5 +1,6 @@
 """Telegram's "/" menu per person: the Vietnamese commands their roles allow, set with
-``setMyCommands`` scoped to their chat, only when it changes, and again when their roles do."""
+``setMyCommands`` scoped to their chat, only when it changes, and again when their roles do.
+The guests' menu is the default one (set once), so a newcomer's chat needs no call."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ async def menu(chat, person) -> list[str]:
     return chat.fake.menu_of(person.user_id)
 
 
-def set_calls(fake, chat_id: int) -> list[dict]:
+def set_calls(fake, chat_id: int | None) -> list[dict]:
+    """The setMyCommands calls for one chat (``None``: for the default menu)."""
     return [params for method, params in fake.calls
             if method == "setmycommands" and params["scope"].get("chat_id") == chat_id]
 
@@ -31,6 +33,13 @@ async def test_each_person_gets_the_commands_of_their_roles_and_a_role_change_up
     guest_menu = await menu(telegram_chat, newcomer)
     assert guest_menu[0] == "menu" and guest_menu[-2:] == ["huy", "trogiup"]
     assert CHAIR_ONLY not in guest_menu and "vayvon" not in guest_menu
+    # The guests' menu is the default one: set once, and no call for the newcomer's chat.
+    assert [c["command"] for c in fake.commands[("default", None)]] == guest_menu
+    assert set_calls(fake, newcomer.user_id) == []
+    other = telegram_chat.person("Khách hai")
+    await other.say("chào")
+    assert await menu(telegram_chat, other) == guest_menu
+    assert set_calls(fake, other.user_id) == [] and len(set_calls(fake, None)) == 1
 
     chair = await join_as_chair(telegram_chat, info)
     assert CHAIR_ONLY in await menu(telegram_chat, chair)
@@ -59,7 +68,9 @@ async def test_each_person_gets_the_commands_of_their_roles_and_a_role_change_up
     assert TREASURER in await menu(telegram_chat, hoa)  # at once, without Hoa writing
     assert len(set_calls(fake, hoa.user_id)) == calls + 1
     assert CHAIR_ONLY not in await menu(telegram_chat, hoa)
-    assert fake.commands.get(("default", None)) is None  # never the menu of everybody
+    # Only the guests' menu is everybody's: a member's commands never are.
+    assert "vayvon" not in [c["command"] for c in fake.commands[("default", None)]]
+    assert len(set_calls(fake, None)) == 1
 
 
 async def test_a_failed_menu_is_retried_and_never_stops_the_replies(telegram_chat):
@@ -71,7 +82,7 @@ async def test_a_failed_menu_is_retried_and_never_stops_the_replies(telegram_cha
     reply = await person.say("xin chào")
     assert "Bác muốn làm gì ạ?" in reply.text  # the reply does not wait for the menu
     assert (await menu(telegram_chat, person))[0] == "menu"
-    assert len(set_calls(fake, person.user_id)) == 2
+    assert len(set_calls(fake, None)) == 2  # the default (guests') menu, failed then set
 
 
 async def test_the_menu_is_in_the_persons_language(telegram_chat):
@@ -98,6 +109,13 @@ async def test_text_channels_get_no_menu(chat):
     if chat.kind == "telegram":
         await chat.channel.menus_idle()
         rows = await chat.bot.rows("SELECT key FROM meta WHERE key LIKE 'commands:%'")
-        assert rows == [{"key": f"commands:telegram:{person.user_id}"}]
+        assert rows == [{"key": "commands:telegram:"}]  # the default menu: the guests'
+        await person.say("/ngonngu")
+        await person.pick("Tiếng Anh (English)")
+        await chat.channel.menus_idle()
+        rows = await chat.bot.rows("SELECT key FROM meta WHERE key LIKE 'commands:%' "
+                                   "ORDER BY key")
+        assert rows == [{"key": "commands:telegram:"},
+                        {"key": f"commands:telegram:{person.user_id}"}]  # a menu in English
     else:  # Zalo and the terminal have no command menu
         assert rows == []

@@ -9,6 +9,12 @@ is published after the commit (topic :data:`TOPIC`); the channel adapter sets it
 ``setMyCommands`` with a chat scope), retries a failure, and records the hash only once the
 menu is set, so a menu never set (a crash, an outage) is tried again at the person's next
 message. Replies never wait for it.
+
+Most chats that write first are newcomers, and their menu is the same for all: the guests'
+menu in Vietnamese. It is set once as the default menu (Telegram: the default scope), which
+every chat without a menu of its own sees; a guest's chat gets no call of its own, and a chat
+gets one only when its menu differs (a member, an officer, another language, or a chat that
+had another menu before).
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ LAST = (
 MAX_COMMANDS = 100  # Telegram's limit
 TOPIC = "commands"
 """The after-commit topic of menus to set (values: :class:`Menu`)."""
+DEFAULT = ""
+"""The ``chat_id`` of the default menu: the one every chat without a menu of its own sees."""
+DEFAULT_LOCALE = "vi"
 
 
 def meta_key(channel: str, chat_id: str) -> str:
@@ -46,7 +55,7 @@ def digest(pairs: tuple[tuple[str, str], ...]) -> str:
 
 @dataclass(frozen=True)
 class Menu:
-    """A menu to set for one chat: ``[command, description]`` pairs and their hash."""
+    """A menu to set for one chat (or the default one, :data:`DEFAULT`): pairs and hash."""
 
     channel: str
     chat_id: str
@@ -63,12 +72,14 @@ class CommandMenus:
 
     Attributes:
         setting: The hash of the menu being set now, by chat (not published again meanwhile).
+        default: The hash of the default menu, once it is known to be set.
     """
 
     def __init__(self, service: Service, channel: str) -> None:
         self.service = service
         self.channel = channel
         self.setting: dict[str, str] = {}
+        self.default: str | None = None  # the hash of the default menu, once known to be set
 
     async def __call__(
         self, tx: Transaction, ctx: Ctx, replies: list[Reply], wrote: bool
@@ -111,7 +122,7 @@ class CommandMenus:
         return await self.service.context_of(tx, inbound, identity, ctx.now)
 
     async def _menu(self, tx: Transaction, ctx: Ctx) -> None:
-        """Publish the person's menu if it differs from the one set for their chat."""
+        """Publish the person's menu if it differs from the one their chat shows."""
         flows = self.service.engine.menu_flows(ctx)
         commands = (*FIRST, *(Choice(f.command, f.title) for f in flows), *LAST)
         locale = ctx.identity.locale
@@ -120,9 +131,27 @@ class CommandMenus:
         value = digest(pairs)
         if self.setting.get(chat_id) == value:
             return  # being set now
-        if await tx.get_meta(meta_key(self.channel, chat_id)) == value:
+        own = await tx.get_meta(meta_key(self.channel, chat_id))
+        if own == value:
+            return
+        if own is None and _guest(ctx) and locale == DEFAULT_LOCALE:
+            await self._default(tx, Menu(self.channel, DEFAULT, value, pairs))
             return
         tx.after_commit(TOPIC, Menu(self.channel, chat_id, value, pairs))
+
+    async def _default(self, tx: Transaction, menu: Menu) -> None:
+        """Publish the guests' menu as the default one, unless it is set already."""
+        if self.default == menu.digest or self.setting.get(DEFAULT) == menu.digest:
+            return
+        if await tx.get_meta(meta_key(self.channel, DEFAULT)) == menu.digest:
+            self.default = menu.digest
+            return
+        tx.after_commit(TOPIC, menu)
+
+
+def _guest(ctx: Ctx) -> bool:
+    """Whether the person sees the guests' menu: not in a club, no role, no grant."""
+    return ctx.member is None and ctx.operator is None and not ctx.roles
 
 
 def install(service: Service, channel: str) -> CommandMenus:

@@ -225,7 +225,7 @@ class TelegramChannel:
             task.add_done_callback(self._menu_tasks.discard)
 
     async def _set_menu(self, menu: commands.Menu) -> None:
-        """Set one person's command menu (``setMyCommands`` scoped to their chat).
+        """Set one chat's command menu (``setMyCommands`` scoped to it), or the default one.
 
         A failure is logged and tried again after a growing pause (at most
         :data:`MENU_TRIES` times; after that, at the person's next message). Once it is set
@@ -234,7 +234,8 @@ class TelegramChannel:
         params = {
             "commands": [{"command": command, "description": description[:256] or command}
                          for command, description in menu.pairs],
-            "scope": {"type": "chat", "chat_id": int(menu.chat_id)},
+            "scope": ({"type": "default"} if menu.chat_id == commands.DEFAULT
+                      else {"type": "chat", "chat_id": int(menu.chat_id)}),
         }
         pause = self.menu_backoff
         try:
@@ -258,6 +259,8 @@ class TelegramChannel:
             try:
                 async with self.storage.transaction() as tx:
                     await tx.set_meta(commands.meta_key(CHANNEL, menu.chat_id), menu.digest)
+                if menu.chat_id == commands.DEFAULT:
+                    self.menus.default = menu.digest
             except StorageUnavailable as error:  # set again at the next message: harmless
                 log.warning("could not record a command menu: %s", error)
         finally:
