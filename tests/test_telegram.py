@@ -88,6 +88,7 @@ async def test_group_messages_are_ignored(telegram_chat):
 async def test_offset_is_stored_after_commit(telegram_chat):
     person = telegram_chat.person()
     await person.say("/menu")
+    await telegram_chat.channel.offset_stored()  # in the background: polling does not wait
     rows = await telegram_chat.bot.rows("SELECT value FROM meta WHERE key = 'telegram_offset'")
     pushed = [c for c in telegram_chat.fake.calls if c[0] == "getupdates"]
     assert rows and int(rows[0]["value"]) > 0 and pushed

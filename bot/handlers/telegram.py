@@ -157,6 +157,8 @@ class TelegramChannel:
             request=HTTPXRequest(connection_pool_size=8, pool_timeout=30.0),
         )
         self._background: set[asyncio.Task[None]] = set()
+        self._offset = self._stored_offset = 0  # the polling offset reached, and stored
+        self._offset_task: asyncio.Task[None] | None = None
         self._unavailable = 0  # batches in a row that could not be committed
         # Progress messages sent, by (chat, progress name): their message ids, for editing.
         self._progress: OrderedDict[tuple[str, str], int] = OrderedDict()
@@ -392,6 +394,7 @@ class TelegramChannel:
         """
         await self.bot.delete_webhook(drop_pending_updates=False)
         offset = await self.service.offset(CHANNEL)
+        self._offset = self._stored_offset = offset
         backoff = 1.0
         while True:
             try:
@@ -422,8 +425,35 @@ class TelegramChannel:
                    if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if ids and max(ids) + 1 > offset:
                 offset = max(ids) + 1
-                await self.service.acknowledge(CHANNEL, offset)
+                self._keep_offset(offset)
             beat()
+
+    def _keep_offset(self, offset: int) -> None:
+        """Store the polling offset in the background (the next poll need not wait for it).
+
+        Telegram itself forgets the updates before the offset of the next ``getUpdates``, and
+        they are committed already; the stored offset only spares a restart asking again for
+        what is committed (the inbox would drop it). So it rides a later group commit; a
+        failure is logged and the next batch's offset is stored instead.
+        """
+        self._offset = offset
+        if self._offset_task is None or self._offset_task.done():
+            self._offset_task = asyncio.create_task(self._store_offsets())
+
+    async def _store_offsets(self) -> None:
+        while self._offset > self._stored_offset:
+            offset = self._offset
+            try:
+                await self.service.acknowledge(CHANNEL, offset)
+            except StorageUnavailable as error:
+                log.warning("polling offset %d not stored yet: %s", offset, error)
+                return
+            self._stored_offset = offset
+
+    async def offset_stored(self) -> None:
+        """Wait until the latest polling offset is stored (tests, shutting down)."""
+        while self._offset_task is not None and not self._offset_task.done():
+            await asyncio.gather(self._offset_task, return_exceptions=True)
 
     async def _take(self, updates: list[Any]) -> bool:
         """Handle a batch (chats in parallel, each in order); whether all were committed."""
@@ -499,4 +529,5 @@ class TelegramChannel:
         await asyncio.gather(*self._menu_tasks, return_exceptions=True)
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self.offset_stored()
         await self.bot.shutdown()
