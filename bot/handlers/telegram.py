@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot import charts, outbox
 from bot.config import Settings
 from bot.handlers import commands, webhook
+from bot.handlers.http import AiohttpRequest, get_updates_request
 from bot.messages import Button, Inbound, OutMessage, decode_button
 from bot.render import as_text, split_text
 from bot.service import Service
@@ -154,7 +154,8 @@ class TelegramChannel:
         self.bot = Bot(
             settings.telegram_token,
             base_url=settings.telegram_api_url,
-            request=HTTPXRequest(connection_pool_size=8, pool_timeout=30.0),
+            request=AiohttpRequest(pool_timeout=30.0),  # the shared keep-alive pool
+            get_updates_request=get_updates_request(),  # the long poll: a connection of its own
         )
         self._background: set[asyncio.Task[None]] = set()
         self._offset = self._stored_offset = 0  # the polling offset reached, and stored

@@ -33,7 +33,7 @@ from aiohttp import web
 
 from bot import charts, outbox
 from bot.config import Settings
-from bot.handlers import webhook
+from bot.handlers import http, webhook
 from bot.messages import Inbound, OutMessage
 from bot.render import as_text, for_typing, split_text
 from bot.service import Service
@@ -61,14 +61,19 @@ class ZaloError(Exception):
 class ZaloClient:
     """The few Bot API calls we need, as JSON over HTTP. The token never reaches a log.
 
+    The calls go through the shared keep-alive pool (:data:`bot.handlers.http.SHARED`),
+    taken at the first call and given back by :meth:`close`.
+
     Args:
         token: ``ZALO_BOT_TOKEN``.
         base_url: ``ZALO_API_URL`` (the token and method name are appended).
+        pool: Where the HTTP session comes from.
     """
 
-    def __init__(self, token: str, base_url: str) -> None:
+    def __init__(self, token: str, base_url: str, pool: http.HttpPool | None = None) -> None:
         self._token = token
         self._base = base_url
+        self._pool = pool if pool is not None else http.SHARED
         self._session: aiohttp.ClientSession | None = None
 
     async def call(
@@ -80,15 +85,18 @@ class ZaloClient:
             ZaloError: The API answered ``ok: false``.
             aiohttp.ClientError, TimeoutError: The network failed.
         """
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
+        if self._session is None or self._session.closed:
+            self._session = self._pool.acquire()
         url = f"{self._base}{self._token}/{method}"
         client_timeout = aiohttp.ClientTimeout(total=timeout)
-        async with self._session.post(url, json=params or {}, timeout=client_timeout) as response:
-            try:
-                body = await response.json(content_type=None)
-            except ValueError as error:
-                raise ZaloError(response.status, "not JSON") from error
+        async with self._session.post(
+            url, data=http.dumps(params or {}), headers=http.JSON_HEADERS, timeout=client_timeout
+        ) as response:
+            payload = await response.read()
+        try:
+            body = http.loads(payload) if payload.strip() else None
+        except ValueError as error:
+            raise ZaloError(response.status, "not JSON") from error
         if not isinstance(body, dict) or not body.get("ok"):
             body = body if isinstance(body, dict) else {}
             code = body.get("error_code", body.get("errorCode", response.status))
@@ -96,10 +104,10 @@ class ZaloClient:
         return body.get("result", True)
 
     async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Give the HTTP session back to the pool (closed with its last user)."""
+        session, self._session = self._session, None
+        if session is not None:
+            await self._pool.release(session)
 
 
 def to_inbound(event: dict[str, Any]) -> Inbound | None:
