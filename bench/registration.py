@@ -50,6 +50,7 @@ TARGET_RATIO = 1.5  # at 200 people
 TARGET_RATIO_SMALL = 1.0  # at 20 people
 TARGET_RSS_MIB = 80.0
 EVENT_LOOP = "auto"  # ishc-bot's ISHC_EVENT_LOOP (--loop)
+COMMIT_BATCH = 64  # ishc-bot's ISHC_COMMIT_BATCH (--commit-batch; 1: no group commit)
 PTB_CODE = "K7M2QX9P"
 
 FAMILIES = (
@@ -268,6 +269,7 @@ class IshcBot(BotProcess):
         env["ISHC_TELEGRAM_RATE"] = "100000"
         env["ISHC_TELEGRAM_CHAT_RATE"] = "100000"
         env["ISHC_EVENT_LOOP"] = EVENT_LOOP
+        env["ISHC_COMMIT_BATCH"] = str(COMMIT_BATCH)
         return env
 
     def module(self) -> list[str]:
@@ -626,13 +628,17 @@ def main(argv: list[str] | None = None) -> int:
         "--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
         help="ishc-bot's event loop (ISHC_EVENT_LOOP; auto: uvloop when installed)",
     )
+    parser.add_argument(
+        "--commit-batch", type=int, default=64, metavar="N",
+        help="ishc-bot's ISHC_COMMIT_BATCH: most updates per COMMIT (1: no group commit)",
+    )
     parser.add_argument("--logs", metavar="DIR", help="keep each bot's log (stdout+stderr) in DIR")
     parser.add_argument(
         "--strict", action="store_true", help="exit with status 2 when a target is missed"
     )
     args = parser.parse_args(argv)
-    global EVENT_LOOP
-    EVENT_LOOP = args.loop
+    global EVENT_LOOP, COMMIT_BATCH
+    EVENT_LOOP, COMMIT_BATCH = args.loop, args.commit_batch
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     return asyncio.run(main_async(args))

@@ -71,7 +71,7 @@ async def open_app(
     try:
         flood = FloodLimit(settings.flood_messages, settings.flood_seconds)
         service = Service(storage, Engine(FLOWS), settings.tz, settings.flow_timeout,
-                          flood=flood)
+                          flood=flood, commit_batch=settings.commit_batch)
         outbox = OutboxWorker(storage, senders, utcnow, tz=settings.tz)
         exports = Exports(storage, utcnow)
         supervisor = Supervisor(stopping)

@@ -58,6 +58,8 @@ class Settings:
         flood_seconds: The window of the flood limit.
         alert_escalate: An urgent-health alert nobody answered for this long goes to the
             whole board (``ISHC_ALERT_ESCALATE_MINUTES``, default 15).
+        commit_batch: The most updates made durable by one COMMIT (``ISHC_COMMIT_BATCH``,
+            default 64; 1 turns group commit off, to measure what it buys).
     """
 
     db: str = "./data/ishc.sqlite3"
@@ -82,6 +84,7 @@ class Settings:
     flood_messages: int = 15
     flood_seconds: float = 15.0
     alert_escalate: timedelta = timedelta(minutes=15)
+    commit_batch: int = 64
 
     @property
     def host(self) -> str:
@@ -139,6 +142,7 @@ class Settings:
             alert_escalate=timedelta(
                 minutes=float(env.get("ISHC_ALERT_ESCALATE_MINUTES", "15"))
             ),
+            commit_batch=max(1, int(env.get("ISHC_COMMIT_BATCH", defaults.commit_batch))),
         )
 
 

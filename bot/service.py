@@ -39,7 +39,7 @@ from bot.outbox import queue
 from storage.base import Identity, OutboxItem, ReadOnly, Session, Storage, Transaction
 from storage.deadletters import NewDeadLetter
 from storage.errors import StorageUnavailable
-from storage.group_commit import GroupCommit
+from storage.group_commit import MAX_UPDATES, GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class Service:
         flow_timeout: Inactivity after which a conversation ends.
         clock: Returns the current UTC time.
         flood: The per-chat inbound limit.
+        commit_batch: The most updates one COMMIT makes durable (group commit).
     """
 
     def __init__(
@@ -108,6 +109,7 @@ class Service:
         flow_timeout: timedelta = timedelta(hours=2),
         clock: Callable[[], datetime] = utcnow,
         flood: FloodLimit = FloodLimit(),
+        commit_batch: int = MAX_UPDATES,
     ) -> None:
         self.storage = storage
         self.engine = engine
@@ -124,7 +126,7 @@ class Service:
         # one to keep something of its own in step, e.g. Telegram's per-person command menu.
         self.hooks: list[UpdateHook] = []
         # Updates of different chats that are ready together share one COMMIT.
-        self.commits = GroupCommit(storage, on_batch=metrics.BATCH_UPDATES.observe)
+        self.commits = GroupCommit(storage, commit_batch, metrics.BATCH_UPDATES.observe)
 
     async def handle(self, inbound: Inbound, *, replay: int | None = None) -> Handled:
         """Process one update exactly once; safe to call again with a redelivered update.

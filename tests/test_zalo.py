@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.config import Settings
@@ -181,3 +183,20 @@ async def test_the_service_runs_on_zalo_and_telegram_together(tmp_path):
         text = log.read_text(encoding="utf-8")
         assert "zalo: polling mode" in text and "telegram: polling mode" in text
         assert zalo.token not in text and telegram.token not in text
+
+
+async def test_concurrent_webhook_requests_share_commits_and_each_is_answered_after_its_own(
+    webhook,
+):
+    bot, fake, url = webhook
+    commits: list[float] = []
+    bot.storage.on_transaction(commits.append)
+    events = [fake.push_text(f"user{n:02d}", "/menu") for n in range(12)]
+    statuses = await asyncio.gather(
+        *(fake.post_webhook(event, url=url, secret=SECRET) for event in events)
+    )
+    assert statuses == [200] * 12  # each answered 200 only once its update was committed
+    assert len(await bot.rows("SELECT * FROM inbox")) == 12
+    outbox = await bot.rows("SELECT chat_id FROM outbox ORDER BY chat_id")
+    assert [row["chat_id"] for row in outbox] == [f"user{n:02d}" for n in range(12)]
+    assert len(commits) < 12  # requests that arrived during a COMMIT share the next one
