@@ -87,11 +87,17 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         """Commit batches until nothing is waiting."""
-        while self._pending:
-            batch = [p for p in self._pending[: self.max_updates] if not p.done.done()]
-            del self._pending[: self.max_updates]
-            if batch:
-                await self._commit(batch)
+        try:
+            while self._pending:
+                batch = [p for p in self._pending[: self.max_updates] if not p.done.done()]
+                del self._pending[: self.max_updates]
+                if batch:
+                    await self._commit(batch)
+        except BaseException:  # cancelled (shutting down): nobody is left waiting forever
+            for pending in self._pending:
+                pending.done.cancel()
+            self._pending.clear()
+            raise
 
     async def _commit(self, batch: list[_Pending[Any]]) -> None:
         """Apply ``batch`` in one transaction; settle each caller after the COMMIT."""
@@ -120,8 +126,6 @@ class GroupCommit:
             for pending in batch:
                 pending.done.cancel()
             raise
-        if self.on_batch is not None:
-            self.on_batch(sum(1 for ok, _ in outcomes if ok))
         for pending, (ok, value) in zip(batch, outcomes, strict=True):
             if pending.done.done():
                 continue
@@ -129,3 +133,8 @@ class GroupCommit:
                 pending.done.set_result(value)
             else:
                 pending.done.set_exception(value)
+        if self.on_batch is not None:
+            try:
+                self.on_batch(sum(1 for ok, _ in outcomes if ok))
+            except Exception:
+                log.exception("group commit: the batch callback failed")

@@ -233,3 +233,27 @@ async def test_a_poison_update_in_a_batch_costs_the_others_nothing(service, monk
     assert [r["external_id"] for r in inbox] == [f"m:{n}" for n in range(6)]
     letters = await service.rows("SELECT external_id FROM dead_letters")
     assert letters == [{"external_id": "m:3"}]
+
+
+async def test_shutting_down_mid_batch_keeps_nothing_and_leaves_nobody_waiting(
+    storage: Storage,  # noqa: F811
+) -> None:
+    commits = GroupCommit(storage)
+    started = asyncio.Event()
+
+    async def slow(tx: Transaction) -> None:
+        await tx.set_meta("slow", "written")
+        started.set()
+        await asyncio.Event().wait()  # never ends by itself
+
+    first = asyncio.create_task(commits.run(slow))
+    await started.wait()
+    queued = asyncio.create_task(commits.run(lambda tx: tx.set_meta("queued", "written")))
+    await asyncio.sleep(0)
+    assert commits._runner is not None
+    commits._runner.cancel()
+    for caller in (first, queued):
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(caller, 5)
+    async with storage.transaction() as tx:
+        assert await tx.get_meta("slow") is None and await tx.get_meta("queued") is None
