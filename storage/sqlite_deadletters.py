@@ -31,14 +31,14 @@ class SQLiteDeadLetters(SQLiteQueries):
 
     async def add_dead_letter(self, letter: NewDeadLetter, now: datetime) -> int:
         """Keep an update given up on; return its id."""
-        cursor = await self._run(
+        row = await self._one(
             "INSERT INTO dead_letters (channel, external_id, chat_id, inbound, raw, error, "
-            "attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (letter.channel, letter.external_id, letter.chat_id,
              json.dumps(letter.inbound, ensure_ascii=False) if letter.inbound else None,
              letter.raw[:RAW_LIMIT], letter.error[:RAW_LIMIT], letter.attempts, _ts(now)),
         )
-        return cursor.lastrowid
+        return row["id"]
 
     async def dead_letters(self, status: str | None, limit: int) -> list[DeadLetter]:
         """The newest dead letters (of one status, or all), newest first."""

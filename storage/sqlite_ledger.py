@@ -76,23 +76,24 @@ class SQLiteLedger(SQLiteQueries):
         row = await self._one("SELECT id FROM loans WHERE idempotency_key = ?", (loan.key,))
         if row:
             return row["id"], False
-        cursor = await self._run(
+        row = await self._one(
             "INSERT INTO loans (club_id, member_id, principal, purpose, rate_bp, term_months, "
             "schedule, start_date, first_due, due_day, carried_over, request_id, created_by, "
-            "created_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
             (loan.club_id, loan.member_id, loan.principal, loan.purpose, loan.rate_bp,
              loan.term_months, loan.schedule, loan.start_date.isoformat(),
              loan.first_due.isoformat(), loan.due_day, int(loan.carried_over), loan.request_id,
              loan.created_by, _ts(now), loan.key),
         )
-        loan_id = cursor.lastrowid
+        loan_id = row["id"]
         assert loan_id is not None
         cumulative, rows = 0, []
         for item in loan.installments:
             cumulative += item.principal + item.interest
             rows.append((loan_id, item.number, item.due.isoformat(), item.principal,
                          item.interest, cumulative))
-        self._conn.executemany(
+        await self._many(
             "INSERT INTO installments (loan_id, number, due, principal, interest, cum_total) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             rows,
@@ -295,9 +296,9 @@ class SQLiteLedger(SQLiteQueries):
         row = await self._one(f"SELECT id FROM {table} WHERE idempotency_key = ?", (key,))
         if row:
             return row["id"], False
-        cursor = await self._run(sql, args)
-        assert cursor.lastrowid is not None and cursor.rowcount == 1
-        return cursor.lastrowid, True
+        inserted = await self._one(f"{sql} RETURNING id", args)
+        assert inserted is not None
+        return inserted["id"], True
 
     @staticmethod
     def _report(row: sqlite3.Row) -> PaymentReport:

@@ -16,8 +16,10 @@ class SQLiteMedia(SQLiteQueries):
     ) -> None:
         """Keep an image under ``token`` until ``expires_at`` (replacing one of that token)."""
         await self._run(
-            "INSERT OR REPLACE INTO media (token, content_type, data, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO media (token, content_type, data, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (token) DO UPDATE SET "
+            "content_type = excluded.content_type, data = excluded.data, "
+            "created_at = excluded.created_at, expires_at = excluded.expires_at",
             (token, content_type, bytes(data), _ts(now), _ts(expires_at)),
         )
 

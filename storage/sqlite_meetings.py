@@ -69,7 +69,7 @@ class SQLiteMeetings(SQLiteQueries):
                         (club_id, day.isoformat()))
         rows = [(club_id, day.isoformat(), m, came, by, _ts(now))
                 for came, members in ((1, present), (0, absent)) for m in members]
-        self._conn.executemany(
+        await self._many(
             "INSERT INTO attendance (club_id, day, member_id, present, recorded_by, "
             "recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
             rows,

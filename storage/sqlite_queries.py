@@ -14,6 +14,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+Row = Any
+"""A result row: read by column name (``row["id"]``) or position; ``dict(row)`` works.
+
+sqlite3's ``Row`` and asyncpg's ``Record`` both are one."""
+
 
 def _ts(moment: datetime | None) -> str | None:
     """Store times as UTC ISO text, so text order is time order."""
@@ -40,4 +45,9 @@ class SQLiteQueries:
         return self._conn.execute(sql, tuple(args)).fetchall()
 
     async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run a statement; the result's ``rowcount`` says how many rows it changed."""
         return self._conn.execute(sql, tuple(args))
+
+    async def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each of ``rows``."""
+        self._conn.executemany(sql, [tuple(row) for row in rows])
