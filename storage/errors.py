@@ -18,6 +18,16 @@ class StorageUnavailable(Exception):
     """The database cannot be written just now; nothing was kept. Try again later."""
 
 
+class IntegrityError(Exception):
+    """The data broke a rule of the schema: a bug or bad data, never transient.
+
+    The rules: a CHECK, a UNIQUE key, a foreign key, a record that is append-only.
+
+    The message names the rule as SQLite does ("CHECK constraint failed: ...", "UNIQUE
+    constraint failed: ...", or the trigger's own text), on every backend.
+    """
+
+
 # SQLite primary result codes of a database that cannot be written for now.
 _TRANSIENT_SQLITE = {
     sqlite3.SQLITE_BUSY,

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from storage.errors import IntegrityError
+
 Row = Any
 """A result row: read by column name (``row["id"]``) or position; ``dict(row)`` works.
 
@@ -39,15 +41,24 @@ class SQLiteQueries:
     _conn: sqlite3.Connection
 
     async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None:
-        return self._conn.execute(sql, tuple(args)).fetchone()
+        try:
+            return self._conn.execute(sql, tuple(args)).fetchone()
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(str(error)) from error
 
     async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         return self._conn.execute(sql, tuple(args)).fetchall()
 
     async def _run(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
         """Run a statement; the result's ``rowcount`` says how many rows it changed."""
-        return self._conn.execute(sql, tuple(args))
+        try:
+            return self._conn.execute(sql, tuple(args))
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(str(error)) from error
 
     async def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each of ``rows``."""
-        self._conn.executemany(sql, [tuple(row) for row in rows])
+        try:
+            self._conn.executemany(sql, [tuple(row) for row in rows])
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(str(error)) from error
