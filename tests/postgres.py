@@ -303,10 +303,8 @@ def main() -> None:
     with PostgresCluster() as cluster:
         print(cluster.dsn(), flush=True)
         print(f"socket directory: {cluster.socket_dir}; Ctrl-C stops it", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":
