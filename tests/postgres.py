@@ -300,6 +300,7 @@ def main() -> None:
     if reason:
         sys.exit(reason)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
     with PostgresCluster() as cluster:
         print(cluster.dsn(), flush=True)
         print(f"socket directory: {cluster.socket_dir}; Ctrl-C stops it", flush=True)
