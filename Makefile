@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run chat test lint bench chaos clean
+.PHONY: install run chat test lint bench chaos clean postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,17 @@ chat: $(STAMP)
 	mkdir -p $(dir $(DEMO_DB))
 	TELEGRAM_BOT_TOKEN= ZALO_BOT_TOKEN= ISHC_DB=$(DEMO_DB) $(BIN)/python -m bot run
 
-test: $(STAMP)
+# The tests start their own PostgreSQL cluster (tests/postgres.py): install the server when no
+# pg_ctl is found (on PATH or in /usr/lib/postgresql/*/bin), as root or with sudo.
+postgres:
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		echo "no pg_ctl: installing Debian's postgresql package"; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	fi
+
+test: $(STAMP) postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
