@@ -31,7 +31,8 @@ from bot.outbox import ChannelSender, OutboxWorker
 from bot.service import FloodLimit, Service, utcnow
 from bot.supervisor import Beat, Fatal, Supervisor
 from bot.web import Readiness, Webhook, web_app
-from storage.sqlite import SQLiteStorage
+from storage.backends import is_postgres, sqlite_path, storage_for
+from storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class App:
     """The running pieces, for the entry point and for tests."""
 
     settings: Settings
-    storage: SQLiteStorage
+    storage: Storage
     service: Service
     outbox: OutboxWorker
     exports: Exports
@@ -64,8 +65,9 @@ async def open_app(
     """Open the database and start the background tasks; stop them on exit."""
     if not catalog("vi"):
         raise RuntimeError(f"no Vietnamese catalog found in {LOCALES_DIR}")
-    lock = ServiceLock(settings.db).acquire()  # one service per database file, or fail here
-    storage = SQLiteStorage(settings.db)
+    # One service per SQLite file, or fail here (PostgreSQL serves several processes).
+    lock = None if is_postgres(settings.db) else ServiceLock(sqlite_path(settings.db)).acquire()
+    storage = storage_for(settings.db)
     await storage.open()
     storage.on_transaction(metrics.TRANSACTION_SECONDS.observe)
     try:
@@ -93,7 +95,8 @@ async def open_app(
             await supervisor.stop()
     finally:
         await storage.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 async def run_local(settings: Settings) -> int:

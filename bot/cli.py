@@ -58,7 +58,7 @@ from bot.reminders import Settings as ReminderSettings
 from bot.render import translate
 from bot.report_xlsx import workbook
 from bot.service import Service, utcnow
-from storage.sqlite import SQLiteStorage
+from storage.backends import is_postgres, sqlite_path, storage_for
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,10 +146,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sqlite_only(command: str, settings: Settings) -> int | None:
+    """Exit code 2 with a note when ``command`` is asked of a PostgreSQL database."""
+    if not is_postgres(settings.db):
+        return None
+    print(f"error: '{command}' works on a SQLite file; for PostgreSQL use its own tools "
+          "(pg_dump, pg_basebackup, amcheck)", file=sys.stderr)
+    return 2
+
+
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     """``check``: print what was found; exit 1 on any failure."""
+    refused = _sqlite_only("check", settings)
+    if refused is not None:
+        return refused
     try:
-        report = dbcheck.check(settings.db)
+        report = dbcheck.check(sqlite_path(settings.db))
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -169,11 +181,15 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
     """``backup`` and ``restore``: print the outcome; exit 1 if nothing was done."""
+    refused = _sqlite_only(args.command, settings)
+    if refused is not None:
+        return refused
+    db = sqlite_path(settings.db)
     try:
         if args.command == "backup":
-            result = backups.backup(settings.db, args.path, force=args.force).to_json()
+            result = backups.backup(db, args.path, force=args.force).to_json()
         else:
-            result = backups.restore(args.path, settings.db).to_json()
+            result = backups.restore(args.path, db).to_json()
     except (backups.BackupError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -295,7 +311,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(1, N_("cannot write {path}: {reason}"), path=target,
                      reason=_say(WHY[errno.ENOENT]))
     area = Area(args.province or "", args.district or "", args.commune or "")
-    storage = SQLiteStorage(settings.db)
+    storage = storage_for(settings.db)
     await storage.open()
     try:
         async def work(tx: Any) -> association.AreaReport | int:
@@ -338,7 +354,7 @@ def _whoami() -> str:
 
 
 async def _admin(args: argparse.Namespace, settings: Settings) -> Any:
-    storage = SQLiteStorage(settings.db)
+    storage = storage_for(settings.db)
     await storage.open()
     try:
         async with storage.transaction() as tx:
@@ -385,7 +401,7 @@ def _print_admin(args: argparse.Namespace, result: Any) -> None:
 
 async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
     current_fields = {f.name: f for f in fields(ReminderSettings)}
-    storage = SQLiteStorage(settings.db)
+    storage = storage_for(settings.db)
     await storage.open()
     try:
         async with storage.transaction() as tx:
@@ -419,7 +435,7 @@ async def _reminders(args: argparse.Namespace, settings: Settings) -> list[dict[
     at = utcnow()
     if args.at:
         at = parse_moment(args.at, settings.tz, at)
-    storage = SQLiteStorage(settings.db)
+    storage = storage_for(settings.db)
     await storage.open()
     try:
         found = await reminders.scan(storage, settings.tz, at.astimezone(UTC),
@@ -432,7 +448,7 @@ async def _reminders(args: argparse.Namespace, settings: Settings) -> list[dict[
 
 
 async def _deadletter(args: argparse.Namespace, settings: Settings) -> int:
-    storage = SQLiteStorage(settings.db)
+    storage = storage_for(settings.db)
     await storage.open()
     try:
         if args.action == "list":
@@ -473,7 +489,7 @@ async def _triage(args: argparse.Namespace, settings: Settings) -> dict[str, int
         if name not in known or not value.isdigit():
             raise ValueError(f"expected NAME=NUMBER with NAME among: {', '.join(sorted(known))}")
         changes[name] = int(value)
-    storage = SQLiteStorage(settings.db)
+    storage = storage_for(settings.db)
     await storage.open()
     try:
         async with storage.transaction() as tx:
@@ -506,7 +522,7 @@ async def _club(args: argparse.Namespace, settings: Settings) -> object:
     if args.action == "create" and not 1 <= args.meeting_day <= 31:
         raise ValueError(_say(N_("--meeting-day: the meeting day must be from 1 to 31, for "
                                  "example 15.")))
-    storage = SQLiteStorage(settings.db)
+    storage = storage_for(settings.db)
     await storage.open()
     try:
         if args.action == "list":

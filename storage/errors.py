@@ -13,6 +13,8 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+import asyncpg
+
 
 class StorageUnavailable(Exception):
     """The database cannot be written just now; nothing was kept. Try again later."""
@@ -43,6 +45,14 @@ _TRANSIENT_ERRNO = {errno.ENOSPC, errno.EFBIG, errno.EROFS, errno.EIO, errno.EDQ
                     errno.EACCES, errno.EPERM}
 
 
+# PostgreSQL SQLSTATEs of a database that cannot be written for now: connection trouble (08),
+# insufficient resources (53: disk full, out of memory, too many connections), operator
+# intervention (57: shutting down), system errors (58), serialization failures, deadlocks and
+# lock timeouts (40001, 40P01, 55P03), a read-only transaction or standby (25006).
+_TRANSIENT_PG_CLASSES = ("08", "53", "57", "58")
+_TRANSIENT_PG_STATES = {"40001", "40P01", "55P03", "25006"}
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether ``error`` means "the database cannot be written just now".
 
@@ -51,7 +61,8 @@ def is_transient(error: BaseException) -> bool:
 
     Returns:
         ``True`` for locked, busy, I/O, full-disk and read-only errors (SQLite's result codes,
-        or the operating system's for files), ``False`` for anything else.
+        PostgreSQL's SQLSTATEs, or the operating system's for files), ``False`` for anything
+        else.
     """
     if isinstance(error, StorageUnavailable):
         return True
@@ -63,6 +74,11 @@ def is_transient(error: BaseException) -> bool:
         return any(word in text for word in ("locked", "busy", "disk", "readonly", "read-only"))
     if isinstance(error, OSError):
         return error.errno in _TRANSIENT_ERRNO
+    if isinstance(error, (asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)):
+        return True  # PostgreSQL: the connection went away
+    state = getattr(error, "sqlstate", None)
+    if isinstance(error, asyncpg.PostgresError) and isinstance(state, str):
+        return state[:2] in _TRANSIENT_PG_CLASSES or state in _TRANSIENT_PG_STATES
     return False
 
 

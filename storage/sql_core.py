@@ -563,9 +563,9 @@ class CoreQueries(SQLiteQueries):
         if row is None or row["member_id"] is None:
             return
         await self._run(
-            "UPDATE identities SET preferred = (channel = ? AND user_id = ? AND ? IS NOT NULL) "
-            "WHERE member_id = ?",
-            (channel, user_id, member_id, row["member_id"]),
+            "UPDATE identities SET preferred = CASE WHEN channel = ? AND user_id = ? "
+            "THEN ? ELSE 0 END WHERE member_id = ?",
+            (channel, user_id, int(member_id is not None), row["member_id"]),
         )
 
     async def set_unreachable(self, channel: str, chat_id: str, unreachable: bool) -> None:

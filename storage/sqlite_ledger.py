@@ -229,7 +229,7 @@ class SQLiteLedger(SQLiteQueries):
         if club_ids is not None and not club_ids:
             return []
         ids = list(club_ids or [])
-        only = f"club_id IN ({_in(ids)})" if ids else "1"  # filtered inside each part
+        only = f"club_id IN ({_in(ids)})" if ids else "1 = 1"  # filtered inside each part
         rows = await self._all(
             "WITH open AS (SELECT club_id, COUNT(*) AS loans, COUNT(DISTINCT member_id) AS "
             f"borrowers FROM loan_balances WHERE outstanding > 0 AND {only} GROUP BY club_id), "

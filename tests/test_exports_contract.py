@@ -47,13 +47,15 @@ async def test_reading_is_one_snapshot(storage: Storage, backend) -> None:
 
     async def read(tx: Transaction) -> None:
         seen.append(await tx.get_meta("k"))
-        if backend.persistent:  # on a second connection: write from this thread meanwhile
+        if backend.sqlite_file is not None:  # SQLite reads in a thread: write from it
             import sqlite3
 
-            assert backend.sqlite_file is not None
             writer = sqlite3.connect(storage.path, isolation_level=None)  # type: ignore[attr-defined]
             writer.execute("UPDATE meta SET value = 'v2' WHERE key = 'k'")
             writer.close()
+        elif backend.persistent:  # a write committed meanwhile, by another transaction
+            async with storage.transaction() as other:
+                await other.set_meta("k", "v2")
         seen.append(await tx.get_meta("k"))
 
     await storage.reading(read)

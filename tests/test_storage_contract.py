@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from storage.base import (
@@ -33,7 +35,9 @@ from storage.base import (
     Transaction,
 )
 from storage.errors import IntegrityError
+from storage.postgres import PostgresStorage
 from storage.sqlite import SQLiteStorage, migrations
+from tests import postgres
 
 # What a refused write raises: ours through the storage interface, sqlite3's through the raw
 # SQLite connection of the SQLite-specific safety tests.
@@ -53,6 +57,50 @@ class Backend:
     sqlite_file: Path | None = None  # set only for the backend-specific migration test
 
 
+def pg_cluster() -> postgres.PostgresCluster:
+    """The test run's PostgreSQL server (started on first use, stopped at exit).
+
+    ``make test`` installs PostgreSQL where it is missing; without it these tests fail, they
+    are not skipped: both backends must pass the contract.
+    """
+    missing = postgres.available()
+    if missing:
+        raise RuntimeError(f"the PostgreSQL contract tests need a server: {missing}")
+    return postgres.shared()
+
+
+class FreshPostgres(PostgresStorage):
+    """A PostgreSQL database of the test's own (named after its folder), made on open.
+
+    The first one is migrated and kept as a template; the others are copies of it (a
+    ``CREATE DATABASE ... TEMPLATE``, about 50 ms), so each test starts from an empty schema.
+    """
+
+    template_ready = False
+
+    def __init__(self, tmp: Path) -> None:
+        self.name = "t_" + hashlib.sha1(str(tmp).encode()).hexdigest()[:20]
+        super().__init__(pg_cluster().dsn(self.name))
+
+    async def open(self) -> None:
+        admin = await asyncpg.connect(pg_cluster().dsn("postgres"))
+        try:
+            if not FreshPostgres.template_ready:
+                await admin.execute("DROP DATABASE IF EXISTS ishc_template")
+                await admin.execute("CREATE DATABASE ishc_template")
+                template = PostgresStorage(pg_cluster().dsn("ishc_template"))
+                await template.open()
+                await template.close()
+                FreshPostgres.template_ready = True
+            exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1",
+                                          self.name)
+            if not exists:
+                await admin.execute(f"CREATE DATABASE {self.name} TEMPLATE ishc_template")
+        finally:
+            await admin.close()
+        await super().open()
+
+
 BACKENDS = [
     Backend(
         "sqlite-file",
@@ -61,6 +109,7 @@ BACKENDS = [
         sqlite_file=Path("db") / "bot.sqlite3",
     ),
     Backend("sqlite-memory", lambda tmp: SQLiteStorage(":memory:"), persistent=False),
+    Backend("postgres", FreshPostgres, persistent=True),
 ]
 
 

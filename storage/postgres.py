@@ -1,0 +1,290 @@
+"""PostgreSQL backend (asyncpg) behind the same storage interface as SQLite.
+
+Every query is the SQLite backend's own (the mixins of ``storage/sql_core.py`` and
+``storage/sqlite_*.py``), rewritten where the dialects differ by
+:func:`storage.postgres_dialect.translate`; only the connection handling lives here. The
+schema is ``storage/migrations/postgres/`` (the SQLite schema's equivalent: the same tables,
+constraints, indexes and append-only triggers), versioned in the table ``schema_version``.
+
+Within one process, write transactions take turns behind one lock, as on SQLite, so the
+code's read-then-write steps see what they expect; ``reading`` runs on a REPEATABLE READ
+snapshot of its own connection and does not wait for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+
+from storage.errors import IntegrityError, StorageUnavailable, describe, is_transient
+from storage.postgres_dialect import translate
+from storage.sql_core import CoreQueries
+from storage.sqlite_alerts import SQLiteAlerts
+from storage.sqlite_archive import SQLiteArchive
+from storage.sqlite_deadletters import SQLiteDeadLetters
+from storage.sqlite_exports import SQLiteExports
+from storage.sqlite_health import SQLiteHealth
+from storage.sqlite_ledger import SQLiteLedger
+from storage.sqlite_media import SQLiteMedia
+from storage.sqlite_meetings import SQLiteMeetings
+from storage.sqlite_operators import SQLiteOperators
+from storage.sqlite_reports import SQLiteReports
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "postgres"
+PROBE_KEY = "ready_probe"
+R = TypeVar("R")
+
+def migrations() -> list[tuple[int, Path]]:
+    """The PostgreSQL migration files as ``(version, path)``, in order."""
+    return sorted((int(path.name.split("_", 1)[0]), path) for path in MIGRATIONS.glob("*.sql"))
+
+
+def _number(text: str) -> int | float:
+    """A NUMERIC (what SUM and AVG of integers give) as SQLite gives it: int when whole."""
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+async def _setup(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("numeric", encoder=str, decoder=_number, schema="pg_catalog",
+                              format="text")
+
+
+class _Done:
+    """What ``_run`` returns: how many rows the statement changed."""
+
+    __slots__ = ("rowcount",)
+
+    def __init__(self, status: str) -> None:
+        last = status.rsplit(" ", 1)[-1]
+        self.rowcount = int(last) if last.isdigit() else -1
+
+
+def _integrity(error: asyncpg.IntegrityConstraintViolationError) -> IntegrityError:
+    """PostgreSQL's refusal, worded as SQLite words it (the rule, then the details)."""
+    detail = f"{error.constraint_name or ''}: {error}".lstrip(": ")
+    if isinstance(error, asyncpg.CheckViolationError):
+        return IntegrityError(f"CHECK constraint failed: {detail}")
+    if isinstance(error, asyncpg.UniqueViolationError):
+        return IntegrityError(f"UNIQUE constraint failed: {detail}")
+    if isinstance(error, asyncpg.NotNullViolationError):
+        return IntegrityError(f"NOT NULL constraint failed: {error.column_name}: {error}")
+    if isinstance(error, asyncpg.ForeignKeyViolationError):
+        return IntegrityError(f"FOREIGN KEY constraint failed: {detail}")
+    return IntegrityError(str(error))  # a trigger's own message
+
+
+class PostgresQueries:
+    """The statement helpers of the shared mixins, on an asyncpg connection."""
+
+    _pg: asyncpg.Connection
+
+    async def _one(self, sql: str, args: Iterable[Any] = ()) -> asyncpg.Record | None:
+        try:
+            return await self._pg.fetchrow(translate(sql), *args)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+
+    async def _all(self, sql: str, args: Iterable[Any] = ()) -> list[asyncpg.Record]:
+        return await self._pg.fetch(translate(sql), *args)
+
+    async def _run(self, sql: str, args: Iterable[Any] = ()) -> _Done:
+        try:
+            return _Done(await self._pg.execute(translate(sql), *args))
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+
+    async def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            await self._pg.executemany(translate(sql), [tuple(row) for row in rows])
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+
+
+class PostgresTransaction(
+    PostgresQueries,
+    CoreQueries,
+    SQLiteLedger,
+    SQLiteHealth,
+    SQLiteMeetings,
+    SQLiteMedia,
+    SQLiteReports,
+    SQLiteExports,
+    SQLiteOperators,
+    SQLiteArchive,
+    SQLiteDeadLetters,
+    SQLiteAlerts,
+):
+    """Reads and writes inside one PostgreSQL transaction."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._pg = conn
+        self.published: dict[str, list[Any]] = {}
+
+    def after_commit(self, topic: str, value: Any) -> None:
+        """Publish ``value`` on ``topic`` once this transaction has committed."""
+        self.published.setdefault(topic, []).append(value)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Run a block inside a SAVEPOINT: an error undoes the block's writes only."""
+        kept = {topic: len(values) for topic, values in self.published.items()}
+        try:
+            async with self._pg.transaction():  # nested: a SAVEPOINT
+                yield
+        except BaseException:
+            self.published = {topic: values[:kept[topic]]
+                              for topic, values in self.published.items() if kept.get(topic)}
+            raise
+
+
+class PostgresStorage:
+    """The PostgreSQL implementation of :class:`storage.base.Storage`.
+
+    Args:
+        dsn: ``postgresql://user@host:port/database``.
+        busy_timeout: Seconds a statement waits for a lock before the transaction fails with
+            :class:`StorageUnavailable`.
+        pool_size: Connections kept open (writes take turns on one; snapshots and the
+            readiness probe use the others).
+    """
+
+    def __init__(self, dsn: str, busy_timeout: float = 5.0, pool_size: int = 4) -> None:
+        self.dsn = dsn
+        self.busy_timeout = busy_timeout
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._lock: asyncio.Lock | None = None
+        self._listeners: dict[str, list[Callable[[list[Any]], None]]] = {}
+        self._observers: list[Callable[[float], None]] = []
+        self.failure: str | None = None
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+        self._lock = asyncio.Lock()
+        settings = {"lock_timeout": f"{int(self.busy_timeout * 1000)}ms"}
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=1, max_size=self.pool_size, init=_setup,
+                server_settings=settings,
+            )
+        except (OSError, asyncpg.PostgresError) as error:
+            raise StorageUnavailable(describe(error)) from error
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(7362001)")  # one migrator
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"
+            )
+            current = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+            known = migrations()
+            latest = known[-1][0] if known else 0
+            if current > latest:
+                raise RuntimeError(
+                    f"database schema version {current} is newer than this code ({latest})"
+                )
+            for version, path in known:
+                if version > current:
+                    await conn.execute(path.read_text(encoding="utf-8"))
+                    await conn.execute("INSERT INTO schema_version (version) VALUES ($1)",
+                                       version)
+
+    async def close(self) -> None:
+        """Close every connection."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def on_commit(self, topic: str, listener: Callable[[list[Any]], None]) -> None:
+        """Call ``listener`` with the values a committed transaction published on ``topic``."""
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def on_transaction(self, observer: Callable[[float], None]) -> None:
+        """Call ``observer`` with the seconds each committed transaction took (metrics)."""
+        self._observers.append(observer)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresTransaction]:
+        """Run a block in one transaction; commit on success, roll back on error.
+
+        Raises:
+            StorageUnavailable: The database cannot be written just now; nothing was kept.
+        """
+        assert self._pool is not None and self._lock is not None, "storage is not open"
+        async with self._lock:
+            started = time.perf_counter()
+            try:
+                conn = await self._pool.acquire()
+            except Exception as error:
+                if is_transient(error):
+                    raise self._unavailable(error) from error
+                raise
+            try:
+                tx = PostgresTransaction(conn)
+                outer = conn.transaction()
+                try:
+                    await outer.start()
+                    yield tx
+                    await outer.commit()
+                except BaseException as error:
+                    if not conn.is_closed():
+                        with contextlib.suppress(Exception):
+                            await outer.rollback()
+                    if isinstance(error, Exception) and is_transient(error):
+                        raise self._unavailable(error) from error
+                    raise
+            finally:
+                await self._pool.release(conn)
+            self.failure = None
+            elapsed = time.perf_counter() - started
+            for observer in self._observers:
+                observer(elapsed)
+        for topic, values in tx.published.items():
+            for listener in self._listeners.get(topic, ()):
+                try:
+                    listener(values)
+                except Exception:
+                    log.exception("after-commit listener of %r failed", topic)
+
+    def _unavailable(self, error: BaseException) -> StorageUnavailable:
+        self.failure = describe(error)
+        return StorageUnavailable(self.failure)
+
+    async def probe(self, timeout: float = 1.0) -> str | None:
+        """Write to the database for real, on a connection of its own: ``None`` if it worked."""
+        try:
+            conn = await asyncpg.connect(self.dsn, timeout=timeout)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+            return describe(error)
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'")
+                await conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ($1, now()::text) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", PROBE_KEY)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+            return describe(error)
+        finally:
+            await conn.close()
+        return None
+
+    async def reading(self, work: Callable[[PostgresTransaction], Awaitable[R]]) -> R:
+        """Run ``work`` on a read-only REPEATABLE READ snapshot, without the writer's turn."""
+        assert self._pool is not None, "storage is not open"
+        async with self._pool.acquire() as conn, conn.transaction(
+            isolation="repeatable_read", readonly=True
+        ):
+            return await work(PostgresTransaction(conn))
