@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import association, dbcheck, deadletters, logs, reminders
+from bot import association, dbcheck, dbcopy, deadletters, logs, reminders
 from bot import backup as backups
 from bot.app import run
 from bot.association import Area
@@ -59,6 +59,7 @@ from bot.render import translate
 from bot.report_xlsx import workbook
 from bot.service import Service, utcnow
 from storage.backends import is_postgres, sqlite_path, storage_for
+from storage.errors import StorageUnavailable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -140,6 +141,18 @@ def _parser() -> argparse.ArgumentParser:
                                "database (stop the service first); the old one is kept aside")
     back.add_argument("path", metavar="PATH")
     back.add_argument("--json", action="store_true", help="print JSON")
+    db = commands.add_parser("db", help="the database: migrate it, or copy a SQLite file "
+                             "into PostgreSQL").add_subparsers(dest="action", required=True)
+    migrate = db.add_parser("migrate", help="apply pending migrations to ISHC_DB (SQLite or "
+                            "PostgreSQL) and print its schema version")
+    migrate.add_argument("--json", action="store_true", help="print JSON")
+    move = db.add_parser("copy", help="copy a SQLite database into an empty PostgreSQL one, "
+                         "then check every table's count and every balance")
+    move.add_argument("--from", dest="source", required=True, metavar="PATH",
+                      help="the SQLite file (e.g. the province's, service stopped)")
+    move.add_argument("--to", dest="target", required=True, metavar="postgresql://...",
+                      help="the empty PostgreSQL database")
+    move.add_argument("--json", action="store_true", help="print JSON")
     sound = commands.add_parser("check", help="integrity, foreign keys, schema version, and "
                                 "the fund's balances against its ledger (exit 1 on a failure)")
     sound.add_argument("--json", action="store_true", help="print JSON")
@@ -153,6 +166,29 @@ def _sqlite_only(command: str, settings: Settings) -> int | None:
     print(f"error: '{command}' works on a SQLite file; for PostgreSQL use its own tools "
           "(pg_dump, pg_basebackup, amcheck)", file=sys.stderr)
     return 2
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    """``db migrate`` and ``db copy``: print what was done; exit 1 if it was refused."""
+    try:
+        if args.action == "migrate":
+            version = asyncio.run(dbcopy.migrate(settings.db))
+            result: dict[str, Any] = {"db": dbcopy.safe_dsn(settings.db), "schema": version}
+        else:
+            result = asyncio.run(dbcopy.copy(args.source, args.target)).to_json()
+    except (dbcopy.CopyError, StorageUnavailable, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif args.action == "migrate":
+        print(f"{result['db']}: schema version {result['schema']}")
+    else:
+        total = sum(result["rows"].values())
+        print(f"copied {total} rows in {len(result['rows'])} tables from {result['source']} "
+              f"to {result['target']}; balances equal ("
+              + ", ".join(f"{n} {t}" for t, n in result["balances_checked"].items()) + ")")
+    return 0
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
@@ -594,6 +630,8 @@ def main(argv: list[str] | None = None) -> int:
         except backups.ServiceRunning as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+    if args.command == "db":
+        return _db(args, settings)
     if args.command == "check":
         return _check(args, settings)
     if args.command == "deadletter":

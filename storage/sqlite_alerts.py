@@ -70,7 +70,7 @@ class SQLiteAlerts(SQLiteQueries):
         """Alerts raised since ``since`` that this member may still answer, newest first."""
         return await self._alerts(await self._all(
             "SELECT * FROM alerts a WHERE a.club_id = ? AND a.raised_at >= ? "
-            "AND a.member_id != ? AND (? OR EXISTS (SELECT 1 FROM alert_recipients r "
+            "AND a.member_id != ? AND (? = 1 OR EXISTS (SELECT 1 FROM alert_recipients r "
             "WHERE r.alert_id = a.id AND r.member_id = ?)) AND NOT EXISTS (SELECT 1 FROM "
             "alert_acks k WHERE k.alert_id = a.id AND k.member_id = ?) "
             "ORDER BY a.raised_at DESC, a.id DESC",
@@ -99,9 +99,9 @@ class SQLiteAlerts(SQLiteQueries):
         for start in range(0, len(club_ids), 500):
             chunk = club_ids[start:start + 500]
             for row in await self._all(
-                "SELECT club_id, COUNT(*) AS alerts, SUM(EXISTS (SELECT 1 FROM alert_acks k "
-                "WHERE k.alert_id = a.id)) AS alerts_answered, "
-                "SUM(escalated_at IS NOT NULL) AS alerts_escalated FROM alerts a "
+                "SELECT club_id, COUNT(*) AS alerts, SUM(CASE WHEN EXISTS (SELECT 1 FROM "
+                "alert_acks k WHERE k.alert_id = a.id) THEN 1 ELSE 0 END) AS alerts_answered, "
+                "COUNT(escalated_at) AS alerts_escalated FROM alerts a "
                 f"WHERE club_id IN ({_in(chunk)}) AND raised_at >= ? AND raised_at < ? "
                 "GROUP BY club_id",
                 (*chunk, _ts(since), _ts(until)),

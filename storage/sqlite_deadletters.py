@@ -43,7 +43,8 @@ class SQLiteDeadLetters(SQLiteQueries):
     async def dead_letters(self, status: str | None, limit: int) -> list[DeadLetter]:
         """The newest dead letters (of one status, or all), newest first."""
         rows = await self._all(
-            "SELECT * FROM dead_letters WHERE ? IS NULL OR status = ? ORDER BY id DESC LIMIT ?",
+            "SELECT * FROM dead_letters WHERE CAST(? AS TEXT) IS NULL OR status = ? "
+            "ORDER BY id DESC LIMIT ?",
             (status, status, limit),
         )
         return [_letter(row) for row in rows]

@@ -58,7 +58,7 @@ class SQLiteReports(SQLiteQueries):
             "SELECT month, COUNT(*) AS measured, SUM(high) AS measured_high FROM ("
             "SELECT substr(day, 1, 7) AS month, high, ROW_NUMBER() OVER (PARTITION BY "
             "member_id, substr(day, 1, 7) ORDER BY measured_at DESC, id DESC) AS n "
-            "FROM readings WHERE club_id = ? AND day BETWEEN ? AND ?) WHERE n = 1 "
+            "FROM readings WHERE club_id = ? AND day BETWEEN ? AND ?) AS r WHERE n = 1 "
             "GROUP BY month",
             (club_id, first, last),
         ):
@@ -112,21 +112,26 @@ class SQLiteReports(SQLiteQueries):
                     club.update({key: int(value or 0) for key, value in values.items()})
 
         await put(
-            "SELECT club_id, SUM(a) AS members, SUM(a AND sex = 'female') AS women, "
-            "SUM(a AND ? - birth_year < 60) AS age_under_60, "
-            "SUM(a AND ? - birth_year BETWEEN 60 AND 69) AS age_60_69, "
-            "SUM(a AND ? - birth_year BETWEEN 70 AND 79) AS age_70_79, "
-            "SUM(a AND ? - birth_year >= 80) AS age_80_up, "
-            "SUM(a AND household IN ('poor', 'near_poor')) AS poor_near_poor, "
-            "SUM(approved_at >= ? AND approved_at < ?) AS joined, "
-            "SUM(status = 'erased' AND decided_at >= ? AND decided_at < ?) AS left_club "
+            "SELECT club_id, SUM(a) AS members, "
+            "SUM(CASE WHEN a = 1 AND sex = 'female' THEN 1 ELSE 0 END) AS women, "
+            "SUM(CASE WHEN a = 1 AND ? - birth_year < 60 THEN 1 ELSE 0 END) AS age_under_60, "
+            "SUM(CASE WHEN a = 1 AND ? - birth_year BETWEEN 60 AND 69 THEN 1 ELSE 0 END) "
+            "AS age_60_69, "
+            "SUM(CASE WHEN a = 1 AND ? - birth_year BETWEEN 70 AND 79 THEN 1 ELSE 0 END) "
+            "AS age_70_79, "
+            "SUM(CASE WHEN a = 1 AND ? - birth_year >= 80 THEN 1 ELSE 0 END) AS age_80_up, "
+            "SUM(CASE WHEN a = 1 AND household IN ('poor', 'near_poor') THEN 1 ELSE 0 END) "
+            "AS poor_near_poor, "
+            "SUM(CASE WHEN approved_at >= ? AND approved_at < ? THEN 1 ELSE 0 END) AS joined, "
+            "SUM(CASE WHEN status = 'erased' AND decided_at >= ? AND decided_at < ? THEN 1 "
+            "ELSE 0 END) AS left_club "
             # A member at the month's end: approved by then (the board, set up with the club,
             # has no approval: its registration counts), and active, or erased since then
             # (erasure keeps sex, birth year, household and approval), so a past month stays.
             "FROM (SELECT club_id, sex, birth_year, household, status, decided_at, approved_at, "
-            "COALESCE(approved_at, registered_at) < ? AND (status = 'active' OR "
-            "(status = 'erased' AND decided_at >= ?)) AS a "
-            f"FROM members WHERE {clubs}) GROUP BY club_id",
+            "CASE WHEN COALESCE(approved_at, registered_at) < ? AND (status = 'active' OR "
+            "(status = 'erased' AND decided_at >= ?)) THEN 1 ELSE 0 END AS a "
+            f"FROM members WHERE {clubs}) AS m GROUP BY club_id",
             end.year, end.year, end.year, end.year, since, until, since, until, until, until,
             ids,
         )
@@ -147,11 +152,12 @@ class SQLiteReports(SQLiteQueries):
             "SELECT club_id, SUM(cash) AS cash_from_first, "
             "SUM(CASE WHEN day > ? THEN cash ELSE 0 END) AS cash_after, "
             "SUM(CASE WHEN day > ? THEN principal ELSE 0 END) AS principal_after, "
-            "SUM(day <= ?) AS ledger_entries, "
+            "SUM(CASE WHEN day <= ? THEN 1 ELSE 0 END) AS ledger_entries, "
             "SUM(CASE WHEN kind = 'disbursement' AND day <= ? THEN principal ELSE 0 END) "
             "AS disbursed, "
-            "SUM(kind = 'disbursement' AND reverses IS NULL AND day <= ? AND id NOT IN "
-            "(SELECT reverses FROM ledger WHERE reverses IS NOT NULL)) AS loans_given, "
+            "SUM(CASE WHEN kind = 'disbursement' AND reverses IS NULL AND day <= ? AND id "
+            "NOT IN (SELECT reverses FROM ledger WHERE reverses IS NOT NULL) THEN 1 ELSE 0 END) "
+            "AS loans_given, "
             "SUM(CASE WHEN kind = 'repayment' AND day <= ? THEN -principal ELSE 0 END) "
             "AS repaid, "
             "SUM(CASE WHEN day <= ? THEN interest ELSE 0 END) AS interest, "
@@ -199,19 +205,21 @@ class SQLiteReports(SQLiteQueries):
             "JOIN loan_balances b ON b.loan_id = m.loan_id WHERE b.outstanding = 0), "
             "late AS (SELECT e.club_id, MAX(i.cum_total) - e.paid AS amount FROM at_end e "
             "JOIN installments i ON i.loan_id = e.loan_id AND i.due <= ? WHERE e.owed > 0 "
-            "GROUP BY e.loan_id) "
+            "GROUP BY e.loan_id, e.club_id, e.paid) "
             "SELECT club_id, COUNT(*) AS overdue_loans, SUM(amount) AS overdue_amount "
             "FROM late WHERE amount > 0 GROUP BY club_id",
             ids, as_of, ids, as_of,
         )
         await put(
             # Each member's last reading of the month (as month_figures' measured_high).
-            "SELECT club_id, SUM(n = 1) AS measured, SUM(urgent) AS urgent_readings, "
-            "COUNT(DISTINCT CASE WHEN urgent THEN member_id END) AS referred, "
-            "SUM(n = 1 AND high) AS measured_high FROM (SELECT club_id, member_id, high, urgent, "
-            "ROW_NUMBER() OVER (PARTITION BY club_id, member_id ORDER BY measured_at DESC, "
-            f"id DESC) AS n FROM readings WHERE {clubs} AND day BETWEEN ? AND ?) "
-            "GROUP BY club_id",
+            "SELECT club_id, SUM(CASE WHEN n = 1 THEN 1 ELSE 0 END) AS measured, "
+            "SUM(urgent) AS urgent_readings, "
+            "COUNT(DISTINCT CASE WHEN urgent = 1 THEN member_id END) AS referred, "
+            "SUM(CASE WHEN n = 1 AND high = 1 THEN 1 ELSE 0 END) AS measured_high "
+            "FROM (SELECT club_id, member_id, "
+            "high, urgent, ROW_NUMBER() OVER (PARTITION BY club_id, member_id ORDER BY "
+            f"measured_at DESC, id DESC) AS n FROM readings WHERE {clubs} AND day BETWEEN ? "
+            "AND ?) AS r GROUP BY club_id",
             ids, first, last,
         )
         await put(

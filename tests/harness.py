@@ -8,6 +8,7 @@ the fake Bot API server on loopback). Zalo joins the same list later.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from bot.messages import Inbound, OutMessage, decode_button
 from bot.outbox import OutboxWorker
 from bot.render import as_text
 from bot.service import FloodLimit, Service
+from storage.base import Storage
 from storage.sqlite import SQLiteStorage
 
 
@@ -94,11 +96,21 @@ class Bot:
     """The service with a database in ``tmp_path`` and a moveable clock."""
 
     busy_timeout = 5.0  # seconds; fault tests shorten it
+    backend = "sqlite"  # or "postgres": a database of its own on the test cluster
 
     def __init__(self, db: Path) -> None:
         self.db = db
         self.clock = Clock()
-        self.storage = SQLiteStorage(db, busy_timeout=self.busy_timeout)
+        self.storage: Storage
+        if self.backend == "postgres":
+            from storage.postgres import PostgresStorage
+            from tests.test_storage_contract import pg_cluster
+
+            name = "h_" + hashlib.sha1(str(db).encode()).hexdigest()[:20]
+            self.storage = PostgresStorage(pg_cluster().create_database(name),
+                                           busy_timeout=self.busy_timeout)
+        else:
+            self.storage = SQLiteStorage(db, busy_timeout=self.busy_timeout)
         self.service: Service
         self.outbox: OutboxWorker
         self.exports: Exports

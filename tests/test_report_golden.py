@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 from collections import defaultdict
 from datetime import date, timedelta
 from fractions import Fraction
@@ -28,9 +29,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot import report
+from bot import dbcopy, report
 from bot.i18n import gettext
 from bot.report_xlsx import workbook
+from storage.base import Storage
+from storage.postgres import PostgresStorage
 from storage.sqlite import SQLiteStorage
 from tests.club_history import (
     EXTRA_MEETING,
@@ -40,6 +43,7 @@ from tests.club_history import (
     History,
     generate,
 )
+from tests.test_storage_contract import pg_cluster
 
 GOLDEN_MONTHS = {
     "2022-01": "an early month (the third)",
@@ -176,15 +180,26 @@ def history(built) -> History:
     return built[1]
 
 
-@pytest.fixture
-async def storage(built):
-    store = SQLiteStorage(built[0])
+_copies: dict[Path, str] = {}  # the built file, copied once into PostgreSQL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def storage(request, built):
+    """The built club on each backend: the file itself, and a copy of it in PostgreSQL."""
+    if request.param == "sqlite":
+        store: Storage = SQLiteStorage(built[0])
+    else:
+        if built[0] not in _copies:
+            target = pg_cluster().create_database(f"golden_{os.getpid()}_{len(_copies)}")
+            await dbcopy.copy(str(built[0]), target)
+            _copies[built[0]] = target
+        store = PostgresStorage(_copies[built[0]])
     await store.open()
     yield store
     await store.close()
 
 
-async def figures_of(storage: SQLiteStorage, club_id: int, month: str) -> dict[str, int]:
+async def figures_of(storage: Storage, club_id: int, month: str) -> dict[str, int]:
     async with storage.transaction() as tx:
         return {f.key: f.value for f in await report.monthly(tx, club_id, month)}
 
@@ -276,7 +291,8 @@ async def test_a_member_erased_later_still_counts_in_the_months_before(storage, 
     october = await figures_of(storage, history.club_id, "2026-10")
     async with storage.transaction() as tx:  # today's statuses, as the report once counted
         [row] = await tx._all(
-            "SELECT COUNT(*) AS n, SUM(sex = 'female') AS women FROM members WHERE club_id = ?"
+            "SELECT COUNT(*) AS n, SUM(CASE WHEN sex = 'female' THEN 1 ELSE 0 END) AS women "
+            "FROM members WHERE club_id = ?"
             " AND status = 'active' AND registered_at < '2026-10-01'", (history.club_id,))
     assert september["members"] == row["n"] + 1  # a member all September, erased on 8/10
     assert september["women"] == row["women"] + (gone.sex == "female")

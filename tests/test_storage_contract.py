@@ -849,3 +849,41 @@ async def test_a_chosen_account_comes_first_else_the_one_used_last(tx: Transacti
     assert [i.channel for i in await tx.identities_of(member_id)] == ["telegram", "zalo"]
     await tx.prefer_identity("telegram", "t1", None)
     assert [i.channel for i in await tx.identities_of(member_id)] == ["zalo", "telegram"]
+
+
+# Dead letters and operators (association grants)
+
+
+async def test_dead_letters_are_kept_listed_and_retried(tx: Transaction) -> None:
+    from storage.deadletters import NewDeadLetter
+
+    first = await tx.add_dead_letter(NewDeadLetter(
+        channel="telegram", external_id="m:1:2", chat_id="1", inbound={"text": "xin chào"},
+        raw="{...}", error="ValueError: không đọc được", attempts=3), NOW)
+    second = await tx.add_dead_letter(NewDeadLetter(
+        channel="zalo", external_id=None, chat_id=None, inbound=None, raw="x" * 20_000,
+        error="bad", attempts=1), NOW + MINUTE)
+    assert [d.id for d in await tx.dead_letters(None, 10)] == [second, first]
+    await tx.dead_letter_retried(first, NOW + HOUR, None)
+    assert [d.id for d in await tx.dead_letters("dead", 10)] == [second]
+    retried = await tx.get_dead_letter(first)
+    assert retried is not None and retried.status == "retried" and retried.attempts == 4
+    assert retried.inbound == {"text": "xin chào"} and retried.retried_at == NOW + HOUR
+    kept = await tx.get_dead_letter(second)
+    assert kept is not None and len(kept.raw) < 20_000  # cut short
+
+
+async def test_an_operator_grant_its_code_and_its_chat_account(tx: Transaction) -> None:
+    grant = await tx.add_operator("association", "Bà Hà", ("Nghệ An", "", ""), "admin", NOW)
+    assert grant.active and grant.province == "Nghệ An" and grant.granted_at == NOW
+    await tx.add_operator_code(grant.id, "hash-1", NOW + HOUR, NOW)
+    assert await tx.use_operator_code("wrong", NOW) is None
+    used = await tx.use_operator_code("hash-1", NOW + MINUTE)
+    assert used is not None and used.id == grant.id
+    assert await tx.use_operator_code("hash-1", NOW + MINUTE) is None  # once
+    await tx.link_operator("zalo", "z9", grant.id, NOW)
+    assert (await tx.operator_for("zalo", "z9")) == grant
+    assert [(g.id, accounts) for g, accounts in await tx.list_operators()] == [(grant.id, 1)]
+    assert await tx.revoke_operator(grant.id, NOW + HOUR)
+    assert not await tx.revoke_operator(grant.id, NOW + HOUR)
+    assert await tx.operator_for("zalo", "z9") is None

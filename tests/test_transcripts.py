@@ -31,7 +31,14 @@ from bot.association import Area
 from bot.conversations.registry import FLOWS
 from bot.invites import ALPHABET
 from tests.golden import check, updating
-from tests.harness import Received, _text_choices, telegram_harness, text_harness, zalo_harness
+from tests.harness import (
+    Bot,
+    Received,
+    _text_choices,
+    telegram_harness,
+    text_harness,
+    zalo_harness,
+)
 
 HARNESSES = {"text": text_harness, "telegram": telegram_harness, "zalo": zalo_harness}
 SAVE = "Đúng, lưu lại"
@@ -705,9 +712,17 @@ def test_every_flow_has_a_script():
     assert {flow.id for flow in FLOWS} <= set(scripted), "a flow without a golden transcript"
 
 
-@pytest.mark.parametrize("kind", sorted(HARNESSES))
+@pytest.mark.parametrize("kind", [*sorted(HARNESSES), "telegram-postgres"])
 async def test_golden_transcripts(kind, tmp_path, monkeypatch, request):
-    """Every flow on one channel, each transcript compared with its golden file."""
+    """Every flow on one channel, each transcript compared with its golden file.
+
+    ``telegram-postgres`` is Telegram again with the service on PostgreSQL: every flow must
+    read exactly as on SQLite (the same golden files, never rewritten from this run).
+    """
+    golden, update = kind, updating(request.config)
+    if kind == "telegram-postgres":
+        monkeypatch.setattr(Bot, "backend", "postgres")
+        kind, update = "telegram", False
     import bot.association
     import bot.conversations.linking
     import bot.exports
@@ -727,8 +742,8 @@ async def test_golden_transcripts(kind, tmp_path, monkeypatch, request):
                 await run(w)
             except Exception as error:  # written down, then the test fails
                 w.lines.append(f"!! the script stopped here: {type(error).__name__}: {error}")
-                problems.append(f"{flow_id}.{kind}: the script stopped: {error}")
-            problem = check(f"{flow_id}.{kind}", w.render(), updating(request.config))
+                problems.append(f"{flow_id}.{golden}: the script stopped: {error}")
+            problem = check(f"{flow_id}.{kind}", w.render(), update)
             if problem:
                 problems.append(problem)
     assert not problems, "\n\n".join(problems)
