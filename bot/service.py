@@ -231,6 +231,7 @@ class Service:
         self, tx: Transaction, inbound: Inbound, now: datetime, replay: int | None
     ) -> Handled:
         """Record the update, run the engine, apply its effects and queue the replies."""
+        await tx.lock_chat(inbound.channel, inbound.chat_id)  # in order across processes
         fresh = await tx.record_inbound(inbound.channel, inbound.external_id, now)
         if replay is not None:
             await tx.dead_letter_retried(replay, now, None)

@@ -175,6 +175,13 @@ class Transaction(
         Group commit runs each update of a batch in one (:mod:`storage.group_commit`).
         """
 
+    async def lock_chat(self, channel: str, chat_id: str) -> None:
+        """Hold the chat until this transaction ends: other processes' updates of it wait.
+
+        One chat's updates apply in order across every process on the database (SQLite has
+        one service per file, so there it does nothing).
+        """
+
     async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
         """Remember an update; ``False`` if it was seen before (a redelivery)."""
 

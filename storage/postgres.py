@@ -135,6 +135,11 @@ class PostgresTransaction(
         """Publish ``value`` on ``topic`` once this transaction has committed."""
         self.published.setdefault(topic, []).append(value)
 
+    async def lock_chat(self, channel: str, chat_id: str) -> None:
+        """A transaction-scoped advisory lock on the chat: other processes wait for it."""
+        await self._pg.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                               f"chat:{channel}:{chat_id}")
+
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """Run a block inside a SAVEPOINT: an error undoes the block's writes only."""

@@ -31,6 +31,9 @@ class CoreQueries(SQLiteQueries):
 
     # Inbox, sessions, outbox, settings
 
+    async def lock_chat(self, channel: str, chat_id: str) -> None:
+        """One service per SQLite file: its per-chat lock is enough (see the protocol)."""
+
     async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
         """Remember an update; ``False`` if it was seen before."""
         cursor = await self._run(
@@ -371,14 +374,10 @@ class CoreQueries(SQLiteQueries):
     async def add_member(self, member: NewMember, now: datetime) -> tuple[int, bool]:
         """Insert a member; the same registration key returns the existing id."""
         row = await self._one(
-            "SELECT id FROM members WHERE registration_key = ?", (member.registration_key,)
-        )
-        if row:
-            return row["id"], False
-        row = await self._one(
             "INSERT INTO members (club_id, full_name, sex, birth_year, birth_date, phone, "
             "village, household, ethnicity, status, assisted_by, registered_at, "
-            "registration_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "registration_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (registration_key) DO NOTHING RETURNING id",
             (
                 member.club_id,
                 member.full_name,
@@ -395,6 +394,11 @@ class CoreQueries(SQLiteQueries):
                 member.registration_key,
             ),
         )
+        if row is None:  # registered already (the same key)
+            found = await self._one("SELECT id FROM members WHERE registration_key = ?",
+                                    (member.registration_key,))
+            assert found is not None
+            return found["id"], False
         return row["id"], True
 
     async def get_member(self, member_id: int) -> Member | None:

@@ -73,19 +73,21 @@ class SQLiteLedger(SQLiteQueries):
 
     async def add_loan(self, loan: NewLoan, now: datetime) -> tuple[int, bool]:
         """Record a loan and its schedule; ``(id, created)``. Same key: the existing id."""
-        row = await self._one("SELECT id FROM loans WHERE idempotency_key = ?", (loan.key,))
-        if row:
-            return row["id"], False
         row = await self._one(
             "INSERT INTO loans (club_id, member_id, principal, purpose, rate_bp, term_months, "
             "schedule, start_date, first_due, due_day, carried_over, request_id, created_by, "
             "created_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id",
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
             (loan.club_id, loan.member_id, loan.principal, loan.purpose, loan.rate_bp,
              loan.term_months, loan.schedule, loan.start_date.isoformat(),
              loan.first_due.isoformat(), loan.due_day, int(loan.carried_over), loan.request_id,
              loan.created_by, _ts(now), loan.key),
         )
+        if row is None:  # given already (the same key): its schedule is there too
+            found = await self._one("SELECT id FROM loans WHERE idempotency_key = ?",
+                                    (loan.key,))
+            assert found is not None
+            return found["id"], False
         loan_id = row["id"]
         assert loan_id is not None
         cumulative, rows = 0, []
@@ -293,12 +295,18 @@ class SQLiteLedger(SQLiteQueries):
         return cursor.rowcount == 1
 
     async def _add_once(self, table: str, key: str, sql: str, args: tuple) -> tuple[int, bool]:
+        """Insert a row once per idempotency key: ``(id, created)``.
+
+        One statement, so two processes inserting the same key at once cannot both succeed:
+        the second finds the first's row.
+        """
+        inserted = await self._one(
+            f"{sql} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id", args)
+        if inserted is not None:
+            return inserted["id"], True
         row = await self._one(f"SELECT id FROM {table} WHERE idempotency_key = ?", (key,))
-        if row:
-            return row["id"], False
-        inserted = await self._one(f"{sql} RETURNING id", args)
-        assert inserted is not None
-        return inserted["id"], True
+        assert row is not None
+        return row["id"], False
 
     @staticmethod
     def _report(row: sqlite3.Row) -> PaymentReport:

@@ -448,6 +448,74 @@ async def test_add_member_is_idempotent_per_registration_key(tx: Transaction) ->
     assert [(m.id, m.full_name) for m in members] == [(member_id, "Mồng Thị Hoa")]
 
 
+async def test_two_processes_adding_the_same_member_at_once_make_one(
+    backend: Backend, storage: Storage, tmp_path: Path
+) -> None:
+    """Two services on one database (PostgreSQL's several processes): one row, one id."""
+    if not backend.persistent:
+        pytest.skip("an in-memory database has no second process")
+    async with storage.transaction() as tx:
+        club = await make_club(tx)
+    other = backend.make(tmp_path)
+    await other.open()
+    member = new_member(club.id, registration_key="tg:7:same")
+    inserted = asyncio.Event()
+
+    async def first() -> tuple[int, bool]:
+        async with storage.transaction() as tx:
+            done = await tx.add_member(member, NOW)
+            inserted.set()
+            await asyncio.sleep(0.2)  # still uncommitted while the other one tries
+            return done
+
+    async def second() -> tuple[int, bool]:
+        await inserted.wait()
+        async with other.transaction() as tx:
+            return await tx.add_member(replace(member, full_name="Khác"), NOW)
+
+    try:
+        (one, made), (two, made_again) = await asyncio.gather(first(), second())
+    finally:
+        await other.close()
+    assert one == two and made and not made_again
+    async with storage.transaction() as tx:
+        assert [m.full_name for m in await tx.list_members(club.id, ALL_STATUSES)] == [
+            "Mồng Thị Hoa"]
+
+
+async def test_one_chat_is_held_until_the_transaction_holding_it_ends(
+    backend: Backend, storage: Storage, tmp_path: Path
+) -> None:
+    """Another process's update of the same chat waits for the first one's commit."""
+    if not backend.persistent:
+        pytest.skip("an in-memory database has no second process")
+    other = backend.make(tmp_path)
+    await other.open()
+    events: list[str] = []
+    held = asyncio.Event()
+
+    async def first() -> None:
+        async with storage.transaction() as tx:
+            await tx.lock_chat("telegram", "42")
+            held.set()
+            await asyncio.sleep(0.2)
+            await tx.set_meta("step", "first")
+            events.append("first committing")
+
+    async def second() -> None:
+        await held.wait()
+        async with other.transaction() as tx:
+            await tx.lock_chat("telegram", "42")
+            events.append("second has the chat")
+            assert await tx.get_meta("step") == "first"  # it sees the first one's work
+
+    try:
+        await asyncio.gather(first(), second())
+    finally:
+        await other.close()
+    assert events == ["first committing", "second has the chat"]
+
+
 async def test_get_member_round_trips_every_field(tx: Transaction) -> None:
     club = await make_club(tx)
     hoa = new_member(club.id, phone="0912345678")
