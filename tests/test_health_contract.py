@@ -1,15 +1,17 @@
 """The health part of the storage contract (:class:`storage.health.HealthStore`).
 
 Tests run on every backend of ``tests.test_storage_contract.BACKENDS``. The safety tests go
-under the interface to the SQLite connection (they say so): the database itself must refuse
-changes to readings and visits, readings outside the hard limits, and deletions of a member's
-health records unless the member was erased.
+under the interface with plain SQL through the transaction's own statement helpers (``_run``,
+``_all``), so they check every backend's schema: the database itself must refuse changes to
+readings and visits, readings outside the hard limits, and deletions of a member's health
+records unless the member was erased. Each statement expected to fail runs in a savepoint, as
+PostgreSQL ends the whole transaction at an error otherwise.
 """
 
 from __future__ import annotations
 
 import itertools
-import sqlite3
+import re
 from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
@@ -19,13 +21,12 @@ import pytest
 from storage.base import Storage, Transaction
 from storage.errors import IntegrityError
 from storage.health import Client, MemberHealth, NewReading, NewVisit, StoredReading, StoredVisit
-from storage.sqlite import SQLiteTransaction
 from tests import test_storage_contract as storage_contract
 from tests.test_storage_contract import HOUR, MINUTE, NOW, add, make_club
 
-# What a refused write raises: ours through the storage interface, sqlite3's through the raw
-# SQLite connection of the SQLite-specific safety tests.
-REFUSED = (IntegrityError, sqlite3.IntegrityError)
+# What a refused write raises on every backend, worded as SQLite words it ("CHECK constraint
+# failed: ...", "UNIQUE constraint failed: ..." or the trigger's own message).
+REFUSED = IntegrityError
 
 DAY = NOW.date()  # 28/11/2026
 _keys = itertools.count(1)
@@ -40,11 +41,14 @@ def key(prefix: str = "k") -> str:
     return f"{prefix}-{next(_keys)}"
 
 
-def conn(tx: Transaction) -> sqlite3.Connection:
-    """The SQLite connection under a transaction (for the SQLite-specific safety tests)."""
-    if not isinstance(tx, SQLiteTransaction):
-        pytest.skip("SQLite-specific")
-    return tx._conn
+_NAMED = re.compile(r":(\w+)")
+
+
+async def run(tx: Transaction, sql: str, params: dict[str, Any]) -> int:
+    """Run a statement with ``:name`` parameters through the transaction; rows changed."""
+    names = _NAMED.findall(sql)
+    done = await tx._run(_NAMED.sub("?", sql), tuple(params[name] for name in names))
+    return done.rowcount
 
 
 def new_reading(club_id: int, member_id: int, **changes: Any) -> NewReading:
@@ -105,9 +109,11 @@ async def visit(tx: Transaction, new: NewVisit) -> int:
     return visit_id
 
 
-def snapshot(db: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+async def snapshot(tx: Transaction) -> dict[str, list[tuple[Any, ...]]]:
+    """Every health record, by id, to compare before and after a refused write."""
     tables = ("readings", "visits", "care_links")
-    return {t: [tuple(r) for r in db.execute(f"SELECT * FROM {t} ORDER BY id")] for t in tables}
+    return {t: [tuple(r) for r in await tx._all(f"SELECT * FROM {t} ORDER BY id")]
+            for t in tables}
 
 
 # Readings
@@ -395,27 +401,28 @@ async def records(tx: Transaction) -> dict[str, int]:
         ("DELETE FROM visits WHERE id = :visit", "kept as recorded"),
     ],
 )
-async def test_sqlite_readings_and_visits_cannot_be_changed(
+async def test_readings_and_visits_cannot_be_changed(
     tx: Transaction, statement: str, message: str
 ) -> None:
-    db = conn(tx)
     ids = await records(tx)
-    before = snapshot(db)
+    before = await snapshot(tx)
     with pytest.raises(REFUSED, match=message):
-        db.execute(statement, ids)
-    assert snapshot(db) == before
+        async with tx.savepoint():
+            await run(tx, statement, ids)
+    assert await snapshot(tx) == before
 
 
-async def test_sqlite_records_of_a_rejected_member_are_kept(tx: Transaction) -> None:
-    db = conn(tx)
+async def test_records_of_a_rejected_member_are_kept(tx: Transaction) -> None:
     ids = await records(tx)
     await tx.set_member_status(ids["client"], "rejected", None, NOW)
-    before = snapshot(db)
+    before = await snapshot(tx)
     with pytest.raises(REFUSED, match="kept as measured"):
-        db.execute("DELETE FROM readings WHERE member_id = :client", ids)
+        async with tx.savepoint():
+            await run(tx, "DELETE FROM readings WHERE member_id = :client", ids)
     with pytest.raises(REFUSED, match="kept as recorded"):
-        db.execute("DELETE FROM visits WHERE client_id = :client", ids)
-    assert snapshot(db) == before
+        async with tx.savepoint():
+            await run(tx, "DELETE FROM visits WHERE client_id = :client", ids)
+    assert await snapshot(tx) == before
 
 
 @pytest.mark.parametrize(
@@ -437,21 +444,20 @@ async def test_sqlite_records_of_a_rejected_member_are_kept(tx: Transaction) -> 
     ids=["equal", "swapped", "systolic-low", "systolic-high", "diastolic-low", "diastolic-high",
          "pulse-low", "pulse-high", "weight-low", "weight-high", "grade", "place"],
 )
-async def test_sqlite_refuses_a_reading_out_of_limits(
+async def test_refuses_a_reading_out_of_limits(
     tx: Transaction, change: dict[str, Any]
 ) -> None:
-    db = conn(tx)
     club = await make_club(tx)
     member = await add(tx, club.id)
-    before = snapshot(db)
+    before = await snapshot(tx)
     with pytest.raises(REFUSED, match="CHECK"):
-        await tx.add_reading(new_reading(club.id, member, **change), NOW)
-    assert snapshot(db) == before
+        async with tx.savepoint():
+            await tx.add_reading(new_reading(club.id, member, **change), NOW)
+    assert await snapshot(tx) == before
     assert await tx.readings_of(member) == []
 
 
-async def test_sqlite_accepts_the_limits_themselves(tx: Transaction) -> None:
-    conn(tx)
+async def test_accepts_the_limits_themselves(tx: Transaction) -> None:
     club = await make_club(tx)
     member = await add(tx, club.id)
     for change in ({"systolic": 300, "diastolic": 180, "pulse": 220, "weight_tenths": 2000},
@@ -461,30 +467,36 @@ async def test_sqlite_accepts_the_limits_themselves(tx: Transaction) -> None:
     assert len(await tx.readings_of(member)) == 3
 
 
-async def test_sqlite_a_member_cannot_care_for_themselves(tx: Transaction) -> None:
-    db = conn(tx)
+async def test_a_member_cannot_care_for_themselves(tx: Transaction) -> None:
     club = await make_club(tx)
     member = await add(tx, club.id)
-    before = snapshot(db)
+    before = await snapshot(tx)
     with pytest.raises(REFUSED, match="CHECK"):
-        await tx.link_care(member, member, None, NOW)
-    assert snapshot(db) == before
+        async with tx.savepoint():
+            await tx.link_care(member, member, None, NOW)
+    assert await snapshot(tx) == before
 
 
-async def test_sqlite_one_open_link_per_pair(tx: Transaction) -> None:
-    db = conn(tx)
+async def test_one_open_link_per_pair(tx: Transaction) -> None:
     club = await make_club(tx)
     volunteer = await add(tx, club.id)
     client = await add(tx, club.id, full_name="Lò Văn Páo")
     await tx.link_care(volunteer, client, None, NOW)
+    before = await snapshot(tx)
     insert = ("INSERT INTO care_links (club_id, volunteer_id, client_id, assigned_at) "
               "VALUES (?, ?, ?, ?)")
     with pytest.raises(REFUSED, match="UNIQUE"):
-        db.execute(insert, (club.id, volunteer, client, NOW.isoformat()))
+        async with tx.savepoint():
+            await tx._run(insert, (club.id, volunteer, client, NOW.isoformat()))
+    assert await snapshot(tx) == before
     await tx.unlink_care(volunteer, client, NOW + HOUR)
     await tx.link_care(volunteer, client, None, NOW + 2 * HOUR)
-    rows = db.execute("SELECT ended_at IS NULL FROM care_links ORDER BY id").fetchall()
-    assert [tuple(r) for r in rows] == [(0,), (1,)]  # the ended link is kept
+    rows = await tx._all(
+        "SELECT volunteer_id, client_id, ended_at FROM care_links ORDER BY id"
+    )
+    assert [tuple(r) for r in rows] == [  # the ended link is kept
+        (volunteer, client, (NOW + HOUR).isoformat()), (volunteer, client, None)
+    ]
 
 
 # Erasure
@@ -535,8 +547,7 @@ async def test_erase_member_forgets_their_health_records_only(storage: Storage) 
         assert await tx.unlink_care(an, cuong, NOW + 2 * HOUR) is False
 
 
-async def test_sqlite_erasure_keeps_the_ended_links(tx: Transaction) -> None:
-    db = conn(tx)
+async def test_erasure_keeps_the_ended_links(tx: Transaction) -> None:
     club = await make_club(tx)
     volunteer = await add(tx, club.id)
     client = await add(tx, club.id, full_name="Lò Văn Páo")
@@ -545,9 +556,7 @@ async def test_sqlite_erasure_keeps_the_ended_links(tx: Transaction) -> None:
     await tx.link_care(client, other, None, NOW)
     await tx.link_care(volunteer, other, None, NOW)
     await tx.erase_member(client, None, NOW + HOUR)
-    rows = db.execute(
-        "SELECT volunteer_id, client_id, ended_at FROM care_links ORDER BY id"
-    ).fetchall()
+    rows = await tx._all("SELECT volunteer_id, client_id, ended_at FROM care_links ORDER BY id")
     ended = (NOW + HOUR).isoformat()
     assert [tuple(r) for r in rows] == [
         (volunteer, client, ended), (client, other, ended), (volunteer, other, None)
