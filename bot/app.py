@@ -78,16 +78,20 @@ async def open_app(
         exports = Exports(storage, utcnow)
         supervisor = Supervisor(stopping)
         supervisor.loop("outbox", outbox.run, stale_after=30)
-        supervisor.every("sweeper", TICK, service.sweep)
-        supervisor.every("exports", TICK, exports.resume)  # files a restart interrupted
+        # Tasks one process runs for all (several may share a PostgreSQL database): the
+        # others stand by and take over within seconds when it dies.
+        lead = storage.lead
+        supervisor.every("sweeper", TICK, service.sweep, lead=lead)
+        supervisor.every("exports", TICK, exports.resume, lead=lead)  # interrupted files
         # Reminders are computed from the database each minute, and once at start (what was
         # missed while the service was down still goes out if it is still relevant).
         if settings.reminders:
             supervisor.every("reminders", TICK,
-                             lambda: reminders.scan(storage, settings.tz, utcnow()))
+                             lambda: reminders.scan(storage, settings.tz, utcnow()), lead=lead)
         # Health alerts nobody answered go to the whole board (once each), whatever the hour.
         supervisor.every("alerts", TICK,
-                         lambda: alerts.escalate(storage, utcnow(), settings.alert_escalate))
+                         lambda: alerts.escalate(storage, utcnow(), settings.alert_escalate),
+                         lead=lead)
         try:
             yield App(settings, storage, service, outbox, exports, supervisor)
         finally:
@@ -223,7 +227,8 @@ async def run_channels(settings: Settings) -> int:
                 else:
                     log.info("%s: polling mode", channel.channel)
                     app.supervisor.loop(f"{channel.channel}_poller", channel.poll,
-                                        stale_after=channel.poll_timeout + 35.0)
+                                        stale_after=channel.poll_timeout + 35.0,
+                                        lead=app.storage.lead)
             await stopping.wait()
         except Fatal as error:
             log.critical("cannot go on: %s", error)

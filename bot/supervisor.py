@@ -28,8 +28,11 @@ from storage.errors import describe, is_transient
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
+LEAD_EVERY = 2.0  # seconds between checks that this process leads a leader-only task
 
 Beat = Callable[[], None]
+Lead = Callable[[str], Awaitable[bool]]
+"""``lead(name)``: whether this process runs the task ``name`` (one process of several does)."""
 """A task calls its beat when it has done its work (``/readyz`` then knows it is alive)."""
 
 
@@ -79,6 +82,7 @@ class Supervisor:
         run: Callable[[Beat], Awaitable[Any]],
         *,
         stale_after: float | None = None,
+        lead: Lead | None = None,
     ) -> None:
         """Run ``run(beat)`` until the service stops, restarting it whenever it ends.
 
@@ -86,8 +90,14 @@ class Supervisor:
             name: The task's name in logs, metrics and ``/readyz``.
             run: The loop; it calls ``beat()`` each time it has done its work.
             stale_after: Seconds without a beat after which ``/readyz`` calls it stale.
+            lead: For a task only one process may run (a poller, the reminder scan): it runs
+                here only while ``lead(name)`` says so, checked every :data:`LEAD_EVERY`
+                seconds; meanwhile the process stands by (and counts as healthy), and it
+                takes over within seconds when the leader dies.
         """
         task = self.tasks[name] = Task(name, stale_after)
+        if lead is not None:
+            run = self._led(name, run, lead)
 
         async def forever() -> None:
             while not self.stopping.is_set():
@@ -114,6 +124,7 @@ class Supervisor:
         job: Callable[[], Awaitable[Any]],
         *,
         stale_after: float | None = None,
+        lead: Lead | None = None,
     ) -> None:
         """Run ``job()`` now and then every ``seconds``; after a failure, again sooner.
 
@@ -123,6 +134,7 @@ class Supervisor:
             job: One run; it succeeded if it returns.
             stale_after: Seconds without a successful run after which ``/readyz`` calls it
                 stale (default: three intervals).
+            lead: Run it only in the process that leads it (see :meth:`loop`).
         """
         async def periodic(beat: Beat) -> None:
             while not self.stopping.is_set():
@@ -130,7 +142,39 @@ class Supervisor:
                 beat()
                 await self._sleep(seconds)
 
-        self.loop(name, periodic, stale_after=stale_after or 3 * seconds)
+        self.loop(name, periodic, stale_after=stale_after or 3 * seconds, lead=lead)
+
+    def _led(self, name: str, run: Callable[[Beat], Awaitable[Any]],
+             lead: Lead) -> Callable[[Beat], Awaitable[Any]]:
+        """``run``, only while this process leads ``name``.
+
+        It stops when this process no longer leads; a failure to find out is the task's
+        failure (retried with backoff), and the work stops meanwhile.
+        """
+
+        async def led(beat: Beat) -> Any:
+            while not self.stopping.is_set():
+                if not await lead(name):
+                    beat()  # standing by is this process's share of the work
+                    await self._sleep(LEAD_EVERY)
+                    continue
+                log.info("task %s: this process leads it now", name, extra={"task": name})
+                work = asyncio.create_task(run(beat), name=f"{name} (leader)")
+                try:
+                    while not (await asyncio.wait({work}, timeout=LEAD_EVERY))[0]:
+                        if not await lead(name):
+                            log.warning("task %s: another process leads it now; standing by",
+                                        name, extra={"task": name})
+                            break
+                    else:
+                        return work.result()
+                finally:
+                    if not work.done():
+                        work.cancel()
+                        await asyncio.gather(work, return_exceptions=True)
+            return None
+
+        return led
 
     def _beat(self, task: Task) -> None:
         if task.failures:

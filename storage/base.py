@@ -367,6 +367,14 @@ class Storage(Protocol):
         For ``/readyz``; it does not queue behind the service's own transactions.
         """
 
+    async def lead(self, name: str) -> bool:
+        """Whether this process runs the task ``name`` (one process of all on the database).
+
+        Asked again every few seconds: the answer holds until the next question. The leader
+        keeps it while it lives; when it dies another process gets it. A backend served by
+        one process only (SQLite) always answers yes.
+        """
+
     async def reading(self, work: Callable[[Transaction], Awaitable[R]]) -> R:
         """Run ``work`` on a consistent read-only snapshot, without holding the writer.
 

@@ -173,6 +173,8 @@ class PostgresStorage:
         self._listeners: dict[str, list[Callable[[list[Any]], None]]] = {}
         self._observers: list[Callable[[float], None]] = []
         self.failure: str | None = None
+        self._leading: dict[str, asyncpg.Connection] = {}  # a connection per task to lead
+        self._held: set[str] = set()  # the tasks this process leads
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""
@@ -207,8 +209,42 @@ class PostgresStorage:
                     await conn.execute("INSERT INTO schema_version (version) VALUES ($1)",
                                        version)
 
+    async def lead(self, name: str) -> bool:
+        """Whether this process leads ``name``: it holds a session advisory lock on it.
+
+        The lock lives on a connection of its own per task, so it ends with the process
+        (PostgreSQL releases it when the connection drops) and another process, trying on its
+        own connection, takes it at its next try.
+
+        Raises:
+            StorageUnavailable: The database cannot be reached (so nobody here leads).
+        """
+        conn = self._leading.get(name)
+        try:
+            if conn is None:
+                conn = self._leading[name] = await asyncpg.connect(self.dsn, timeout=5)
+            if name in self._held:
+                await conn.fetchval("SELECT 1", timeout=5)  # still connected: still held
+                return True
+            if await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                                   f"leader:{name}", timeout=5):
+                self._held.add(name)
+                return True
+            return False
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            self._held.discard(name)
+            dropped = self._leading.pop(name, None)
+            if dropped is not None:
+                dropped.terminate()
+            raise self._unavailable(error) from error
+
     async def close(self) -> None:
-        """Close every connection."""
+        """Close every connection (and give up every task led here)."""
+        for conn in self._leading.values():
+            with contextlib.suppress(Exception):
+                await conn.close()
+        self._leading.clear()
+        self._held.clear()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

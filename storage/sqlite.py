@@ -262,6 +262,10 @@ class SQLiteStorage:
             return describe(error)
         return None
 
+    async def lead(self, name: str) -> bool:
+        """Always: one service per SQLite file (``ServiceLock``) runs every task."""
+        return True
+
     async def reading(self, work: Callable[[SQLiteTransaction], Awaitable[R]]) -> R:
         """Run ``work`` on a read-only snapshot, on a connection of its own in a worker thread.
 
