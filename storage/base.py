@@ -175,6 +175,13 @@ class Transaction(
         Group commit runs each update of a batch in one (:mod:`storage.group_commit`).
         """
 
+    async def renew_outbox_claims(self, now: datetime) -> None:
+        """Keep this process's claims on the messages it still has to send.
+
+        Several processes on one database each send what they queued; a message whose
+        process died (its claim lapsed) is taken by another one's ``pending_outbox``.
+        """
+
     async def lock_chat(self, channel: str, chat_id: str) -> None:
         """Hold the chat until this transaction ends: other processes' updates of it wait.
 

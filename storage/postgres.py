@@ -16,15 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
 
+from storage.base import OutboxItem
 from storage.errors import IntegrityError, StorageUnavailable, describe, is_transient
 from storage.postgres_dialect import translate
 from storage.sql_core import CoreQueries
@@ -37,10 +42,12 @@ from storage.sqlite_ledger import SQLiteLedger
 from storage.sqlite_media import SQLiteMedia
 from storage.sqlite_meetings import SQLiteMeetings
 from storage.sqlite_operators import SQLiteOperators
+from storage.sqlite_queries import _ts
 from storage.sqlite_reports import SQLiteReports
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "postgres"
+CLAIM_LEASE = timedelta(seconds=60)  # a dead process's messages go out this much later
 PROBE_KEY = "ready_probe"
 R = TypeVar("R")
 
@@ -125,11 +132,47 @@ class PostgresTransaction(
     SQLiteDeadLetters,
     SQLiteAlerts,
 ):
-    """Reads and writes inside one PostgreSQL transaction."""
+    """Reads and writes inside one PostgreSQL transaction.
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    Args:
+        conn: The transaction's connection.
+        claimer: This process (several may share the database): what it queues, it sends.
+        lease: How long a claim holds unless renewed (a dead process's lapses).
+    """
+
+    def __init__(self, conn: asyncpg.Connection, claimer: str = "",
+                 lease: timedelta = CLAIM_LEASE) -> None:
         self._pg = conn
+        self._claimer = claimer
+        self._lease = lease
         self.published: dict[str, list[Any]] = {}
+
+    def _claim(self, now: datetime) -> tuple[str | None, str | None]:
+        return self._claimer, _ts(now + self._lease)
+
+    async def renew_outbox_claims(self, now: datetime) -> None:
+        """Extend this process's claims on what it still has to send."""
+        await self._pg.execute(
+            "UPDATE outbox SET claimed_until = $1 WHERE claimed_by = $2 AND status = 'pending'",
+            _ts(now + self._lease), self._claimer)
+
+    async def pending_outbox(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
+        """Pending messages this process may send, claimed for it, oldest first.
+
+        Its own, those nobody claimed, and those whose claim lapsed (their process died);
+        rows another process is claiming right now are skipped, not waited for. With
+        ``now``, promises not yet due are left out.
+        """
+        moment = now or datetime.now(UTC)
+        due = ("AND (next_attempt_at <= $3 OR (not_before IS NULL AND expires_at IS NULL "
+               "AND quiet = 0 AND guard IS NULL)) " if now is not None else "")
+        rows = await self._pg.fetch(
+            "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN ("
+            "SELECT id FROM outbox WHERE status = 'pending' AND (claimed_by IS NULL OR "
+            f"claimed_by = $1 OR claimed_until < $3) {due}ORDER BY id LIMIT $4 "
+            "FOR UPDATE SKIP LOCKED) RETURNING *",
+            self._claimer, _ts(moment + self._lease), _ts(moment), limit)
+        return sorted((self._outbox(row) for row in rows), key=lambda item: item.id)
 
     def after_commit(self, topic: str, value: Any) -> None:
         """Publish ``value`` on ``topic`` once this transaction has committed."""
@@ -175,6 +218,9 @@ class PostgresStorage:
         self.failure: str | None = None
         self._leading: dict[str, asyncpg.Connection] = {}  # a connection per task to lead
         self._held: set[str] = set()  # the tasks this process leads
+        # This process, as the claimer of what it queues (see PostgresTransaction).
+        self.claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.claim_lease = CLAIM_LEASE
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""
@@ -274,7 +320,7 @@ class PostgresStorage:
                     raise self._unavailable(error) from error
                 raise
             try:
-                tx = PostgresTransaction(conn)
+                tx = PostgresTransaction(conn, self.claimer, self.claim_lease)
                 outer = conn.transaction()
                 try:
                     await outer.start()

@@ -120,10 +120,11 @@ class CoreQueries(SQLiteQueries):
     ) -> int | None:
         """Queue a reply (with its promise, if any); ``None`` if ``dedupe_key`` was queued."""
         first = max(now, not_before) if not_before is not None else now
+        claimer, until = self._claim(now)
         row = await self._one(
             "INSERT INTO outbox (channel, chat_id, payload, next_attempt_at, dedupe_key, "
-            "created_at, not_before, expires_at, quiet, guard) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            "created_at, not_before, expires_at, quiet, guard, claimed_by, claimed_until) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             (
                 channel,
                 chat_id,
@@ -135,9 +136,18 @@ class CoreQueries(SQLiteQueries):
                 _ts(expires_at),
                 int(quiet),
                 json.dumps(guard, sort_keys=True) if guard is not None else None,
+                claimer,
+                until,
             ),
         )
         return row["id"] if row is not None else None
+
+    def _claim(self, now: datetime) -> tuple[str | None, str | None]:
+        """Who sends what this transaction queues, and until when (``None``: one process)."""
+        return None, None
+
+    async def renew_outbox_claims(self, now: datetime) -> None:
+        """Keep this process's claims on what it still has to send (one process: nothing)."""
 
     @staticmethod
     def _outbox(row: Row) -> OutboxItem:

@@ -1,8 +1,9 @@
 """The throwaway PostgreSQL cluster, and the PostgreSQL schema against SQLite's.
 
-The schema (``storage/migrations/postgres/0016_baseline.sql``) must give the shared SQL the
-same tables, columns, keys, indexes and triggers as the SQLite migrations, and the triggers
-must refuse and keep balances as SQLite's do: the same statements run on both and are compared.
+The schema (``storage/migrations/postgres/``: the baseline and what came after) must give
+the shared SQL the same tables, columns, keys, indexes and triggers as the SQLite
+migrations, and the triggers must refuse and keep balances as SQLite's do: the same
+statements run on both and are compared.
 """
 
 from __future__ import annotations
@@ -13,17 +14,12 @@ import socket
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from storage.postgres import migrations
 from tests import postgres
 
-asyncpg = pytest.importorskip("asyncpg")
-
-pytestmark = pytest.mark.skipif(postgres.available() is not None,
-                                reason=postgres.available() or "")
-
-BASELINE = (Path(__file__).resolve().parent.parent / "storage" / "migrations" / "postgres"
-            / "0016_baseline.sql")
 TEMPLATE = "ishc_schema_test_template"
 TYPES = {"INTEGER": "bigint", "TEXT": "text", "REAL": "double precision", "BLOB": "bytea"}
 ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
@@ -53,7 +49,7 @@ def sqlite_schema(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def template(cluster) -> str:
-    """A database with the baseline loaded by asyncpg, to copy for each test."""
+    """A database with the PostgreSQL migrations loaded by asyncpg, to copy for each test."""
     cluster.drop_database(TEMPLATE)
     cluster.create_database(TEMPLATE)
 
@@ -61,7 +57,8 @@ def template(cluster) -> str:
         conn = await asyncpg.connect(cluster.dsn(TEMPLATE))
         try:
             async with conn.transaction():
-                await conn.execute(BASELINE.read_text(encoding="utf-8"))
+                for _, path in migrations():  # the baseline, then what came after it
+                    await conn.execute(path.read_text(encoding="utf-8"))
         finally:
             await conn.close()
 

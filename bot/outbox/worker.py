@@ -184,9 +184,15 @@ class OutboxWorker:
         return not (due or held or self._tasks)
 
     async def scan(self) -> None:
-        """Pick up pending replies from the database (retries, or left from a restart)."""
+        """Pick up pending replies from the database (retries, or left from a restart).
+
+        Where several processes share the database, this also renews this process's claims
+        on what it still has to send, and takes only what is its own or whose process died.
+        """
         async with self.storage.transaction() as tx:
-            items = await tx.pending_outbox(1000, self.clock())
+            now = self.clock()
+            await tx.renew_outbox_claims(now)
+            items = await tx.pending_outbox(1000, now)
         self.submit(items)
 
     async def run(self, beat: Callable[[], None] | None = None) -> None:

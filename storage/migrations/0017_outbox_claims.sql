@@ -1,0 +1,6 @@
+-- Several service processes on one PostgreSQL database each send what they queued: a queued
+-- message is claimed by its process (claimed_by) until claimed_until, renewed while it lives;
+-- another process takes it over only once the claim has lapsed (its process died). One
+-- SQLite file has one service, which never claims (both stay NULL there).
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN claimed_until TEXT;  -- UTC

@@ -1,0 +1,123 @@
+"""Several service processes on one PostgreSQL database: each message is sent once.
+
+A process sends what it queued: the message is claimed by it (``claimed_by``) until its
+lease lapses, renewed by each scan while the process lives. Another process's scan skips it,
+and takes it over only once the claim has lapsed, when its process died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.messages import Reply, T
+from bot.outbox import OutboxWorker, queue
+from storage.sqlite import SQLiteStorage
+from tests.test_storage_contract import FreshPostgres
+
+NOW = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
+
+
+class Recorder:
+    """A text channel that writes down what it sends."""
+
+    channel = "text"
+    rate = 1000.0
+    chat_rate = 1000.0
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, chat_id: str, message) -> None:
+        self.sent.append((chat_id, message.text))
+
+
+async def queue_replies(storage, count: int, now: datetime, prefix: str) -> list[int]:
+    async with storage.transaction() as tx:
+        ids = []
+        for n in range(count):
+            items = await queue(tx, ("text", f"{prefix}{n}", "vi"),
+                                [Reply((T("Xin chào"),))], now)
+            ids += [item.id for item in items]
+    return ids
+
+
+async def test_a_process_takes_only_its_own_messages_until_the_other_ones_claim_lapses(
+    tmp_path: Path,
+) -> None:
+    one, two = FreshPostgres(tmp_path), FreshPostgres(tmp_path)
+    await one.open()
+    await two.open()
+    try:
+        mine = await queue_replies(one, 3, NOW, "a")
+        async with two.transaction() as tx:
+            assert await tx.pending_outbox(10, NOW) == []  # the other process's, alive
+        async with one.transaction() as tx:
+            assert [i.id for i in await tx.pending_outbox(10, NOW)] == mine
+            await tx.renew_outbox_claims(NOW + timedelta(seconds=50))
+        async with two.transaction() as tx:  # renewed: still the first one's at 70 s
+            assert await tx.pending_outbox(10, NOW + timedelta(seconds=70)) == []
+        later = NOW + timedelta(minutes=3)  # the first process died: its claims lapsed
+        async with two.transaction() as tx:
+            assert [i.id for i in await tx.pending_outbox(10, later)] == mine
+        async with one.transaction() as tx:  # now the second one's
+            assert await tx.pending_outbox(10, later) == []
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_two_workers_send_each_message_once_and_a_dead_ones_messages_still_go(
+    tmp_path: Path,
+) -> None:
+    one, two = FreshPostgres(tmp_path), FreshPostgres(tmp_path)
+    await one.open()
+    await two.open()
+    first, second = Recorder(), Recorder()
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    workers = [OutboxWorker(one, [first], clock, scan_every=0.05),
+               OutboxWorker(two, [second], clock, scan_every=0.05)]
+    running = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        await queue_replies(one, 20, clock(), "a")
+        await queue_replies(two, 20, clock(), "b")
+        await asyncio.sleep(1.0)
+        assert sorted(first.sent) == sorted((f"a{n}", "Xin chào") for n in range(20))
+        assert sorted(second.sent) == sorted((f"b{n}", "Xin chào") for n in range(20))
+
+        # The first process dies with messages it queued and never sent.
+        await workers[0].stop()
+        running[0].cancel()
+        one.claim_lease = timedelta(seconds=0.5)
+        await queue_replies(one, 5, clock(), "c")
+        await one.close()
+        for _ in range(100):
+            if len(second.sent) == 25:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(chat for chat, _ in second.sent if chat.startswith("c")) == [
+            f"c{n}" for n in range(5)]
+        assert len(first.sent) + len(second.sent) == 45  # nothing twice
+    finally:
+        for worker in workers:
+            await worker.stop()
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await one.close()
+        await two.close()
+
+
+async def test_sqlite_never_claims(tmp_path: Path) -> None:
+    storage = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await storage.open()
+    try:
+        ids = await queue_replies(storage, 2, NOW, "a")
+        async with storage.transaction() as tx:
+            await tx.renew_outbox_claims(NOW)
+            assert [i.id for i in await tx.pending_outbox(10, NOW)] == ids
+            rows = await tx._all("SELECT claimed_by, claimed_until FROM outbox")
+        assert [tuple(row) for row in rows] == [(None, None), (None, None)]
+    finally:
+        await storage.close()
