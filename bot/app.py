@@ -67,7 +67,7 @@ async def open_app(
         raise RuntimeError(f"no Vietnamese catalog found in {LOCALES_DIR}")
     # One service per SQLite file, or fail here (PostgreSQL serves several processes).
     lock = None if is_postgres(settings.db) else ServiceLock(sqlite_path(settings.db)).acquire()
-    storage = storage_for(settings.db)
+    storage = storage_for(settings.db, claim_lease=settings.claim_lease)
     await storage.open()
     storage.on_transaction(metrics.TRANSACTION_SECONDS.observe)
     try:

@@ -58,6 +58,8 @@ class Settings:
         flood_seconds: The window of the flood limit.
         alert_escalate: An urgent-health alert nobody answered for this long goes to the
             whole board (``ISHC_ALERT_ESCALATE_MINUTES``, default 15).
+        claim_lease: PostgreSQL with several processes: seconds before a dead process's
+            unsent messages are sent by another (``ISHC_CLAIM_LEASE_SECONDS``, default 60).
         commit_batch: The most updates made durable by one COMMIT (``ISHC_COMMIT_BATCH``,
             default 64; 1 turns group commit off, to measure what it buys).
     """
@@ -85,6 +87,7 @@ class Settings:
     flood_seconds: float = 15.0
     alert_escalate: timedelta = timedelta(minutes=15)
     commit_batch: int = 64
+    claim_lease: float = 60.0
 
     @property
     def host(self) -> str:
@@ -143,6 +146,8 @@ class Settings:
                 minutes=float(env.get("ISHC_ALERT_ESCALATE_MINUTES", "15"))
             ),
             commit_batch=max(1, int(env.get("ISHC_COMMIT_BATCH", defaults.commit_batch))),
+            claim_lease=max(1.0, float(env.get("ISHC_CLAIM_LEASE_SECONDS",
+                                               defaults.claim_lease))),
         )
 
 

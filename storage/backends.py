@@ -21,21 +21,28 @@ def sqlite_path(db: str) -> str:
     return db.removeprefix("sqlite://").removeprefix("sqlite:")
 
 
-def storage_for(db: str, busy_timeout: float = 5.0) -> Storage:
+def storage_for(db: str, busy_timeout: float = 5.0, claim_lease: float | None = None) -> Storage:
     """The (unopened) storage ``db`` names.
 
     Args:
         db: ``ISHC_DB``: a PostgreSQL URL, or a SQLite file (``sqlite:`` optional).
         busy_timeout: Seconds a transaction waits for another's lock before giving up.
+        claim_lease: PostgreSQL: seconds a dead process's unsent messages wait before
+            another process sends them (default 60).
 
     Returns:
         A :class:`~storage.postgres.PostgresStorage` or a
         :class:`~storage.sqlite.SQLiteStorage`; call ``open()`` on it.
     """
     if is_postgres(db):
+        from datetime import timedelta
+
         from storage.postgres import PostgresStorage
 
-        return PostgresStorage(db, busy_timeout=busy_timeout)
+        storage = PostgresStorage(db, busy_timeout=busy_timeout)
+        if claim_lease is not None:
+            storage.claim_lease = timedelta(seconds=claim_lease)
+        return storage
     from storage.sqlite import SQLiteStorage
 
     return SQLiteStorage(sqlite_path(db), busy_timeout=busy_timeout)
