@@ -138,7 +138,7 @@ class Exports:
     async def resume(self) -> None:
         """Start every unfinished job not running (after a restart)."""
         async with self.storage.transaction() as tx:
-            self.start(await tx.unfinished_exports())
+            self.start(await tx.unfinished_exports(self.clock()))
 
     def busy(self) -> bool:
         """Whether a job is being built."""

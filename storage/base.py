@@ -175,11 +175,12 @@ class Transaction(
         Group commit runs each update of a batch in one (:mod:`storage.group_commit`).
         """
 
-    async def renew_outbox_claims(self, now: datetime) -> None:
-        """Keep this process's claims on the messages it still has to send.
+    async def renew_claims(self, now: datetime) -> None:
+        """Keep this process's claims on the messages and files it still has to deliver.
 
-        Several processes on one database each send what they queued; a message whose
-        process died (its claim lapsed) is taken by another one's ``pending_outbox``.
+        Several processes on one database each send what they queued and build the files
+        they were asked for; what a dead process held (its claim lapsed) is taken by another
+        one's ``pending_outbox`` or ``unfinished_exports``.
         """
 
     async def lock_chat(self, channel: str, chat_id: str) -> None:

@@ -25,14 +25,17 @@ class ExportJob:
 
 
 class ExportReads(Protocol):
-    """What may be read of these records (flows and the engine get only reads)."""
-
-    async def unfinished_exports(self) -> list[ExportJob]:
-        """Jobs not yet finished, oldest first."""
+    """What may be read of these records (flows and the engine get only reads): nothing."""
 
 
 class ExportStore(ExportReads, Protocol):
     """Reading and writing these records (part of every transaction)."""
+
+    async def unfinished_exports(self, now: datetime | None = None) -> list[ExportJob]:
+        """Jobs not yet finished, oldest first: those this process may build.
+
+        Where several processes share the database, it claims them (see ``renew_claims``).
+        """
 
     async def add_export(
         self,

@@ -31,6 +31,7 @@ import asyncpg
 
 from storage.base import OutboxItem
 from storage.errors import IntegrityError, StorageUnavailable, describe, is_transient
+from storage.exports import ExportJob
 from storage.postgres_dialect import translate
 from storage.sql_core import CoreQueries
 from storage.sqlite_alerts import SQLiteAlerts
@@ -150,11 +151,28 @@ class PostgresTransaction(
     def _claim(self, now: datetime) -> tuple[str | None, str | None]:
         return self._claimer, _ts(now + self._lease)
 
-    async def renew_outbox_claims(self, now: datetime) -> None:
-        """Extend this process's claims on what it still has to send."""
+    async def renew_claims(self, now: datetime) -> None:
+        """Extend this process's claims on what it still has to send or build."""
+        until = _ts(now + self._lease)
         await self._pg.execute(
             "UPDATE outbox SET claimed_until = $1 WHERE claimed_by = $2 AND status = 'pending'",
-            _ts(now + self._lease), self._claimer)
+            until, self._claimer)
+        await self._pg.execute(
+            "UPDATE exports SET claimed_until = $1 WHERE claimed_by = $2 "
+            "AND finished_at IS NULL", until, self._claimer)
+
+    async def unfinished_exports(self, now: datetime | None = None) -> list[ExportJob]:
+        """Unfinished jobs this process may build, claimed for it, oldest first.
+
+        Its own, and those whose claim lapsed (their process died); not another live one's.
+        """
+        moment = now or datetime.now(UTC)
+        rows = await self._pg.fetch(
+            "UPDATE exports SET claimed_by = $1, claimed_until = $2 WHERE id IN ("
+            "SELECT id FROM exports WHERE finished_at IS NULL AND (claimed_by IS NULL OR "
+            "claimed_by = $1 OR claimed_until < $3) ORDER BY id FOR UPDATE SKIP LOCKED) "
+            "RETURNING *", self._claimer, _ts(moment + self._lease), _ts(moment))
+        return sorted((self._export(row) for row in rows), key=lambda job: job.id)
 
     async def pending_outbox(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
         """Pending messages this process may send, claimed for it, oldest first.

@@ -142,11 +142,8 @@ class CoreQueries(SQLiteQueries):
         )
         return row["id"] if row is not None else None
 
-    def _claim(self, now: datetime) -> tuple[str | None, str | None]:
-        """Who sends what this transaction queues, and until when (``None``: one process)."""
-        return None, None
 
-    async def renew_outbox_claims(self, now: datetime) -> None:
+    async def renew_claims(self, now: datetime) -> None:
         """Keep this process's claims on what it still has to send (one process: nothing)."""
 
     @staticmethod

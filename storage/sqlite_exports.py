@@ -31,16 +31,20 @@ class SQLiteExports(SQLiteQueries):
         now: datetime,
     ) -> ExportJob:
         """Record a request; ``chat`` is ``(channel, chat_id, locale)`` to answer in."""
+        claimer, until = self._claim(now)
         row = await self._one(
             "INSERT INTO exports (kind, params, member_id, channel, chat_id, locale, "
-            "requested_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
-            (kind, json.dumps(params, sort_keys=True), member_id, *chat, _ts(now)),
+            "requested_at, claimed_by, claimed_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING *",
+            (kind, json.dumps(params, sort_keys=True), member_id, *chat, _ts(now), claimer,
+             until),
         )
         assert row is not None
         return self._export(row)
 
-    async def unfinished_exports(self) -> list[ExportJob]:
-        """Jobs not yet finished, oldest first."""
+
+    async def unfinished_exports(self, now: datetime | None = None) -> list[ExportJob]:
+        """Jobs not yet finished, oldest first (several processes: those this one may build)."""
         rows = await self._all("SELECT * FROM exports WHERE finished_at IS NULL ORDER BY id")
         return [self._export(row) for row in rows]
 

@@ -40,6 +40,14 @@ class SQLiteQueries:
 
     _conn: sqlite3.Connection
 
+    def _claim(self, now: datetime) -> tuple[str | None, str | None]:
+        """Who sends (or builds) what this transaction queues, and until when.
+
+        ``None``: the database has one service process, which never claims; PostgreSQL's
+        transaction claims for its process (``storage/postgres.py``).
+        """
+        return None, None
+
     async def _one(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None:
         try:
             return self._conn.execute(sql, tuple(args)).fetchone()

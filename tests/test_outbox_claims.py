@@ -55,7 +55,7 @@ async def test_a_process_takes_only_its_own_messages_until_the_other_ones_claim_
             assert await tx.pending_outbox(10, NOW) == []  # the other process's, alive
         async with one.transaction() as tx:
             assert [i.id for i in await tx.pending_outbox(10, NOW)] == mine
-            await tx.renew_outbox_claims(NOW + timedelta(seconds=50))
+            await tx.renew_claims(NOW + timedelta(seconds=50))
         async with two.transaction() as tx:  # renewed: still the first one's at 70 s
             assert await tx.pending_outbox(10, NOW + timedelta(seconds=70)) == []
         later = NOW + timedelta(minutes=3)  # the first process died: its claims lapsed
@@ -115,9 +115,29 @@ async def test_sqlite_never_claims(tmp_path: Path) -> None:
     try:
         ids = await queue_replies(storage, 2, NOW, "a")
         async with storage.transaction() as tx:
-            await tx.renew_outbox_claims(NOW)
+            await tx.renew_claims(NOW)
             assert [i.id for i in await tx.pending_outbox(10, NOW)] == ids
             rows = await tx._all("SELECT claimed_by, claimed_until FROM outbox")
         assert [tuple(row) for row in rows] == [(None, None), (None, None)]
     finally:
         await storage.close()
+
+
+async def test_an_export_is_built_by_the_process_asked_unless_it_died(tmp_path: Path) -> None:
+    one, two = FreshPostgres(tmp_path), FreshPostgres(tmp_path)
+    await one.open()
+    await two.open()
+    try:
+        async with one.transaction() as tx:
+            job = await tx.add_export("report", {"month": "2026-11"}, None,
+                                      ("text", "c1", "vi"), NOW)
+        async with two.transaction() as tx:
+            assert await tx.unfinished_exports(NOW) == []  # the first process builds it
+            await tx.renew_claims(NOW)
+        async with one.transaction() as tx:
+            assert await tx.unfinished_exports(NOW) == [job]
+        async with two.transaction() as tx:  # the first process died: its claim lapsed
+            assert await tx.unfinished_exports(NOW + timedelta(minutes=2)) == [job]
+    finally:
+        await one.close()
+        await two.close()

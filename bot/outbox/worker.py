@@ -191,7 +191,7 @@ class OutboxWorker:
         """
         async with self.storage.transaction() as tx:
             now = self.clock()
-            await tx.renew_outbox_claims(now)
+            await tx.renew_claims(now)
             items = await tx.pending_outbox(1000, now)
         self.submit(items)
 
