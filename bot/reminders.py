@@ -17,16 +17,17 @@ Kinds (each can be paused by the member with ``/nhacnho``):
 - ``digest``: weekly to the chair and treasurer, only when there is something to say.
 
 All times are club time; nothing goes out in the quiet hours (21:00–06:30 by default): a
-reminder that falls in them goes out when they end. Settings live in ``meta``
-(``reminders``), one JSON for every club.
+reminder that falls in them goes out when they end. A scan's batch is spread over the send
+window (07:00–11:00 by default), the due day's repayments and the meeting mornings first
+(:func:`plan`). Settings live in ``meta`` (``reminders``), one JSON for every club.
 
 Each reminder is queued with a promise the sender keeps at the moment it sends
 (:mod:`bot.outbox.promises`): not before its moment moved out of the quiet hours, never in
 them, never after it stops making sense (``Due.until``), and only while its guard still
 holds (:mod:`bot.reminder_guards`: the instalment is unpaid, the meeting not moved, the
 member not measured, the reader still on the board, the kind not paused). A scan at 23:00
-after an outage therefore queues for 06:30, and a backlog cannot carry a reminder into the
-night or past the meeting.
+after an outage therefore queues for the morning's window (07:00), and a backlog cannot
+carry a reminder into the night or past the meeting.
 """
 
 from __future__ import annotations
