@@ -410,6 +410,8 @@ def _open(moment: datetime, zone: ZoneInfo, settings: Settings) -> datetime:
     end = settings.quiet_hours().end_of(moment)
     if end is None:
         return moment
+    if window_problem(settings) is not None:  # written past the CLI's check: no window
+        return end
     return max(end, settings.window(end.date(), zone)[0])
 
 
@@ -436,7 +438,9 @@ def plan(
       goes at ``rate``.
     - When the window is too short at ``rate``, the rest keep the pace after its end until
       the quiet hours; what still remains resumes at the next day's window start, in order.
-      Nothing is given a moment in the quiet hours.
+      Nothing is given a moment in the quiet hours. A window that is not valid (written
+      around :func:`window_problem`, e.g. quiet hours moved over it) counts as none: each
+      batch goes from its moment at ``rate``.
     - One the pace cannot reach before its ``until`` is given the last moment before it
       (the sender sends it if the channel gets there in time, else it expires, as every
       reminder did before); one whose ``until`` is not after the start goes at its own
@@ -459,7 +463,8 @@ def plan(
     if not ready:
         return []
     moment = min(at for _, at in ready)
-    window_start, window_end = settings.window(moment.date(), zone)
+    window_start, window_end = (settings.window(moment.date(), zone)
+                                if window_problem(settings) is None else (moment, moment))
     start = max(moment, window_start)
     kept = [(item, at) for item, at in ready if item.until <= start]
     spread = sorted(((item, at) for item, at in ready if item.until > start),

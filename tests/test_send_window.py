@@ -153,3 +153,15 @@ async def test_a_reminder_out_of_reach_keeps_its_last_moment_or_its_own():
     assert all(at < local("2026-12-15 08:00") for at in moments)
     last = local("2026-12-15 08:00") - timedelta(seconds=1 / 29)
     assert moments.count(last) > 90_000 and moments[0] == local("2026-12-15 07:00")
+
+
+def test_a_window_in_the_quiet_hours_counts_as_none():
+    """Quiet hours written straight into ``meta`` over the window: nothing is planned in them."""
+    tuned = Settings(quiet_start="06:00", quiet_end="12:00")  # over 07:00-11:00
+    items = [Due(f"meeting:{i}", 1, i, "meeting", local("2026-12-13 05:00"),
+                 local("2026-12-15 08:00"), ()) for i in range(3)]
+    moments = [at for _, at in plan(items, local("2026-12-13 05:00"), VN.key, tuned)]
+    gap = timedelta(seconds=1 / 29)
+    assert moments == [local("2026-12-13 05:00") + i * gap for i in range(3)]
+    night = [at for _, at in plan(items, local("2026-12-13 07:00"), VN.key, tuned)]
+    assert night == [local("2026-12-13 12:00") + i * gap for i in range(3)]
