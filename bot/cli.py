@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument("id", type=int)
     again.add_argument("--json", action="store_true", help="print JSON")
     tune = steps.add_parser("settings", help="show or change when reminders go out, e.g. "
-                            "send_at=07:30 meeting_days=2,0")
+                            "send_at=07:30 meeting_days=2,0 send_window=07:00-11:00")
     tune.add_argument("values", nargs="*", metavar="NAME=VALUE")
     copy = commands.add_parser("backup", help="copy the database to PATH, safely while the "
                                "bot runs (checked, then renamed into place)")
@@ -435,6 +435,18 @@ def _print_admin(args: argparse.Namespace, result: Any) -> None:
                    text=result["type_in_chat"]))
 
 
+def _clock_text(name: str, value: str) -> str:
+    """``value`` as ``HH:MM`` (``7:30`` -> ``07:30``).
+
+    Raises:
+        ValueError: It is not a time of day.
+    """
+    hour, _, minute = value.strip().partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ValueError(f"{name}: expected a time like 07:30")
+    return f"{int(hour):02d}:{int(minute):02d}"
+
+
 async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
     current_fields = {f.name: f for f in fields(ReminderSettings)}
     storage = storage_for(settings.db)
@@ -449,17 +461,19 @@ async def _reminder_settings(args: argparse.Namespace, settings: Settings) -> di
                     raise ValueError("expected NAME=VALUE with NAME among: "
                                      + ", ".join(sorted(current_fields)))
                 old = getattr(current, name)
-                if isinstance(old, tuple):
+                if name == "send_window":
+                    start, _, end = value.partition("-")
+                    changes[name] = "-".join(_clock_text(name, part) for part in (start, end))
+                elif isinstance(old, tuple):
                     changes[name] = tuple(int(v) for v in value.split(",") if v.strip())
                 elif isinstance(old, int):
                     changes[name] = int(value)
                 else:
-                    hour, _, minute = value.partition(":")
-                    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24
-                            and int(minute) < 60):
-                        raise ValueError(f"{name}: expected a time like 07:30")
-                    changes[name] = f"{int(hour):02d}:{int(minute):02d}"
+                    changes[name] = _clock_text(name, value)
             updated = replace(current, **changes)
+            problem = reminders.window_problem(updated)
+            if problem is not None:
+                raise ValueError(translate(problem, DEFAULT_LOCALE))
             if changes:
                 await tx.set_meta(REMINDERS_KEY, updated.to_json())
         return asdict(updated)

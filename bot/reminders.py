@@ -17,23 +17,24 @@ Kinds (each can be paused by the member with ``/nhacnho``):
 - ``digest``: weekly to the chair and treasurer, only when there is something to say.
 
 All times are club time; nothing goes out in the quiet hours (21:00–06:30 by default): a
-reminder that falls in them goes out when they end. Settings live in ``meta``
-(``reminders``), one JSON for every club.
+reminder that falls in them goes out when they end. A scan's batch is spread over the send
+window (07:00–11:00 by default), the due day's repayments and the meeting mornings first
+(:func:`plan`). Settings live in ``meta`` (``reminders``), one JSON for every club.
 
 Each reminder is queued with a promise the sender keeps at the moment it sends
 (:mod:`bot.outbox.promises`): not before its moment moved out of the quiet hours, never in
 them, never after it stops making sense (``Due.until``), and only while its guard still
 holds (:mod:`bot.reminder_guards`: the instalment is unpaid, the meeting not moved, the
 member not measured, the reader still on the board, the kind not paused). A scan at 23:00
-after an outage therefore queues for 06:30, and a backlog cannot carry a reminder into the
-night or past the meeting.
+after an outage therefore queues for the morning's window (07:00), and a backlog cannot
+carry a reminder into the night or past the meeting.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -69,6 +70,8 @@ class Settings:
         health_days: Days before the meeting for "not measured this month".
         digest_weekday: Day of the board's weekly digest (0 = Monday).
         digest_at: Its time.
+        send_window: ``HH:MM-HH:MM``: a scan's reminders due before or in it are spread
+            over it, the most urgent first (see :func:`plan`); outside the quiet hours.
     """
 
     quiet_start: str = "21:00"
@@ -80,10 +83,17 @@ class Settings:
     health_days: int = 3
     digest_weekday: int = 0
     digest_at: str = "07:30"
+    send_window: str = "07:00-11:00"
 
     def quiet_hours(self) -> QuietHours:
         """The quiet hours, for the sender."""
         return QuietHours(_clock(self.quiet_start), _clock(self.quiet_end))
+
+    def window(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """The send window of ``day`` (club time): its start and its end."""
+        start, _, end = self.send_window.partition("-")
+        return (datetime.combine(day, _clock(start), zone),
+                datetime.combine(day, _clock(end), zone))
 
     def to_json(self) -> str:
         """The settings as JSON (for ``meta``)."""
@@ -115,6 +125,7 @@ class Due:
     parts: tuple[T, ...]
     choices: tuple[Choice, ...] = field(default=())
     guard: dict[str, Any] = field(default_factory=dict)
+    urgent: bool = False  # the due day's repayment, the meeting morning: spread first
 
 
 def _clock(text: str) -> time:
@@ -202,7 +213,7 @@ def _meeting_reminders(
         found += [Due(f"meeting:{club_id}:{meeting.day}:{days}:{m}", club_id, m, "meeting", at,
                       starts, (text,), guard={"kind": "meeting", "club": club_id, "member": m,
                                               "day": meeting.day.isoformat(),
-                                              "time": meeting.time})
+                                              "time": meeting.time}, urgent=days == 0)
                   for m in members]
     return found
 
@@ -266,7 +277,7 @@ async def _repayment_reminders(
                          (Choice("/trano", N_("Report a payment")),
                           Choice("/vay", N_("My loans"))),
                          {"kind": "repayment", "club": item.club_id, "member": item.member_id,
-                          "loan": item.loan_id, "due": item.due.isoformat()}))
+                          "loan": item.loan_id, "due": item.due.isoformat()}, step == 0))
     return found
 
 
@@ -360,8 +371,125 @@ def send_from(item: Due, now: datetime, zone: ZoneInfo, settings: Settings) -> d
     return moment if moment < item.until else None
 
 
+PACE_RATE = 29.0
+"""Reminders per second the spread plans for at most (Telegram's overall rate, the lowest)."""
+MAX_GAP = timedelta(seconds=1)
+"""The slowest pace: a small batch is not stretched over the whole window."""
+
+
+def window_problem(settings: Settings) -> T | None:
+    """What is wrong with ``settings.send_window``, in words; ``None`` if nothing.
+
+    It must read ``HH:MM-HH:MM``, start before it ends (within one day), and lie wholly
+    outside the quiet hours.
+    """
+    start, dash, end = settings.send_window.partition("-")
+    try:
+        first, last = _clock(start), _clock(end)
+    except ValueError:
+        first = last = None
+    if not dash or first is None or last is None:
+        return T(N_("send_window: expected two times like 07:00-11:00"))
+    if first >= last:
+        return T(N_("send_window: {start} must be before {end}"), start=start, end=end)
+    quiet = settings.quiet_hours()
+    day = date(2026, 1, 5)  # any day: club time has no daylight saving in Vietnam
+    since = datetime.combine(day, first)
+    quiet_start = datetime.combine(day, quiet.start)
+    if quiet.start != quiet.end and (quiet.end_of(since) is not None
+                                     or since < quiet_start < datetime.combine(day, last)):
+        return T(N_("send_window: {window} overlaps the quiet hours {quiet_start}-{quiet_end}; "
+                    "choose a window between {quiet_end} and {quiet_start}"),
+                 window=settings.send_window, quiet_start=settings.quiet_start,
+                 quiet_end=settings.quiet_end)
+    return None
+
+
+def _open(moment: datetime, zone: ZoneInfo, settings: Settings) -> datetime:
+    """``moment``, or if it is in the quiet hours the start of the next day's send window."""
+    end = settings.quiet_hours().end_of(moment)
+    if end is None:
+        return moment
+    if window_problem(settings) is not None:  # written past the CLI's check: no window
+        return end
+    return max(end, settings.window(end.date(), zone)[0])
+
+
+def plan(
+    items: Iterable[Due], now: datetime, tz: str, settings: Settings, rate: float = PACE_RATE
+) -> list[tuple[Due, datetime]]:
+    """The order of a scan's reminders and when each may first go out (its ``not_before``).
+
+    Every reminder of a scan may go from the same moment (the scan's, out of the quiet
+    hours): a national meeting morning is one batch of hundreds of thousands. The batch is
+    spread instead, at one even pace, from its start:
+
+    - The start is the send window's start when the moment is before it (the meeting
+      morning's 06:30 becomes 07:00: later, never earlier), else the moment itself (an
+      08:00 reminder keeps 08:00; nothing goes out before its moment).
+    - The urgent ones first (the due day's repayments, the meeting mornings), the others
+      after (days-ahead notices, health, digests); earliest ``until`` first within each,
+      the clubs interleaved (:func:`fair`).
+    - The pace is as slow as lets every one go before the window's end and before its own
+      ``until`` (a meeting at 08:00: its reminders fit between 07:00 and 08:00), so chats
+      keep most of the channel; never faster than ``rate`` per second, never slower than
+      one per :data:`MAX_GAP` (a club's few reminders are not stretched over hours: the
+      window spreads the batches that need it). A batch that starts after the window's end
+      goes at ``rate``.
+    - When the window is too short at ``rate``, the rest keep the pace after its end until
+      the quiet hours; what still remains resumes at the next day's window start, in order.
+      Nothing is given a moment in the quiet hours. A window that is not valid (written
+      around :func:`window_problem`, e.g. quiet hours moved over it) counts as none: each
+      batch goes from its moment at ``rate``.
+    - One the pace cannot reach before its ``until`` is given the last moment before it
+      (the sender sends it if the channel gets there in time, else it expires, as every
+      reminder did before); one whose ``until`` is not after the start goes at its own
+      moment, as before.
+
+    Args:
+        items: The new reminders of a scan.
+        now: The moment of the scan.
+        tz: The clubs' time zone.
+        settings: The reminder settings.
+        rate: Reminders per second at most.
+
+    Returns:
+        Each reminder that can still go out, with its ``not_before`` (club time), in order.
+    """
+    zone = ZoneInfo(tz)
+    gap = timedelta(seconds=1 / rate)
+    ready = [(item, moment) for item in fair(items)
+             if (moment := send_from(item, now, zone, settings)) is not None]
+    if not ready:
+        return []
+    moment = min(at for _, at in ready)
+    window_start, window_end = (settings.window(moment.date(), zone)
+                                if window_problem(settings) is None else (moment, moment))
+    start = max(moment, window_start)
+    kept = [(item, at) for item, at in ready if item.until <= start]
+    spread = sorted(((item, at) for item, at in ready if item.until > start),
+                    key=lambda pair: (not pair[0].urgent, pair[0].until))
+    pace = gap
+    if start < window_end and spread:
+        room = min((min(item.until, window_end) - start) / (index + 1)
+                   for index, (item, _) in enumerate(spread))
+        pace = max(gap, min(room, MAX_GAP))
+    planned = list(kept)
+    slot = start
+    for item, at in spread:
+        slot = _open(slot, zone, settings)
+        when = max(slot, at)
+        if when >= item.until:  # out of reach: its last moment, if that is not quiet
+            last = item.until - gap
+            when = last if last >= at and settings.quiet_hours().end_of(last) is None else at
+        planned.append((item, when))
+        slot += pace
+    return planned
+
+
 async def queue(
-    tx: Transaction, items: Sequence[Due], now: datetime, tz: str
+    tx: Transaction, items: Sequence[Due], now: datetime, tz: str,
+    not_before: Mapping[str, datetime] | None = None,
 ) -> list[OutboxItem]:
     """Queue reminders with their promises and record their keys, in the caller's transaction.
 
@@ -375,6 +503,8 @@ async def queue(
         items: What to queue.
         now: The moment of the scan.
         tz: The clubs' time zone.
+        not_before: Each key's ``not_before`` (club time), from :func:`plan`; without one, each
+            goes from its moment out of the quiet hours.
 
     Returns:
         The queued messages (the sender takes them when the transaction commits).
@@ -383,13 +513,13 @@ async def queue(
     settings = Settings.from_json(await tx.get_meta(SETTINGS_KEY))
     queued: list[OutboxItem] = []
     for item in items:
-        not_before = send_from(item, now, zone, settings)
-        if not_before is None:
+        first = (not_before or {}).get(item.key) or send_from(item, now, zone, settings)
+        if first is None:
             continue
         reply = Reply(item.parts, item.choices, "-", "-", to=Recipient(item.member_id))
         made = await outbox.queue(
             tx, None, [reply], now, dedupe_key=f"reminder:{item.key}",
-            not_before=not_before.astimezone(UTC), expires_at=item.until.astimezone(UTC),
+            not_before=first.astimezone(UTC), expires_at=item.until.astimezone(UTC),
             quiet=True, guard=item.guard,
         )
         await tx.record_reminder(item.key, item.club_id, item.member_id, item.kind, item.at, now,
@@ -401,19 +531,21 @@ async def queue(
 
 
 async def scan(
-    storage: Storage, tz: str, now: datetime, *, send: bool = True
+    storage: Storage, tz: str, now: datetime, *, send: bool = True, rate: float = PACE_RATE
 ) -> list[Due]:
     """Queue the reminders due at ``now``, each exactly once (the periodic scan).
 
     What is due is read in short transactions of a few hundred clubs each, and queued in
     batches, so a national scan never holds the database for long: chats go on between
-    them. All clubs are interleaved before queueing, so a large club delays no other.
+    them. The batch is spread over the send window, the most urgent first, all clubs
+    interleaved, so a large club delays no other (see :func:`plan`).
 
     Args:
         storage: The open storage backend.
         tz: The clubs' time zone.
         now: The moment to look at (the operator's ``reminders send --at``).
         send: Queue them; with ``False`` only list what is due and new.
+        rate: Reminders per second the spread plans for at most.
 
     Returns:
         The new reminders, in the order queued.
@@ -428,12 +560,13 @@ async def scan(
             due_now = await due(tx, now, tz, clubs[start:start + SCAN_CLUBS])
             fresh = await tx.new_reminder_keys([d.key for d in due_now])
         found += [d for d in due_now if d.key in fresh]
-    zone = ZoneInfo(tz)
-    todo = fair(d for d in found if send_from(d, now, zone, settings) is not None)
+    planned = plan(found, now, tz, settings, rate)
+    todo = [item for item, _ in planned]
+    when = {item.key: at for item, at in planned}
     if send:
         for start in range(0, len(todo), SCAN_BATCH):
             async with storage.transaction() as tx:
-                await queue(tx, todo[start:start + SCAN_BATCH], now, tz)
+                await queue(tx, todo[start:start + SCAN_BATCH], now, tz, when)
     return todo
 
 

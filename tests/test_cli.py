@@ -156,9 +156,11 @@ def test_reminders_sent_at_night_wait_for_the_end_of_the_quiet_hours(tmp_path):
         rows = connection.execute(
             "SELECT r.kind, o.not_before, o.next_attempt_at, o.expires_at, o.quiet, o.guard "
             "FROM reminders r JOIN outbox o ON o.id = r.outbox_id ORDER BY r.kind").fetchall()
-    morning, meeting = "2026-12-13T23:30:00+00:00", "2026-12-15T01:00:00+00:00"  # 06:30, 08:00
+    # The send window's start (07:00), a second apart; until the meeting (08:00).
+    morning, later = "2026-12-14T00:00:00+00:00", "2026-12-14T00:00:01+00:00"
+    meeting = "2026-12-15T01:00:00+00:00"
     assert [row[:5] for row in rows] == [("health", morning, morning, meeting, 1),
-                                         ("meeting", morning, morning, meeting, 1)]
+                                         ("meeting", later, later, meeting, 1)]
     assert json.loads(rows[1][5]) == {"kind": "meeting", "club": 1, "member": 1,
                                       "day": "2026-12-15", "time": "08:00"}
 
@@ -181,6 +183,23 @@ def test_reminder_settings_from_the_command_line(tmp_path):
         "07:30", [3, 1, 0], 14)
     bad = run(["reminders", "settings", "send_at=25:00"], db)
     assert bad.returncode == 2 and "07:30" in bad.stderr
+    assert again["send_window"] == "07:00-11:00"  # the default
+    window = run(["reminders", "settings", "send_window=6:45-10:30"], db)
+    assert window.returncode == 0, window.stderr
+    assert json.loads(window.stdout)["send_window"] == "06:45-10:30"
+    backwards = run(["reminders", "settings", "send_window=11:00-07:00"], db)
+    assert backwards.returncode == 2
+    assert "giờ bắt đầu 11:00 phải trước giờ kết thúc 07:00" in backwards.stderr
+    quiet = run(["reminders", "settings", "send_window=05:00-09:00"], db)
+    assert quiet.returncode == 2
+    assert "trùng với giờ yên lặng 21:00-06:30" in quiet.stderr
+    # Quiet hours that would swallow the window are refused too; nothing was changed.
+    late = run(["reminders", "settings", "quiet_start=10:00"], db)
+    assert late.returncode == 2 and "06:45-10:30" in late.stderr
+    garbled = run(["reminders", "settings", "send_window=07:00"], db)
+    assert garbled.returncode == 2 and "send_window" in garbled.stderr
+    kept = json.loads(run(["reminders", "settings"], db).stdout)
+    assert (kept["send_window"], kept["quiet_start"]) == ("06:45-10:30", "21:00")
 
 
 def test_report_of_a_province_as_a_spreadsheet(tmp_path):

@@ -47,6 +47,7 @@ LIMIT = 300  # messages per second the fake accepts
 BOT_RATE = 1_000.0  # the bot's overall rate, above the limit on purpose
 CONCURRENCY = 2  # sends in flight (OutboxWorker's default, as bot/app.py runs it)
 DELIVERY_TIMEOUT = 120.0
+PLAN_RATE = 1e6  # the scan's plan a microsecond apart: the burst the fake's limit must hold
 
 
 class RunningClock:
@@ -93,8 +94,10 @@ async def add_clubs(
                 chats[user] = club.id
                 user += 1
         # Only the meeting reminder is due two days ahead: "not measured this month" comes on
-        # the day before.
-        await tx.set_meta(SETTINGS_KEY, Settings(health_days=1).to_json())
+        # the day before. The send window ends before the scan's 08:00, so the batch is not
+        # spread over the morning: it goes at the pace the scan is given (``PLAN_RATE``).
+        await tx.set_meta(SETTINGS_KEY, Settings(health_days=1,
+                                                 send_window="06:30-07:00").to_json())
     return chats
 
 
@@ -223,14 +226,16 @@ async def test_5000_reminders_each_delivered_once_through_429s(storage):
     assert len(chats) == MEMBERS
     async with FakeTelegram(flood_limit=LIMIT) as fake:
         async with Delivery(storage, fake, BOT_RATE) as run:
-            found = await reminders.scan(run.storage, VN.key, MOMENT)
-            again = await reminders.scan(run.storage, VN.key, MOMENT)  # again, delivery under way
+            found = await reminders.scan(run.storage, VN.key, MOMENT, rate=PLAN_RATE)
+            # Again, delivery under way:
+            again = await reminders.scan(run.storage, VN.key, MOMENT, rate=PLAN_RATE)
             seconds = await run.until_delivered(MEMBERS)
             assert again == []
             assert len(found) == MEMBERS
             assert {d.kind for d in found} == {"meeting"}
             await asyncio.sleep(0.3)  # nothing else arrives afterwards
-            late = await reminders.scan(run.storage, VN.key, MOMENT + timedelta(minutes=1))
+            late = await reminders.scan(run.storage, VN.key, MOMENT + timedelta(minutes=1),
+                                          rate=PLAN_RATE)
             assert late == []
         sent = deliveries(fake)
         texts = {m.text for m in fake.sent}
@@ -259,7 +264,7 @@ async def test_a_small_club_is_not_kept_waiting_behind_a_big_one(storage):
     big, small = sorted(set(chats.values()))
     async with FakeTelegram() as fake:
         async with Delivery(storage, fake, 1_000.0) as run:
-            found = await reminders.scan(run.storage, VN.key, MOMENT)
+            found = await reminders.scan(run.storage, VN.key, MOMENT, rate=PLAN_RATE)
             assert len(found) == 405
             await run.until_delivered(405)
         order = [chats[chat] for chat in deliveries(fake)]

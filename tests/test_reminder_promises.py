@@ -80,7 +80,7 @@ async def test_a_backlog_does_not_carry_reminders_into_the_night(members):
 
 async def test_replies_and_health_alerts_go_at_night_while_reminders_wait(members):
     chat, club = members
-    await at(chat, "2026-12-13 23:00")  # the first scan after an outage: queued for 06:30
+    await at(chat, "2026-12-13 23:00")  # the first scan after an outage: queued for 07:00
     # Hoa measures a low pressure with dizziness at 23:00: her answers and the chair's
     # alert go at once, though a reminder waits for each of them.
     await club.hoa.say("/huyetap")
@@ -96,7 +96,7 @@ async def test_replies_and_health_alerts_go_at_night_while_reminders_wait(member
     reply = await club.hoa.pick("Nhắc lịch họp")
     assert reply.text.startswith("Đã tạm dừng: Nhắc lịch họp.")
     club.hoa.unread()
-    await at(chat, "2026-12-14 06:30")
+    await at(chat, "2026-12-14 07:00")
     assert texts(club.hoa) == []
     assert len(texts(club.chair, MEETING)) == 1
     rows = await outbox(chat, "meeting")
@@ -121,7 +121,7 @@ async def test_no_reminder_of_a_meeting_moved_meanwhile(members):
     async with chat.bot.storage.transaction() as tx:  # the chair moves it, late at night
         await tx.move_meeting(1, MeetingMove("2026-12", date(2026, 12, 20), "08:00", ""),
                               None, moment("2026-12-13 23:30"))
-    await at(chat, "2026-12-14 06:30")
+    await at(chat, "2026-12-14 07:00")
     assert texts(club.hoa) == []
     rows = await outbox(chat, "meeting")
     assert [r["status"] for r in rows] == ["expired", "expired"]
@@ -135,7 +135,7 @@ async def test_no_reminder_of_a_meeting_moved_meanwhile(members):
 async def test_no_repayment_reminder_once_the_loan_is_paid(borrower):
     chat, club = borrower
     assert [d.kind for d in await at(chat, "2026-12-12 23:00", "repayment")] == ["repayment"]
-    assert owed(club.hoa) == []  # queued for 06:30
+    assert owed(club.hoa) == []  # queued for 07:00 (the send window)
     chat.bot.clock.now = moment("2026-12-13 06:00")  # the treasurer records the payment
     await club.chair.say("/thutien")
     await club.chair.say("hoa")
@@ -144,7 +144,7 @@ async def test_no_repayment_reminder_once_the_loan_is_paid(borrower):
     reply = await club.chair.pick(SAVE)
     assert reply.text.startswith("Đã ghi")  # answered at 06:00, in the quiet hours
     club.hoa.unread()
-    await at(chat, "2026-12-13 06:30", None)
+    await at(chat, "2026-12-13 07:00", None)
     assert owed(club.hoa) == []
     [row] = await outbox(chat, "repayment")
     assert row["status"] == "expired"
@@ -161,7 +161,7 @@ async def test_no_health_reminder_once_the_member_is_measured(members):
     await club.hoa.pick("Không cân")
     await club.hoa.pick(SAVE)
     club.hoa.unread()
-    await at(chat, "2026-12-13 06:30", None)
+    await at(chat, "2026-12-13 07:00", None)
     assert [t for t in texts(club.hoa) if HEALTH in t] == []
     assert len([t for t in texts(club.chair) if HEALTH in t]) == 1
     rows = await outbox(chat, "health")

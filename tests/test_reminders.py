@@ -7,7 +7,7 @@ starts on 28/11/2026 at 09:00 in Vietnam (UTC+7).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,11 +24,13 @@ MEETING = "Nhắc lịch: câu lạc bộ họp"
 
 
 async def at(chat, local: str, kind: str | None = "meeting") -> list:
-    """Move the clock to ``local`` (club time, ``YYYY-MM-DD HH:MM``), scan, deliver; return
-    the reminders queued (of ``kind``, if given)."""
+    """Move the clock to ``local`` (club time, ``YYYY-MM-DD HH:MM``), scan, deliver what is due
+    within the minute; return the reminders queued (of ``kind``, if given)."""
     chat.bot.clock.now = datetime.fromisoformat(local).replace(tzinfo=VN).astimezone(UTC)
     found = await reminders.scan(chat.bot.storage, "Asia/Ho_Chi_Minh", chat.bot.clock())
+    chat.bot.clock.now += timedelta(minutes=1)  # a batch is spread: a few go a second apart
     await chat.bot.outbox.drain()
+    chat.bot.clock.now -= timedelta(minutes=1)
     return [d for d in found if kind is None or d.kind == kind]
 
 
@@ -73,9 +75,12 @@ async def test_a_meeting_reminder_goes_out_at_the_right_time_and_once(members):
     assert texts(club.hoa, MEETING) == []
     rows = await chat.bot.rows("SELECT key FROM reminders WHERE kind = 'meeting' ORDER BY key")
     assert [r["key"] for r in rows] == ["meeting:1:2026-12-15:2:1", "meeting:1:2026-12-15:2:2"]
-    # On the morning of the meeting, at the end of the quiet hours.
+    # On the morning of the meeting: queued at the end of the quiet hours, sent from the
+    # start of the send window (07:00-11:00 by default).
     assert await at(chat, "2026-12-15 06:29") == []
-    await at(chat, "2026-12-15 06:30")
+    assert len(await at(chat, "2026-12-15 06:30")) == 2
+    assert texts(club.hoa, MEETING) == []
+    await at(chat, "2026-12-15 07:00")
     [text] = texts(club.hoa, MEETING)
     assert text.startswith(f"{MEETING} hôm nay lúc 08:00.")
 
@@ -96,6 +101,7 @@ async def test_quiet_hours_move_a_reminder_to_the_morning(members):
     assert await at(chat, "2026-12-14 06:29") == []
     found = await at(chat, "2026-12-14 06:30")
     assert len(found) == 2
+    await at(chat, "2026-12-14 07:00")  # the send window's start
     [text] = texts(club.hoa, MEETING)
     assert text.startswith(MEETING)
 
@@ -143,7 +149,7 @@ async def test_repayment_reminders_before_and_on_the_day(borrower):
     await at(chat, kind=None, local="2026-12-12 08:00")
     assert owed(club.hoa) == ["Nhắc trả nợ: kỳ trả 1.120.000\xa0₫ đến hạn ngày 15/12/2026.\n\n"
                                "- Báo đã trả nợ: /trano\n- Khoản vay của tôi: /vay"]
-    await at(chat, kind=None, local="2026-12-15 06:30")
+    await at(chat, kind=None, local="2026-12-15 07:00")
     [text] = owed(club.hoa)
     assert text.startswith("Nhắc trả nợ: hôm nay là hạn trả 1.120.000\xa0₫.")
 
@@ -159,7 +165,7 @@ async def test_a_payment_before_the_reminder_cancels_it(borrower):
     await club.chair.pick("Hôm nay")
     await club.chair.pick(SAVE)
     club.hoa.unread()
-    for moment in ("2026-12-15 06:30", "2026-12-16 08:00", "2026-12-23 08:00"):
+    for moment in ("2026-12-15 07:00", "2026-12-16 08:00", "2026-12-23 08:00"):
         await at(chat, kind=None, local=moment)
         assert owed(club.hoa) == [], moment
     keys = [r["key"] for r in await chat.bot.rows(
@@ -169,7 +175,7 @@ async def test_a_payment_before_the_reminder_cancels_it(borrower):
 
 async def test_an_overdue_loan_gets_follow_ups(borrower):
     chat, club = borrower
-    await at(chat, kind=None, local="2026-12-15 06:30")
+    await at(chat, kind=None, local="2026-12-15 07:00")
     [today] = owed(club.hoa)
     assert "hôm nay là hạn" in today
     await at(chat, kind=None, local="2026-12-16 07:59")
@@ -235,12 +241,15 @@ async def test_approved_members_only(members):
 
 
 async def test_a_late_scan_in_the_quiet_hours_waits_for_the_morning(members):
-    """The first scan after an outage is at 23:00: the 08:00 reminder waits until 06:30."""
+    """The first scan after an outage is at 23:00: the 08:00 reminder waits for the morning's
+    send window (07:00)."""
     chat, club = members
     found = await at(chat, "2026-12-13 23:00")
     assert len(found) == 2
     assert texts(club.hoa, MEETING) == []
     assert await at(chat, "2026-12-14 06:29") == []
     assert texts(club.hoa, MEETING) == []
-    await at(chat, "2026-12-14 06:30")
+    await at(chat, "2026-12-14 06:59")
+    assert texts(club.hoa, MEETING) == []
+    await at(chat, "2026-12-14 07:00")
     assert len(texts(club.hoa, MEETING)) == 1
