@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import association, dbcheck, dbcopy, deadletters, logs, reminders
+from bot import association, dbcheck, deadletters, logs, reminders
 from bot import backup as backups
 from bot.app import run
 from bot.association import Area
@@ -58,6 +58,7 @@ from bot.reminders import Settings as ReminderSettings
 from bot.render import translate
 from bot.report_xlsx import workbook
 from bot.service import Service, utcnow
+from storage import transfer
 from storage.backends import is_postgres, sqlite_path, storage_for
 from storage.errors import StorageUnavailable
 
@@ -172,11 +173,11 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     """``db migrate`` and ``db copy``: print what was done; exit 1 if it was refused."""
     try:
         if args.action == "migrate":
-            version = asyncio.run(dbcopy.migrate(settings.db))
-            result: dict[str, Any] = {"db": dbcopy.safe_dsn(settings.db), "schema": version}
+            version = asyncio.run(transfer.migrate(settings.db))
+            result: dict[str, Any] = {"db": transfer.safe_dsn(settings.db), "schema": version}
         else:
-            result = asyncio.run(dbcopy.copy(args.source, args.target)).to_json()
-    except (dbcopy.CopyError, StorageUnavailable, OSError) as error:
+            result = asyncio.run(transfer.copy(args.source, args.target)).to_json()
+    except (transfer.CopyError, StorageUnavailable, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.json:

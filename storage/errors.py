@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-
-import asyncpg
+import sys
 
 
 class StorageUnavailable(Exception):
@@ -74,6 +73,9 @@ def is_transient(error: BaseException) -> bool:
         return any(word in text for word in ("locked", "busy", "disk", "readonly", "read-only"))
     if isinstance(error, OSError):
         return error.errno in _TRANSIENT_ERRNO
+    asyncpg = sys.modules.get("asyncpg")  # not imported: no PostgreSQL error can exist
+    if asyncpg is None:
+        return False
     if isinstance(error, (asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError)):
         return True  # PostgreSQL: the connection went away
     state = getattr(error, "sqlstate", None)

@@ -33,18 +33,8 @@ from storage.base import OutboxItem
 from storage.errors import IntegrityError, StorageUnavailable, describe, is_transient
 from storage.exports import ExportJob
 from storage.postgres_dialect import translate
-from storage.sql_core import CoreQueries
-from storage.sqlite_alerts import SQLiteAlerts
-from storage.sqlite_archive import SQLiteArchive
-from storage.sqlite_deadletters import SQLiteDeadLetters
-from storage.sqlite_exports import SQLiteExports
-from storage.sqlite_health import SQLiteHealth
-from storage.sqlite_ledger import SQLiteLedger
-from storage.sqlite_media import SQLiteMedia
-from storage.sqlite_meetings import SQLiteMeetings
-from storage.sqlite_operators import SQLiteOperators
+from storage.sql_shared import SharedTransaction
 from storage.sqlite_queries import _ts
-from storage.sqlite_reports import SQLiteReports
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "postgres"
@@ -119,20 +109,7 @@ class PostgresQueries:
             raise _integrity(error) from error
 
 
-class PostgresTransaction(
-    PostgresQueries,
-    CoreQueries,
-    SQLiteLedger,
-    SQLiteHealth,
-    SQLiteMeetings,
-    SQLiteMedia,
-    SQLiteReports,
-    SQLiteExports,
-    SQLiteOperators,
-    SQLiteArchive,
-    SQLiteDeadLetters,
-    SQLiteAlerts,
-):
+class PostgresTransaction(PostgresQueries, SharedTransaction):
     """Reads and writes inside one PostgreSQL transaction.
 
     Args:
@@ -192,10 +169,6 @@ class PostgresTransaction(
             self._claimer, _ts(moment + self._lease), _ts(moment), limit)
         return sorted((self._outbox(row) for row in rows), key=lambda item: item.id)
 
-    def after_commit(self, topic: str, value: Any) -> None:
-        """Publish ``value`` on ``topic`` once this transaction has committed."""
-        self.published.setdefault(topic, []).append(value)
-
     async def lock_chat(self, channel: str, chat_id: str) -> None:
         """A transaction-scoped advisory lock on the chat: other processes wait for it."""
         await self._pg.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
@@ -204,14 +177,9 @@ class PostgresTransaction(
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """Run a block inside a SAVEPOINT: an error undoes the block's writes only."""
-        kept = {topic: len(values) for topic, values in self.published.items()}
-        try:
+        with self._withdrawn_on_error():
             async with self._pg.transaction():  # nested: a SAVEPOINT
                 yield
-        except BaseException:
-            self.published = {topic: values[:kept[topic]]
-                              for topic, values in self.published.items() if kept.get(topic)}
-            raise
 
 
 class PostgresStorage:

@@ -29,17 +29,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from storage.errors import StorageUnavailable, describe, is_transient
-from storage.sql_core import CoreQueries
-from storage.sqlite_alerts import SQLiteAlerts
-from storage.sqlite_archive import SQLiteArchive
-from storage.sqlite_deadletters import SQLiteDeadLetters
-from storage.sqlite_exports import SQLiteExports
-from storage.sqlite_health import SQLiteHealth
-from storage.sqlite_ledger import SQLiteLedger
-from storage.sqlite_media import SQLiteMedia
-from storage.sqlite_meetings import SQLiteMeetings
-from storage.sqlite_operators import SQLiteOperators
-from storage.sqlite_reports import SQLiteReports
+from storage.sql_shared import SharedTransaction
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -291,29 +281,13 @@ class SQLiteStorage:
             conn.close()
 
 
-class SQLiteTransaction(
-    CoreQueries,
-    SQLiteLedger,
-    SQLiteHealth,
-    SQLiteMeetings,
-    SQLiteMedia,
-    SQLiteReports,
-    SQLiteExports,
-    SQLiteOperators,
-    SQLiteArchive,
-    SQLiteDeadLetters,
-    SQLiteAlerts,
-):
+class SQLiteTransaction(SharedTransaction):
     """Reads and writes inside one SQLite transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.published: dict[str, list[Any]] = {}
         self._savepoints = 0
-
-    def after_commit(self, topic: str, value: Any) -> None:
-        """Publish ``value`` on ``topic`` once this transaction has committed."""
-        self.published.setdefault(topic, []).append(value)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -326,17 +300,15 @@ class SQLiteTransaction(
         """
         self._savepoints += 1
         name = f"update_{self._savepoints}"
-        kept = {topic: len(values) for topic, values in self.published.items()}
         self._conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute(f"ROLLBACK TO {name}")
-                self._conn.execute(f"RELEASE {name}")
-            self.published = {topic: values[:kept[topic]]
-                              for topic, values in self.published.items() if kept.get(topic)}
-            raise
+        with self._withdrawn_on_error():
+            try:
+                yield
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute(f"ROLLBACK TO {name}")
+                    self._conn.execute(f"RELEASE {name}")
+                raise
         self._conn.execute(f"RELEASE {name}")
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import dbcopy, report
+from bot import report
+from storage import transfer
 from storage.postgres import PostgresStorage, migrations
 from storage.sqlite import SQLiteStorage
 from tests import postgres
@@ -54,7 +55,7 @@ async def figures(storage, club_id: int) -> dict[str, dict[str, int]]:
 async def test_a_club_copied_to_postgres_has_every_row_balance_and_figure(club_file) -> None:
     path, club_id = club_file
     target = empty_target()
-    copied = await dbcopy.copy(str(path), target)
+    copied = await transfer.copy(str(path), target)
     assert copied.rows["ledger"] > 100 and copied.rows["readings"] > 100
     assert copied.balances_checked["loan_balances"] > 0
     assert copied.balances_checked["fund_balances"] == 1
@@ -85,20 +86,20 @@ def copied_now():
 async def test_a_target_holding_data_is_refused_and_left_as_it_was(club_file) -> None:
     path, _ = club_file
     target = empty_target()
-    await dbcopy.copy(str(path), target)
+    await transfer.copy(str(path), target)
     before = pg_cluster().psql("SELECT count(*) FROM ledger", dbname=target.rsplit("/", 1)[1])
-    with pytest.raises(dbcopy.CopyError, match="already holds data"):
-        await dbcopy.copy(str(path), target)
+    with pytest.raises(transfer.CopyError, match="already holds data"):
+        await transfer.copy(str(path), target)
     after = pg_cluster().psql("SELECT count(*) FROM ledger", dbname=target.rsplit("/", 1)[1])
     assert after == before
 
 
 async def test_copy_refuses_a_missing_file_and_a_target_that_is_not_postgres(tmp_path) -> None:
-    with pytest.raises(dbcopy.CopyError, match="no such database file"):
-        await dbcopy.copy(str(tmp_path / "nothing.sqlite3"), empty_target())
+    with pytest.raises(transfer.CopyError, match="no such database file"):
+        await transfer.copy(str(tmp_path / "nothing.sqlite3"), empty_target())
     (tmp_path / "a.sqlite3").write_bytes(b"")
-    with pytest.raises(dbcopy.CopyError, match="must be a postgresql://"):
-        await dbcopy.copy(str(tmp_path / "a.sqlite3"), str(tmp_path / "b.sqlite3"))
+    with pytest.raises(transfer.CopyError, match="must be a postgresql://"):
+        await transfer.copy(str(tmp_path / "a.sqlite3"), str(tmp_path / "b.sqlite3"))
 
 
 def cli(*argv: str, db: str) -> subprocess.CompletedProcess[str]:

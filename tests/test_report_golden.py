@@ -29,9 +29,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot import dbcopy, report
+from bot import report
 from bot.i18n import gettext
 from bot.report_xlsx import workbook
+from storage import transfer
 from storage.base import Storage
 from storage.postgres import PostgresStorage
 from storage.sqlite import SQLiteStorage
@@ -191,7 +192,7 @@ async def storage(request, built):
     else:
         if built[0] not in _copies:
             target = pg_cluster().create_database(f"golden_{os.getpid()}_{len(_copies)}")
-            await dbcopy.copy(str(built[0]), target)
+            await transfer.copy(str(built[0]), target)
             _copies[built[0]] = target
         store = PostgresStorage(_copies[built[0]])
     await store.open()
