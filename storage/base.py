@@ -383,6 +383,13 @@ class Storage(Protocol):
         one process only (SQLite) always answers yes.
         """
 
+    async def peers(self) -> int:
+        """How many service processes share this database now, this one included (at least 1).
+
+        Each process's share of a bot's rate budget is the bot's rate divided by this. A
+        backend served by one process only (SQLite) answers 1.
+        """
+
     async def reading(self, work: Callable[[Transaction], Awaitable[R]]) -> R:
         """Run ``work`` on a consistent read-only snapshot, without holding the writer.
 

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "postgres"
 CLAIM_LEASE = timedelta(seconds=60)  # a dead process's messages go out this much later
 PROBE_KEY = "ready_probe"
+PRESENCE = 7362002  # advisory-lock class of the processes' presence slots (see ``peers``)
+SLOTS = 1024
 R = TypeVar("R")
 
 def migrations() -> list[tuple[int, Path]]:
@@ -204,6 +206,7 @@ class PostgresStorage:
         self.failure: str | None = None
         self._leading: dict[str, asyncpg.Connection] = {}  # a connection per task to lead
         self._held: set[str] = set()  # the tasks this process leads
+        self._presence: asyncpg.Connection | None = None  # holds this process's slot
         # This process, as the claimer of what it queues (see PostgresTransaction).
         self.claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.claim_lease = CLAIM_LEASE
@@ -270,8 +273,42 @@ class PostgresStorage:
                 dropped.terminate()
             raise self._unavailable(error) from error
 
+    async def peers(self) -> int:
+        """How many processes hold a presence slot on this database, this one included.
+
+        Each process holds one session advisory lock of class :data:`PRESENCE` on a
+        connection of its own; PostgreSQL drops it when the process dies, so the count is
+        exact without heartbeats.
+
+        Raises:
+            StorageUnavailable: The database cannot be reached.
+        """
+        try:
+            if self._presence is None or self._presence.is_closed():
+                conn = await asyncpg.connect(self.dsn, timeout=5)
+                for slot in range(SLOTS):
+                    if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", PRESENCE,
+                                           slot, timeout=5):
+                        break
+                self._presence = conn
+            count = await self._presence.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND classid = $1 AND objsubid = 2 AND database ="
+                " (SELECT oid FROM pg_database WHERE datname = current_database())",
+                PRESENCE, timeout=5)
+            return max(1, int(count))
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            if self._presence is not None:
+                self._presence.terminate()
+                self._presence = None
+            raise self._unavailable(error) from error
+
     async def close(self) -> None:
         """Close every connection (and give up every task led here)."""
+        if self._presence is not None:
+            with contextlib.suppress(Exception):
+                await self._presence.close()
+            self._presence = None
         for conn in self._leading.values():
             with contextlib.suppress(Exception):
                 await conn.close()

@@ -256,6 +256,10 @@ class SQLiteStorage:
         """Always: one service per SQLite file (``ServiceLock``) runs every task."""
         return True
 
+    async def peers(self) -> int:
+        """One: one service per SQLite file (``ServiceLock``)."""
+        return 1
+
     async def reading(self, work: Callable[[SQLiteTransaction], Awaitable[R]]) -> R:
         """Run ``work`` on a read-only snapshot, on a connection of its own in a worker thread.
 

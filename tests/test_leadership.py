@@ -111,3 +111,29 @@ async def test_sqlite_always_leads(tmp_path: Path) -> None:
         assert await storage.lead("telegram_poller") and await storage.lead("reminders")
     finally:
         await storage.close()
+
+
+async def test_postgres_counts_the_processes_that_share_the_database(tmp_path: Path) -> None:
+    first, second, third = (FreshPostgres(tmp_path) for _ in range(3))  # one database
+    for storage in (first, second, third):
+        await storage.open()
+    try:
+        assert await first.peers() == 1  # the others have not said they are here yet
+        assert await second.peers() == 2
+        assert await third.peers() == 3
+        assert await first.peers() == 3
+        await second.close()  # a process dies: its presence goes with its connection
+        assert await first.peers() == 2
+        assert await third.peers() == 2
+    finally:
+        for storage in (first, second, third):
+            await storage.close()
+
+
+async def test_sqlite_is_one_process(tmp_path: Path) -> None:
+    storage = SQLiteStorage(tmp_path / "bot.sqlite3")
+    await storage.open()
+    try:
+        assert await storage.peers() == 1
+    finally:
+        await storage.close()

@@ -141,3 +141,25 @@ async def test_an_export_is_built_by_the_process_asked_unless_it_died(tmp_path: 
     finally:
         await one.close()
         await two.close()
+
+
+async def test_processes_split_each_bots_rate_budget_and_take_back_a_dead_ones_share(
+    tmp_path: Path,
+) -> None:
+    one, two = FreshPostgres(tmp_path), FreshPostgres(tmp_path)
+    await one.open()
+    await two.open()
+    sender = Recorder()
+    sender.rate = 30.0
+    worker = OutboxWorker(one, [sender], lambda: NOW)
+    try:
+        await two.peers()  # the second process is here
+        await worker.scan()
+        assert worker.peers == 2
+        assert worker._global["text"].rate == 15.0  # half of the bot's 30 messages/s
+        await two.close()  # it dies
+        await worker.scan()
+        assert worker._global["text"].rate == 30.0
+    finally:
+        await one.close()
+        await two.close()

@@ -119,6 +119,7 @@ class OutboxWorker:
         self._event = asyncio.Event()
         self.senders: dict[str, ChannelSender] = {}
         self._global: dict[str, TokenBucket] = {}
+        self.peers = 1  # processes sharing each bot's rate budget (see :meth:`share`)
         for sender in senders:
             self.add_channel(sender)
         self._slots = asyncio.Semaphore(concurrency)
@@ -144,7 +145,7 @@ class OutboxWorker:
         self.senders[sender.channel] = sender
         # No burst overall: 30 at once after a pause, then the 31st a moment later, is what
         # Telegram answers with 429 (make bench measured 665 of them for 10,000 messages).
-        self._global[sender.channel] = TokenBucket(sender.rate, 1.0)
+        self._global[sender.channel] = TokenBucket(sender.rate / self.peers, 1.0)
         self.wake()
 
     def wake(self) -> None:
@@ -194,6 +195,16 @@ class OutboxWorker:
             await tx.renew_claims(now)
             items = await tx.pending_outbox(1000, now)
         self.submit(items)
+        self.share(await self.storage.peers())
+
+    def share(self, peers: int) -> None:
+        """Send at ``1/peers`` of each bot's rate: the processes sending for it split its budget.
+
+        A process that dies leaves its share to the others at their next scan (a second).
+        """
+        self.peers = max(1, peers)
+        for channel, bucket in self._global.items():
+            bucket.rate = self.senders[channel].rate / self.peers
 
     async def run(self, beat: Callable[[], None] | None = None) -> None:
         """Deliver until :meth:`stop` is called.
