@@ -320,9 +320,8 @@ class Setup:
 
 
 SQLITE = Setup("ishc")
-SETUPS = (
+SETUPS = (  # --backend all (SQLite with a webhook: --backend sqlite --webhook)
     SQLITE,
-    Setup("sqlite-webhook", webhook=True),
     Setup("pg", "postgres"),
     Setup("pg-webhook", "postgres", webhook=True),
     Setup("pg2-webhook", "postgres", processes=2, webhook=True),
@@ -772,7 +771,7 @@ def setups_table(summary: dict[str, dict[str, float]], setups: Sequence[Setup], 
                  pg_version: str) -> None:
     """Print ishc-bot on each database and process count, side by side."""
     small, big = PHASES
-    left, width = 26, 19
+    left, width = 26, max(len(setup.title) for setup in setups) + 3
     print(f"ishc-bot by database and processes (same load; median of {runs} "
           f"run{'s' if runs != 1 else ''})")
     print(f"{'':{left}}" + "".join(f"{setup.title:>{width}}" for setup in setups))
