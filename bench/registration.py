@@ -14,7 +14,16 @@ deliveries recorded, offsets and menus alike, is counted). Every answer is check
 broken bot cannot produce good numbers; if any person does not finish, the benchmark exits
 with status 1.
 
-Usage: ``python -m bench.registration [--runs N] [--profile DIR] [--strict]``.
+By default (``--backend all``) the same load also runs ishc-bot on PostgreSQL (a throwaway
+cluster from ``tests.postgres`` with PostgreSQL's durable defaults, a fresh database per
+measurement, stopped at the end): one process polling, one process in webhook mode, and two
+processes in webhook mode (only one process may poll, so two need the webhook: the fake
+Telegram POSTs each update to the processes' ``ISHC_LISTEN`` ports in turn, as a reverse
+proxy would). These get one more table: updates/s, p50/p99, the bot's CPU ms per update
+summed over its processes, and the PostgreSQL server's CPU ms per update.
+
+Usage: ``python -m bench.registration [--runs N] [--backend all|sqlite|postgres]
+[--processes N] [--webhook] [--no-ptb] [--profile DIR] [--logs DIR] [--strict]``.
 """
 
 from __future__ import annotations
