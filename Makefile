@@ -39,7 +39,9 @@ test: $(STAMP) postgres
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
+# Registration runs on SQLite, PostgreSQL with 1 and 2 processes (a throwaway cluster of its
+# own) and the conventional bot: the postgres target installs the server when it is missing.
+bench: $(STAMP) postgres
 	$(BIN)/python -m bench.registration
 	$(BIN)/python -m bench.fund
 	$(BIN)/python -m bench.health

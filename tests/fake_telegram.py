@@ -21,12 +21,17 @@ were accepted in the last second: a sliding one-second window over the accepted 
 stricter reading of "N per second" than a token bucket (which lets 2N through in a second
 after a quiet one). Each 429 is kept in ``rate_limited`` (arrival time on
 ``time.monotonic()``, chat id); ``fail_next`` faults are applied before the limit.
+
+Webhook mode: ``post_webhook`` sends one update by hand; ``push_to_webhooks(urls)`` makes the
+fake push every queued update as Telegram does once ``setWebhook`` is called (several URLs, in
+turn, stand for a reverse proxy in front of several processes).
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import itertools
 import json
 import math
@@ -34,10 +39,12 @@ import re
 import struct
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 try:
@@ -51,6 +58,7 @@ FIRST_UPDATE_ID = 731_000
 BOT_USERNAME = "ishc_test_bot"
 BOT_FIRST_NAME = "ISHC Test Bot"
 CAPTION_LIMIT = 1024
+WEBHOOK_CONNECTIONS = 40  # Telegram's default max_connections of a webhook
 DOCUMENT_LIMIT = 50 * 1024 * 1024  # what a bot may upload
 # What the flood limit counts:
 FLOOD_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
@@ -201,6 +209,11 @@ class FakeTelegram(LoopbackFake):
         self._file_ids = itertools.count(1)
         self._pending: list[_Pending] = []
         self.confirmed_offset = 0  # the highest getUpdates offset the bot sent (acknowledged)
+        self.webhook_max_connections = WEBHOOK_CONNECTIONS  # setWebhook's max_connections
+        self.webhook_pushed = 0  # updates push_to_webhooks delivered (answered 200)
+        self._push_targets: list[str] = []
+        self._push_event = asyncio.Event()
+        self._pusher: asyncio.Task | None = None
         self._users: dict[int, dict] = {}
         self._handlers = {
             "getme": self._get_me,
@@ -396,6 +409,85 @@ class FakeTelegram(LoopbackFake):
             update, url=url, secret=secret, secret_header="X-Telegram-Bot-Api-Secret-Token"
         )
 
+    def push_to_webhooks(self, urls: Sequence[str]) -> None:
+        """Push queued updates to webhooks, as Telegram does, while a webhook is set.
+
+        Each pending update is POSTed (with the secret given to ``setWebhook``) to the next
+        of ``urls`` in turn, so several URLs stand for a reverse proxy spreading the webhook
+        over processes. At most ``webhook_max_connections`` requests are in flight (the
+        ``max_connections`` of ``setWebhook``, else Telegram's 40), one at a time per chat, in
+        ``update_id`` order. An update leaves the queue once answered 200; any other answer
+        (or none) sends it again 0.1 s later, to the next URL.
+
+        Args:
+            urls: The loopback URLs to POST to, in turn.
+        """
+        if not urls:
+            raise ValueError("push_to_webhooks needs at least one URL")
+        self._push_targets = list(urls)
+        if self._pusher is None:
+            self._pusher = asyncio.ensure_future(self._push_webhooks())
+
+    def _wake_updates(self) -> None:
+        super()._wake_updates()
+        self._push_event.set()
+
+    async def _push_webhooks(self) -> None:
+        in_flight: set[int] = set()  # update ids
+        busy: set[Any] = set()  # chats with an update in flight
+        turn = itertools.count()
+        tasks: set[asyncio.Task] = set()
+
+        async def push(entry: _Pending, chat: Any) -> None:
+            try:
+                while not self._closing.is_set():
+                    url = self._push_targets[next(turn) % len(self._push_targets)]
+                    try:
+                        status = await self.post_webhook(entry.update, url=url)
+                    except (aiohttp.ClientError, OSError, TimeoutError):
+                        status = 0
+                    if status == 200:
+                        self._pending = [e for e in self._pending if e is not entry]
+                        self.webhook_pushed += 1
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), 0.1)
+            finally:
+                in_flight.discard(entry.update_id)
+                busy.discard(chat)
+                self._push_event.set()
+
+        try:
+            while not self._closing.is_set():
+                self._push_event.clear()
+                if self.webhook_url:
+                    for entry in list(self._pending):
+                        if len(in_flight) >= self.webhook_max_connections:
+                            break
+                        chat = _update_chat(entry.update)
+                        if entry.update_id in in_flight or chat in busy:
+                            continue
+                        in_flight.add(entry.update_id)
+                        busy.add(chat)
+                        task = asyncio.ensure_future(push(entry, chat))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                await self._push_event.wait()
+        finally:
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop pushing to webhooks, then as ``LoopbackFake.stop``."""
+        if self._pusher is not None:
+            pusher, self._pusher = self._pusher, None
+            self._closing.set()
+            self._push_event.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
+        await super().stop()
+
     # ------------------------------------------------------------------ HTTP
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["bot_token"] != f"bot{self.token}":
@@ -500,6 +592,9 @@ class FakeTelegram(LoopbackFake):
         url = params.get("url") or ""
         self.webhook_url = url or None
         self.webhook_secret = (params.get("secret_token") or None) if url else None
+        self.webhook_max_connections = _as_int(params.get("max_connections"),
+                                               WEBHOOK_CONNECTIONS)
+        self._push_event.set()
         if params.get("drop_pending_updates"):
             self._pending.clear()
         return True
@@ -684,6 +779,16 @@ _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
+
+
+def _update_chat(update: dict) -> Any:
+    """The chat an update belongs to (the sender for a button tap), or its id when none."""
+    message = update.get("message") or update.get("edited_message")
+    if message is None and "callback_query" in update:
+        query = update["callback_query"]
+        message = query.get("message") or {"chat": query.get("from")}
+    chat = (message or {}).get("chat") or {}
+    return chat.get("id", ("update", update.get("update_id")))
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:

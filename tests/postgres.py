@@ -2,8 +2,9 @@
 
 The cluster lives in a fresh temporary directory (data, unix socket, log), listens on
 127.0.0.1 on a free port with trust authentication, and is tuned for tests (no fsync, no
-synchronous commit, no full-page writes: a crash loses it, which does not matter). It is
-stopped and removed by ``stop()``, or at interpreter exit.
+synchronous commit, no full-page writes: a crash loses it, which does not matter), unless
+given other settings (the benchmarks use ``DURABLE_SETTINGS``, PostgreSQL's durable defaults).
+It is stopped and removed by ``stop()``, or at interpreter exit.
 
 The binaries: ``pg_ctl`` on PATH, else the newest ``/usr/lib/postgresql/*/bin``. initdb and
 the server refuse to run as root: as root they run as the ``postgres`` system user
@@ -44,6 +45,9 @@ _SETTINGS = {
     "max_connections": "200",
     "listen_addresses": "'127.0.0.1'",
 }
+# PostgreSQL's defaults, as durable as SQLite with synchronous=FULL (fsync, synchronous_commit
+# and full_page_writes on): for measurements. Only the address is set.
+DURABLE_SETTINGS = {"listen_addresses": "'127.0.0.1'"}
 
 
 def _version_key(path: str) -> tuple[int, ...]:
@@ -115,10 +119,14 @@ class PostgresCluster:
 
     Args:
         bindir: The binaries' directory (default: ``find_bindir()``).
+        settings: Server settings instead of the tests' fast, crash-unsafe ones (``port`` and
+            ``unix_socket_directories`` are always set here); e.g. ``DURABLE_SETTINGS``.
     """
 
-    def __init__(self, bindir: Path | None = None) -> None:
+    def __init__(self, bindir: Path | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         self.bindir = bindir or find_bindir()
+        self.settings = dict(_SETTINGS if settings is None else settings)
         self.port: int | None = None
         self.root: Path | None = None
         self._lock = threading.Lock()
@@ -183,7 +191,7 @@ class PostgresCluster:
                   "--encoding=UTF8", "--locale=C", "--no-sync")
         for attempt in range(5):
             self.port = _free_port()
-            settings = dict(_SETTINGS, port=str(self.port),
+            settings = dict(self.settings, port=str(self.port),
                             unix_socket_directories=f"'{self.root}'")
             with open(data / "postgresql.auto.conf", "w", encoding="utf-8") as conf:
                 conf.write("".join(f"{key} = {value}\n" for key, value in settings.items()))

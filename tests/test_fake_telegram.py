@@ -366,6 +366,56 @@ async def test_webhook_conflict_and_post_webhook(fake, bot):
         await runner.cleanup()
 
 
+async def test_push_to_webhooks_spreads_updates_in_order_per_chat(fake, bot):
+    received: list[tuple[str, str | None, dict]] = []
+    refused: list[int] = []
+
+    def hook(name: str):
+        async def handle(request: web.Request) -> web.Response:
+            update = await request.json()
+            if name == "b" and not refused:  # the first update b gets is refused once
+                refused.append(update["update_id"])
+                return web.Response(status=503)
+            received.append((name, request.headers.get("X-Telegram-Bot-Api-Secret-Token"),
+                             update))
+            return web.Response(text="ok")
+        return handle
+
+    app = web.Application()
+    app.router.add_post("/a", hook("a"))
+    app.router.add_post("/b", hook("b"))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        port = runner.addresses[0][1]
+        base = f"http://127.0.0.1:{port}"
+        sent = [fake.push_text(USER + n % 2, f"tin {n}") for n in range(6)]
+        fake.push_to_webhooks([f"{base}/a", f"{base}/b"])
+        await asyncio.sleep(0.2)
+        assert received == []  # nothing is pushed before setWebhook
+        assert await bot.set_webhook("https://bot.example/telegram", secret_token="s3cret",
+                                     max_connections=3)
+        assert fake.webhook_max_connections == 3
+        for _ in range(100):
+            if fake.webhook_pushed == len(sent):
+                break
+            await asyncio.sleep(0.05)
+        assert fake.webhook_pushed == len(sent)
+        assert fake.pending_updates == []
+        assert len(refused) == 1
+        assert {name for name, _, _ in received} == {"a", "b"}
+        assert {secret for _, secret, _ in received} == {"s3cret"}
+        for chat in (USER, USER + 1):
+            texts = [u["message"]["text"] for _, _, u in received
+                     if u["message"]["chat"]["id"] == chat]
+            assert texts == [u["message"]["text"] for u in sent
+                             if u["message"]["chat"]["id"] == chat]
+    finally:
+        await fake.stop()
+        await runner.cleanup()
+
+
 async def echo_bot(bot: Bot) -> None:
     offset = 0
     while True:
