@@ -1,13 +1,15 @@
 """The association's view across clubs: an area's clubs, their month summed, the quiet clubs.
 
 Clubs report monthly to the commune's Association of the Elderly (Hội Người cao tuổi), which
-reports upward. An officer given a grant over an area (a province, narrowed by a district
-and/or a commune) sees the monthly report of every club there: one row per club, the total
-(shares recomputed from the sums, never added up) and the clubs that did not meet or recorded
-nothing that month. The chat (``/baocao``, built as an export job) and the command line
-(``ishc-bot report``) both use :func:`area_report`, so they always agree.
+reports upward. An officer given a grant over an area (a province, narrowed to a commune or
+to the new communes of an old district) sees the monthly report of every club there: one row
+per club, the total (shares recomputed from the sums, never added up) and the clubs that did
+not meet or recorded nothing that month. The chat (``/baocao``, built as an export job) and
+the command line (``ishc-bot report``) both use :func:`area_report`, so they always agree.
 
-Area names are compared without accents or case (``nghe an`` is ``Nghệ An``). Grants are
+Areas are the official units since 1 July 2025, by code (bot/areas.py, bot/placing.py);
+names are read without accents or case (``nghe an`` is ``Nghệ An``), and clubs not yet
+converted (``ishc-bot club move-area``) are matched by their old text. Grants are
 given, listed and revoked from the command line (``ishc-bot admin``); a one-time code, kept
 only as a hash, links the officer's chat account (``/hoinct CODE``).
 """
@@ -17,11 +19,12 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot import report
+from bot import areas, placing, report
+from bot.i18n import N_
 from bot.invites import ALPHABET, clean_code, hash_code
 from bot.text import fold, nfc
 from storage.base import Club, Transaction
@@ -38,37 +41,88 @@ LINK_COMMAND = "/hoinct"
 
 @dataclass(frozen=True)
 class Area:
-    """A province, a district and a commune; an empty one means every one of that level."""
+    """A province, narrowed to a commune or an old district; empty: every one of that level.
+
+    An area given since the areas of 2025 has the official province's code, and the
+    commune's (``None``: the whole province, or the new communes of the old ``district``).
+    A grant given before has text only (``province_code`` None) and is matched by text.
+    """
 
     province: str = ""
     district: str = ""
     commune: str = ""
+    province_code: int | None = None
+    commune_code: int | None = None
 
     @classmethod
     def of(cls, operator: Operator) -> Area:
         """The area of a grant."""
-        return cls(operator.province, operator.district, operator.commune)
+        return cls(operator.province, operator.district, operator.commune,
+                   operator.province_code, operator.commune_code)
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Area:
         """The area stored in an export job's parameters."""
         return cls(params.get("province", ""), params.get("district", ""),
-                   params.get("commune", ""))
+                   params.get("commune", ""), params.get("province_code"),
+                   params.get("commune_code"))
 
-    def as_params(self) -> dict[str, str]:
+    @classmethod
+    def at(cls, place: placing.Place) -> Area:
+        """The area of official units read from what an operator typed."""
+        commune = place.commune
+        return cls(place.province.name, place.district, commune.name if commune else "",
+                   place.province.code, commune.code if commune else None)
+
+    def as_params(self) -> dict[str, Any]:
         """Plain JSON for an export job."""
-        return {"province": self.province, "district": self.district, "commune": self.commune}
+        return {"province": self.province, "district": self.district, "commune": self.commune,
+                "province_code": self.province_code, "commune_code": self.commune_code}
 
     @property
     def name(self) -> str:
-        """The area as people write it, smallest first: ``Thông Thụ, Quế Phong, Nghệ An``."""
+        """The area as people write it, smallest first: ``Xã Thông Thụ, Nghệ An``."""
         return ", ".join(p for p in (self.commune, self.district, self.province) if p) or "-"
 
+    @property
+    def communes(self) -> frozenset[int] | None:
+        """The codes of the area's communes (an old district's), ``None``: not narrowed."""
+        if self.province_code is None:
+            return None
+        if self.commune_code is not None:
+            return frozenset({self.commune_code})
+        if self.district:
+            return areas.district_communes(self.province_code, self.district).codes
+        return None
+
     def covers(self, club: Club) -> bool:
-        """Whether the club is in the area (accents and case do not matter)."""
-        return all(not wanted or fold(wanted) == fold(actual) for wanted, actual in (
-            (self.province, club.province), (self.district, club.district),
-            (self.commune, club.commune)))
+        """Whether the club is in the area: by codes, or by its old text if not converted.
+
+        Text is compared without accents, case or the kind word ("xã", "tỉnh"...).
+        """
+        if self.province_code is not None and club.province_code is not None:
+            communes = self.communes
+            return club.province_code == self.province_code and (
+                communes is None or club.commune_code in communes)
+        return by_text(self, club)
+
+
+def by_text(area: Area, club: Club) -> bool:
+    """Whether a club's text address is in the area (grants or clubs not converted).
+
+    A club not converted is in an official province when its typed province is that
+    province or one merged into it (``Hòa Bình`` is in ``Phú Thọ``); a grant given before
+    2025 compares the names only.
+    """
+    if area.province_code is not None:
+        if areas.province_of(club.province) != area.province_code:
+            return False
+    elif area.province and areas.province_key(area.province) != areas.province_key(
+            club.province):
+        return False
+    return all(not wanted or key(wanted) == key(actual) for wanted, actual, key in (
+        (area.district, club.district, areas.district_key),
+        (area.commune, club.commune, areas.commune_key)))
 
 
 def _order(club: Club) -> tuple[str, str, str, str, int]:
@@ -79,6 +133,12 @@ def _order(club: Club) -> tuple[str, str, str, str, int]:
 async def clubs_in(tx: Transaction, area: Area) -> list[Club]:
     """The area's clubs, by province, district, commune and name."""
     return sorted((club for club, _ in await tx.list_clubs() if area.covers(club)), key=_order)
+
+
+def unconverted(clubs: Iterable[Club]) -> int:
+    """How many of ``clubs`` still have only their old typed address (matched by text)."""
+    return sum(club.province_code is None and bool(club.province or club.commune)
+               for club in clubs)
 
 
 @dataclass(frozen=True)
@@ -176,7 +236,8 @@ def grant_json(operator: Operator, accounts: int | None = None) -> dict[str, Any
     found = {
         "id": operator.id, "role": operator.role, "name": operator.name,
         "province": operator.province, "district": operator.district,
-        "commune": operator.commune, "granted_by": operator.granted_by,
+        "commune": operator.commune, "province_code": operator.province_code,
+        "commune_code": operator.commune_code, "granted_by": operator.granted_by,
         "granted_at": operator.granted_at.isoformat(),
         "revoked_at": operator.revoked_at.isoformat() if operator.revoked_at else None,
     }
@@ -214,50 +275,49 @@ async def grant(
 ) -> dict[str, Any]:
     """Give an officer a role over an area, with a one-time code to link their chat account.
 
-    The area is matched with the clubs' (accents and case do not matter) and kept as the
-    clubs spell it.
+    The area is read as official units (accents and case do not matter, an old district is
+    mapped to its new communes when unambiguous) and kept with their codes and names.
 
     Args:
         tx: An open transaction.
         role: ``association``.
         name: Who the officer is, e.g. ``Nguyễn Văn An, Hội NCT xã Thông Thụ``.
-        area: The province (required), optionally a district and a commune.
+        area: The province (required), optionally a commune or an old district, as typed
+            (or already official, with codes).
         granted_by: Who gives it (kept with the grant).
         now: The current UTC time.
         force: Give it even though no club is in the area yet.
 
     Returns:
-        The grant as JSON with ``clubs`` (how many are in the area), ``code`` (shown once;
-        only its hash is kept), ``code_expires`` and ``type_in_chat``.
+        The grant as JSON with ``clubs`` (how many are in the area), ``unconverted`` (how
+        many of them are matched by their old typed address), ``code`` (shown once; only its
+        hash is kept), ``code_expires`` and ``type_in_chat``.
 
     Raises:
-        ValueError: Unknown role, no name or province, or no club in the area (without
-            ``force``).
+        ValueError: Unknown role, no name, an area not understood (``placing.AreaError``,
+            in Vietnamese), or no club in the area (without ``force``).
     """
     if role not in GRANT_ROLES:
         raise ValueError(f"unknown role {role!r} (known: {', '.join(GRANT_ROLES)})")
-    area = Area(nfc(area.province), nfc(area.district), nfc(area.commune))
-    if not area.province:
-        raise ValueError("a grant needs a province")
     if not nfc(name):
         raise ValueError("a grant needs the officer's name")
+    if area.province_code is None:
+        area = Area.at(placing.place(area.province, area.district, area.commune))
     clubs = await clubs_in(tx, area)
+    spelled = [c.district for c in clubs if area.district
+               and areas.district_key(c.district) == areas.district_key(area.district)]
+    if spelled:  # an old district as the clubs spell it (with accents rather than without)
+        area = replace(area, district=max(Counter(spelled).items(), key=lambda pair: (
+            pair[1], sum(not ch.isascii() for ch in pair[0])))[0])
     if not clubs and not force:
-        raise ValueError(f"no club is in {area.name}; check the spelling with `ishc-bot club "
-                         "list`, or add --force to give it before the clubs are created")
-    if clubs:  # keep the clubs' spelling
-        area = Area(_spelling(c.province for c in clubs),
-                    _spelling(c.district for c in clubs) if area.district else "",
-                    _spelling(c.commune for c in clubs) if area.commune else "")
-    operator = await tx.add_operator(role, nfc(name), (area.province, area.district,
-                                                       area.commune), granted_by, now)
-    return {**await issue_code(tx, operator.id, now), "clubs": len(clubs)}
-
-
-def _spelling(names: Iterable[str]) -> str:
-    """The clubs' usual spelling of a name (with accents rather than without, on a tie)."""
-    counted = Counter(names)
-    return max(counted, key=lambda name: (counted[name], sum(not c.isascii() for c in name)))
+        raise placing.AreaError(N_("no club is in {area} yet; check with `ishc-bot club list`, "
+                                   "or add --force to give it before the clubs are created."),
+                                area=area.name)
+    operator = await tx.add_operator(
+        role, nfc(name), (area.province, area.district, area.commune), granted_by, now,
+        codes=(area.province_code, area.commune_code))
+    return {**await issue_code(tx, operator.id, now), "clubs": len(clubs),
+            "unconverted": unconverted(clubs)}
 
 
 async def revoke(tx: Transaction, operator_id: int, now: datetime) -> Operator:

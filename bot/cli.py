@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import association, dbcheck, deadletters, logs, reminders
+from bot import association, cli_areas, dbcheck, deadletters, logs, reminders
 from bot import backup as backups
 from bot.app import run
 from bot.association import Area
@@ -73,13 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     create = club.add_parser("create", help="create a club and its invite codes")
     create.add_argument("--name", required=True)
-    create.add_argument("--commune", default="")
-    create.add_argument("--district", default="")
-    create.add_argument("--province", default="")
+    create.add_argument("--commune", default="", help="its commune since 1 July 2025, e.g. "
+                        '"Thông Thụ" (an old one is converted when --district is given)')
+    create.add_argument("--district", default="", help="the old district (a label only)")
+    create.add_argument("--province", default="", help='one of the 34, e.g. "Nghệ An"')
     create.add_argument("--meeting-day", type=int, required=True, help="1 to 31")
     create.add_argument("--json", action="store_true", help="print JSON")
     listing = club.add_parser("list", help="list clubs with member counts")
     listing.add_argument("--json", action="store_true", help="print JSON")
+    cli_areas.add_commands(club)
     triage = commands.add_parser("triage", help="blood-pressure thresholds (settings)")
     actions = triage.add_subparsers(dest="action", required=True)
     actions.add_parser("show", help="print the thresholds in force as JSON")
@@ -99,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
                              "with a one-time code for the chat")
     give.add_argument("--role", required=True, choices=association.GRANT_ROLES)
     give.add_argument("--province", required=True)
-    give.add_argument("--district", default="", help="narrow the area to this district")
+    give.add_argument("--district", default="", help="narrow the area to the new communes "
+                      "of this old district (when they come from it alone)")
     give.add_argument("--commune", default="", help="narrow the area to this commune")
     give.add_argument("--name", required=True, help="who the officer is")
     give.add_argument("--by", default=None, help="who gives it (default: this system user)")
@@ -347,7 +350,10 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     if not target.parent.is_dir():
         return _fail(1, N_("cannot write {path}: {reason}"), path=target,
                      reason=_say(WHY[errno.ENOENT]))
-    area = Area(args.province or "", args.district or "", args.commune or "")
+    try:
+        area = cli_areas.report_area(args.province, args.district, args.commune)
+    except ValueError as error:
+        return _error(2, str(error))
     storage = storage_for(settings.db)
     await storage.open()
     try:
@@ -379,6 +385,9 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(1, N_("cannot write {path}: {reason}"), path=target, reason=why(error))
     print(_say(N_("The report of {month} for {count} club(s) is written to {path}."),
                month=f"{month[5:]}/{month[:4]}", count=len(done.rows), path=target))
+    note = cli_areas.unconverted_note(association.unconverted(club for club, _ in done.rows))
+    if note:
+        print(note)
     return 0
 
 
@@ -429,6 +438,9 @@ def _print_admin(args: argparse.Namespace, result: Any) -> None:
                    name=result["name"], area=where))
         if "clubs" in result:
             print(_say(N_("Clubs there now: {count}."), count=result["clubs"]))
+            note = cli_areas.unconverted_note(result.get("unconverted", 0))
+            if note:
+                print(note)
         print(_say(N_("One-time code: {code} (valid until {until} UTC; only its hash is "
                       "kept)."), code=result["code"], until=result["code_expires"][:16]
                    .replace("T", " ")))
@@ -558,6 +570,8 @@ def _print_club(club: dict[str, Any], tz: str) -> None:
         return format_day(datetime.fromisoformat(moment).astimezone(ZoneInfo(tz)).date())
 
     print(_say(N_("Club number {id}: {name}"), id=club["club_id"], name=club["name"]))
+    if club.get("province"):
+        print(_say(N_("Area: {area}"), area=cli_areas.club_area(club)))
     print(_say(N_("Board code (whoever joins with it becomes the chair; one use, until "
                   "{until}): {code}"), until=until(club["board_code_expires"]),
                code=club["board_code"]))
@@ -675,6 +689,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "triage":
             print(json.dumps(asyncio.run(_triage(args, settings)), indent=2))
             return 0
+        if args.command == "club" and args.action == "move-area":
+            return cli_areas.move_area(args, settings)
         result = asyncio.run(_club(args, settings))
     except ParseError as error:
         return _fail(2, N_("--at {at}: {reason}"), at=getattr(args, "at", ""),
@@ -685,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     elif args.action == "list":
         for club in result:  # type: ignore[union-attr]
-            print(f"{club['club_id']}\t{club['members']}\t{club['name']}")
+            print(f"{club['club_id']}\t{club['members']}\t{club['name']}\t"
+                  f"{cli_areas.club_area(club)}")
     else:
         _print_club(result, settings.tz)  # type: ignore[arg-type]
     return 0

@@ -57,12 +57,13 @@ async def chair_id(chat) -> int:
 async def province(chat, club) -> dict[str, dict]:
     """Around the fixture's club (Thông Thụ, Quế Phong, Nghệ An, with the October of
     test_report): a club of Nghệ An that recorded nothing in October, one that recorded a
-    reading but held no meeting, and a club of Hòa Bình that did both."""
+    reading but held no meeting (its old commune, Châu Kim, is now Xã Quế Phong), and a club
+    of Phú Thọ (Mai Hạ, once of Mai Châu, Hòa Bình) that did both."""
     await history(chat, club.info["club_id"], await chair_id(chat))
     na = await chat.bot.new_club(name="CLB LTHTGN bản Na", commune="Tiền Phong")
     muong = await chat.bot.new_club(name="CLB LTHTGN bản Mường", commune="Châu Kim")
-    hoa_binh = await chat.bot.new_club(name="CLB LTHTGN xóm Mới", commune="Tân Lạc",
-                                       district="Mai Châu", province="Hòa Bình")
+    hoa_binh = await chat.bot.new_club(name="CLB LTHTGN xóm Mới", commune="Mai Hạ",
+                                       district="Mai Châu", province="Phú Thọ")
     async with chat.bot.storage.transaction() as tx:
         someone = await person_in(tx, muong["club_id"], "muong-1")
         await tx.add_reading(reading(muong["club_id"], someone, date(2026, 10, 12), "m1",
@@ -106,7 +107,8 @@ async def area_report(person) -> tuple[str, list]:
 async def test_officer_links_and_gets_the_month_of_the_province(chat, club):
     clubs = await province(chat, club)
     person, given = await officer(chat, province="nghe an")
-    assert given["province"] == "Nghệ An" and given["clubs"] == 3  # kept as the clubs spell it
+    assert given["province"] == "Nghệ An" and given["clubs"] == 3  # the official name
+    assert (given["province_code"], given["commune_code"], given["unconverted"]) == (40, None, 0)
     [account] = await chat.bot.rows("SELECT operator_id FROM operator_accounts")
     assert account["operator_id"] == given["id"]
     text, received = await area_report(person)
@@ -119,9 +121,9 @@ async def test_officer_links_and_gets_the_month_of_the_province(chat, club):
     assert "Dư nợ 5.500.000\xa0₫" in text
     assert "Sinh hoạt: 1 buổi họp; buổi cuối của các câu lạc bộ có tất cả 3 người dự." in text
     assert "Câu lạc bộ không họp hoặc không ghi chép gì trong tháng 10/2026: 2" in text
-    assert "- CLB LTHTGN bản Na (Tiền Phong): không ghi chép gì" in text
-    assert "- CLB LTHTGN bản Mường (Châu Kim): không có buổi họp (chưa điểm danh)" in text
-    assert clubs["hoa_binh"]["name"] not in text and "Hòa Bình" not in text
+    assert "- CLB LTHTGN bản Na (Xã Tiền Phong): không ghi chép gì" in text
+    assert "- CLB LTHTGN bản Mường (Xã Quế Phong): không có buổi họp (chưa điểm danh)" in text
+    assert clubs["hoa_binh"]["name"] not in text and "Phú Thọ" not in text
     assert "Báo cáo tháng 10/2026 của các câu lạc bộ ở Nghệ An, mỗi câu lạc bộ một dòng" in (
         received[-1].text)
     [job] = await chat.bot.rows("SELECT kind, member_id, error, finished_at FROM exports")
@@ -136,15 +138,15 @@ async def test_officer_links_and_gets_the_month_of_the_province(chat, club):
             for row in sheet.iter_rows(min_row=2)]
     assert [r["Câu lạc bộ"] for r in rows] == [
         "CLB LTHTGN bản Mường", "CLB LTHTGN bản Lốc", "CLB LTHTGN bản Na", "Tất cả câu lạc bộ"]
-    assert [r["Xã"] for r in rows[:3]] == ["Châu Kim", "Thông Thụ", "Tiền Phong"]
+    assert [r["Xã"] for r in rows[:3]] == ["Xã Quế Phong", "Xã Thông Thụ", "Xã Tiền Phong"]
     assert [r["Thành viên"] for r in rows] == [1, 3, 0, 4]
     assert rows[1]["Dư nợ"] == 5_500_000 and rows[3]["Dư nợ"] == 5_500_000
     assert rows[3]["Tỷ lệ người huyết áp cao"] == 67 and rows[0]["Tỷ lệ người huyết áp cao"] == 100
     quiet = [[cell.value for cell in row] for row in book["Chưa họp, chưa ghi chép"].iter_rows()]
     assert quiet == [
         ["Câu lạc bộ", "Xã", "Huyện", "Tỉnh", "Tình trạng"],
-        ["CLB LTHTGN bản Na", "Tiền Phong", "Quế Phong", "Nghệ An", "Không ghi chép gì"],
-        ["CLB LTHTGN bản Mường", "Châu Kim", "Quế Phong", "Nghệ An",
+        ["CLB LTHTGN bản Na", "Xã Tiền Phong", "Quế Phong", "Nghệ An", "Không ghi chép gì"],
+        ["CLB LTHTGN bản Mường", "Xã Quế Phong", "Quế Phong", "Nghệ An",
          "Không có buổi họp (chưa điểm danh)"],
     ]
     assert len(list(book["Định nghĩa"].iter_rows(min_row=2))) == len(report.FIGURES)
@@ -152,12 +154,12 @@ async def test_officer_links_and_gets_the_month_of_the_province(chat, club):
 
 async def test_an_officer_of_another_province_sees_only_its_clubs(chat, club):
     clubs = await province(chat, club)
-    person, given = await officer(chat, province="Hoa Binh", district="mai chau")
-    assert (given["province"], given["district"], given["clubs"]) == ("Hòa Bình", "Mai Châu", 1)
+    person, given = await officer(chat, province="Phu Tho", district="mai chau")
+    assert (given["province"], given["district"], given["clubs"]) == ("Phú Thọ", "Mai Châu", 1)
     text, _ = await area_report(person)
-    assert "các câu lạc bộ ở Mai Châu, Hòa Bình: 1 câu lạc bộ." in text
+    assert "các câu lạc bộ ở Mai Châu, Phú Thọ: 1 câu lạc bộ." in text
     assert "Thành viên: 1 người" in text and "Sinh hoạt: 1 buổi họp;" in text
-    assert "tất cả câu lạc bộ ở Mai Châu, Hòa Bình đều có họp và có ghi chép" in text
+    assert "tất cả câu lạc bộ ở Mai Châu, Phú Thọ đều có họp và có ghi chép" in text
     for name in ("bản Lốc", "bản Na", "bản Mường", "Nghệ An"):
         assert name not in text
     assert clubs["hoa_binh"]["name"] == "CLB LTHTGN xóm Mới"
@@ -167,10 +169,11 @@ async def test_a_commune_officer_sees_the_clubs_of_the_commune(chat, club):
     await province(chat, club)
     person, given = await officer(chat, province="Nghệ An", district="Quế Phong",
                                   commune="tien phong")
-    assert given["commune"] == "Tiền Phong"
+    assert (given["commune"], given["commune_code"], given["district"]) == (
+        "Xã Tiền Phong", 16750, "")  # a commune: the district, abolished, is not kept
     text, _ = await area_report(person)
-    assert "các câu lạc bộ ở Tiền Phong, Quế Phong, Nghệ An: 1 câu lạc bộ." in text
-    assert "- CLB LTHTGN bản Na (Tiền Phong): không ghi chép gì" in text
+    assert "các câu lạc bộ ở Xã Tiền Phong, Nghệ An: 1 câu lạc bộ." in text
+    assert "- CLB LTHTGN bản Na (Xã Tiền Phong): không ghi chép gì" in text
     assert "bản Lốc" not in text
 
 
@@ -237,7 +240,8 @@ async def test_the_job_checks_the_grant_again_when_it_runs(text_chat):
     await text_chat.bot.new_club()
     given = await grant(text_chat, province="Nghệ An")
     job = ExportJob(1, "area_report", {"operator_id": given["id"], "month": "2026-10",
-                                       "province": "Nghệ An", "district": "", "commune": ""},
+                                       "province": "Nghệ An", "district": "", "commune": "",
+                                       "province_code": 40, "commune_code": None},
                     None, "text", "x", "vi", text_chat.bot.clock())
     steps = []
 
@@ -260,11 +264,13 @@ async def test_the_job_checks_the_grant_again_when_it_runs(text_chat):
 
 async def test_clubs_named_like_formulas_are_text_in_the_area_report(text_chat):
     clubs = [(name, FORMULAS[n - 1], FORMULAS[n - 2]) for n, name in enumerate(FORMULAS)]
-    for name, commune, district in clubs:
-        await text_chat.bot.new_club(name=name, commune=commune, district=district)
+    async with text_chat.bot.storage.transaction() as tx:  # typed before 2025, not converted
+        for name, commune, district in clubs:
+            await tx.create_club(name, commune, district, "Nghệ An", 15, text_chat.bot.clock())
     given = await grant(text_chat, province="Nghệ An")
     job = ExportJob(1, "area_report", {"operator_id": given["id"], "month": "2026-10",
-                                       "province": "Nghệ An", "district": "", "commune": ""},
+                                       "province": "Nghệ An", "district": "", "commune": "",
+                                       "province_code": 40, "commune_code": None},
                     None, "text", "x", "vi", text_chat.bot.clock())
     async with text_chat.bot.storage.transaction() as tx:
         built = await area_report_file(tx, job, lambda *args: None)
@@ -426,7 +432,7 @@ def cli_db(tmp_path, monkeypatch):
         monkeypatch.delenv(key, raising=False)
     for name, commune, district, prov in (
         ("CLB A", "Thông Thụ", "Quế Phong", "Nghệ An"),
-        ("CLB B", "Tân Lạc", "Mai Châu", "Hòa Bình"),
+        ("CLB B", "Mai Hạ", "Mai Châu", "Phú Thọ"),
         ("CLB C", "Châu Kim", "Quế Phong", "Nghe An"),
     ):
         assert main(["club", "create", "--name", name, "--commune", commune, "--district",
@@ -444,10 +450,10 @@ def test_admin_grant_list_code_and_revoke(cli_db, capsys):
     code = out.split("Mã dùng một lần: ")[1].split()[0]
     assert len(code) == 10 and not set(code) & set("0O1IL")
     assert f"Cán bộ gửi cho bot trên Telegram hoặc Zalo: /hoinct {code}" in out
-    assert main(["admin", "grant", "--role", "association", "--province", "Hòa Bình",
+    assert main(["admin", "grant", "--role", "association", "--province", "Phú Thọ",
                  "--name", "Hà Thị Bình", "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
-    assert (second["id"], second["province"], second["clubs"]) == (2, "Hòa Bình", 1)
+    assert (second["id"], second["province"], second["clubs"]) == (2, "Phú Thọ", 1)
     assert second["type_in_chat"] == f"/hoinct {second['code']}"
     assert main(["admin", "code", "1", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
@@ -462,7 +468,7 @@ def test_admin_grant_list_code_and_revoke(cli_db, capsys):
     assert main(["admin", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "1\tassociation\tQuế Phong, Nghệ An\tNguyễn Văn An\t0 tài khoản nhắn tin"
-    assert lines[1].startswith("2\tassociation\tHòa Bình\tHà Thị Bình\tđã thu hồi ngày ")
+    assert lines[1].startswith("2\tassociation\tPhú Thọ\tHà Thị Bình\tđã thu hồi ngày ")
     with sqlite3.connect(cli_db) as connection:
         hashes = [row[0] for row in connection.execute("SELECT code_hash FROM operator_codes")]
     assert len(hashes) == 3 and code not in hashes
@@ -472,7 +478,11 @@ def test_admin_refuses_an_area_without_clubs_unless_forced(cli_db, capsys):
     capsys.readouterr()
     assert main(["admin", "grant", "--role", "association", "--province", "Nghệ Ann",
                  "--name", "X"]) == 2
-    assert "no club is in Nghệ Ann" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        'Lỗi: từ ngày 1/7/2025 không có tỉnh "Nghệ Ann". Có phải là: Nghệ An?\n')
+    assert main(["admin", "grant", "--role", "association", "--province", "Thanh Hóa",
+                 "--name", "X"]) == 2
+    assert "chưa có câu lạc bộ nào ở Thanh Hóa" in capsys.readouterr().err
     assert main(["admin", "grant", "--role", "association", "--province", "Thanh Hóa",
                  "--name", "X", "--force"]) == 0
     assert "Số câu lạc bộ ở đó hiện nay: 0." in capsys.readouterr().out

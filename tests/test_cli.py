@@ -38,9 +38,12 @@ def test_club_create_and_list(tmp_path):
     assert club["member_link"] == f"https://t.me/ishc_bot?start={club['member_code']}"
     listed = run(["club", "list", "--json"], db)
     assert json.loads(listed.stdout) == [{
-        "club_id": 1, "name": "CLB LTHTGN bản Lốc", "commune": "Thông Thụ",
-        "district": "Quế Phong", "province": "Nghệ An", "meeting_day": 15, "members": 0,
-    }]
+        "club_id": 1, "name": "CLB LTHTGN bản Lốc", "commune": "Xã Thông Thụ",
+        "district": "Quế Phong", "province": "Nghệ An", "commune_code": 16744,
+        "province_code": 40, "meeting_day": 15, "members": 0,
+    }]  # the official commune, by code; the old district stays as a label
+    plain = run(["club", "list"], db)
+    assert plain.stdout == "1\t0\tCLB LTHTGN bản Lốc\tXã Thông Thụ, Nghệ An\n"
     import sqlite3
 
     with sqlite3.connect(db) as connection:
@@ -206,7 +209,7 @@ def test_report_of_a_province_as_a_spreadsheet(tmp_path):
     from openpyxl import load_workbook
 
     db = tmp_path / "ishc.sqlite3"
-    for name, province in (("CLB A", "Nghệ An"), ("CLB B", "Hòa Bình"), ("CLB C", "Nghe An")):
+    for name, province in (("CLB A", "Nghệ An"), ("CLB B", "Phú Thọ"), ("CLB C", "Nghe An")):
         run(["club", "create", "--name", name, "--province", province, "--meeting-day", "15"],
             db)
     out = tmp_path / "report.xlsx"
@@ -271,10 +274,10 @@ def test_report_refuses_an_unknown_club_and_writes_nothing(tmp_path):
     assert done.stderr == ("Lỗi: không có câu lạc bộ số 99 (xem danh sách: ishc-bot club "
                            "list).\n")
     assert done.stdout == "" and not out.exists()
-    elsewhere = run(["report", "--month", "11/2026", "--club", "1", "--province", "Hòa Bình",
+    elsewhere = run(["report", "--month", "11/2026", "--club", "1", "--province", "Phú Thọ",
                      "--xlsx", str(out)], db)
     assert elsewhere.returncode == 2 and not out.exists()
-    assert elsewhere.stderr == ("Lỗi: không có câu lạc bộ nào ở Hòa Bình (#1) (xem danh sách: "
+    assert elsewhere.stderr == ("Lỗi: không có câu lạc bộ nào ở Phú Thọ (#1) (xem danh sách: "
                                 "ishc-bot club list).\n")
 
 

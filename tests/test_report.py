@@ -192,7 +192,10 @@ async def test_a_club_named_like_a_formula_is_text_in_its_report(text_chat):
               ("Hà Thị Bình", "0914 000 333"), ("Mồng Văn Hải", "0915 000 444")]
     for n, (name, (chair_name, phone)) in enumerate(zip(FORMULAS, chairs, strict=True)):
         commune, district = FORMULAS[n - 1], FORMULAS[n - 2]
-        info = await text_chat.bot.new_club(name=name, commune=commune, district=district)
+        info = await text_chat.bot.new_club(name=name)
+        await text_chat.bot.rows(  # an address typed before 2025, kept as it was typed
+            "UPDATE clubs SET commune = ?, district = ?, province_code = NULL, "
+            "commune_code = NULL WHERE id = ?", commune, district, info["club_id"])
         chair = await join_as_chair(text_chat, info, name=chair_name, phone=phone)
         await chair.say("/baocao")
         await chair.pick("Tháng trước (10/2026)")
