@@ -201,6 +201,9 @@ class FakeTelegram(LoopbackFake):
         self._file_ids = itertools.count(1)
         self._pending: list[_Pending] = []
         self.confirmed_offset = 0  # the highest getUpdates offset the bot sent (acknowledged)
+        # Every getUpdates: when it arrived (time.monotonic) and the client it came through
+        # (``base_url_for``; None through ``base_url``): which process polled, and since when.
+        self.polls: list[tuple[float, str | None]] = []
         self._users: dict[int, dict] = {}
         self._handlers = {
             "getme": self._get_me,
@@ -413,6 +416,8 @@ class FakeTelegram(LoopbackFake):
             form = await request.post()
             params.update({k: _decode(v, k) for k, v in form.items()})
         self.calls.append((method, params))
+        if method == "getupdates":
+            self.polls.append((time.monotonic(), request.match_info.get("client")))
         handler = self._handlers.get(method)
         if handler is None:
             return _error(404, "Not Found")
