@@ -216,6 +216,8 @@ class Row:
     red_seconds: float = 0.0
     green_after: list[float] = field(default_factory=list)
     takeovers: list[float] = field(default_factory=list)  # seconds to a new poller, per kill
+    kills: list[float] = field(default_factory=list)  # when a process was SIGKILLed (monotonic)
+    strict_twice: bool = False  # only a SIGKILL may explain a second delivery (no timeouts)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -762,6 +764,7 @@ async def kill_fault(ctx: Context) -> None:
     rng = random.Random(7)
     kills = 0
     while await ctx.sleep(every * rng.uniform(0.6, 1.4)):
+        ctx.row.kills.append(time.monotonic())
         await ctx.service.kill()
         kills += 1
         await ctx.service.start()
@@ -788,6 +791,7 @@ async def kill_one(ctx: Context) -> None:
         victim = leader if kills % 2 == 0 and leader in live else rng.choice(live)
         client, mark = victim.client, len(ctx.telegram.polls)
         killed = time.monotonic()
+        ctx.row.kills.append(killed)
         await victim.kill()
         kills += 1
         if victim is leader:
@@ -955,6 +959,8 @@ async def run_scenario(name: str, seconds: float, *, full: bool, workers: int = 
     db = fresh_postgres(name) if backend == "postgres" else str(workdir / "ishc.sqlite3")
     database = ChaosDatabase(db)
     row = Row(scenario_label(name, backend, processes))
+    # Only answers later than the client waits make the bot send again while it lives.
+    row.strict_twice = timeouts not in scenario_faults(name, backend, processes)
     members_each = max(8, int(seconds * 2))
     code, crew = await build_world(db, workers, members_each)
     telegram = FakeTelegram()
@@ -1178,17 +1184,31 @@ async def check(db: ChaosDatabase, row: Row, chats: Chats, scripts: list[Script]
             continue
         expected.setdefault((channel, chat_id), Counter()).update(wire_texts(channel, payload))
     received: dict[tuple[str, str], Counter[str]] = {}
+    moments: dict[tuple[str, str, str], list[float]] = {}  # when each text reached the chat
     for channel, fake in ((TELEGRAM, telegram), (ZALO, zalo)):
         for message in fake.sent:
             if message.method == "sendMessage":
                 key = (channel, str(message.chat_id))
                 received.setdefault(key, Counter())[message.text] += 1
-    undelivered = 0
+                moments.setdefault((*key, message.text), []).append(message.at)
+    undelivered = unexplained = 0
     for key in expected.keys() | received.keys():
         want, got = expected.get(key, Counter()), received.get(key, Counter())
         row.delivered += sum((want & got).values())
         row.twice += sum((got - want).values())
         undelivered += sum((want - got).values())
+        for text, extra in (got - want).items():
+            # A second send comes after the sender died (its claim lapsed): a SIGKILL must
+            # fall between the first delivery and the last.
+            times = sorted(moments[(*key, text)])
+            if not any(times[0] < killed < times[-1] for killed in row.kills):
+                unexplained += extra
+    if unexplained and row.strict_twice:
+        row.problems.append(f"{unexplained} replies delivered twice with no SIGKILL between "
+                            "the two deliveries")
+    elif unexplained:
+        row.notes.append(f"{unexplained} delivered twice with no SIGKILL between (a send "
+                         "answered later than the client waits is sent again)")
     # A reply is one outbox row, possibly several messages: count rows, not pieces.
     pieces = sum(sum(c.values()) for c in expected.values())
     if pieces != row.replies and pieces:
