@@ -52,6 +52,12 @@ bench: $(STAMP) postgres
 clean:
 	rm -rf $(VENV)
 
-# The chaos suite: the real service under each fault for 30 s, then all at once (~6 min).
-chaos: $(STAMP)
+# The chaos suite: the real service under each fault for 30 s, then all at once (~6 min);
+# then two and three processes on one PostgreSQL, one SIGKILLed at a time, alone and with the
+# platforms' errors and timeouts (~4 min).
+chaos: $(STAMP) postgres
 	$(BIN)/python -m tests.chaos --seconds 30
+	$(BIN)/python -m tests.chaos --seconds 30 --backend postgres --processes 2 \
+		--scenario kill_one --scenario combined
+	$(BIN)/python -m tests.chaos --seconds 30 --backend postgres --processes 3 \
+		--scenario kill_one --scenario combined

@@ -10,8 +10,8 @@ faults are injected (:data:`SCENARIOS`): a 10 s database lock, a full disk, SIGK
 seconds, 5xx and 429 bursts from both platforms, answers slower than the client waits, and
 1 % malformed updates in every scenario.
 
-Then the faults stop, everything settles, the service is stopped, and the database (read with
-sqlite3) and the fakes' records are compared:
+Then the faults stop, everything settles, the service is stopped, and the database and the
+fakes' records are compared:
 
 - every update the platform saw acknowledged (Telegram: the offset moved past it; Zalo: answered
   200) is in the inbox, was not made a dead letter, and its script's row (member, ledger entry,
@@ -24,9 +24,22 @@ sqlite3) and the fakes' records are compared:
 - no reminder goes out in the quiet hours or after it expired: every scenario seeds some
   around the present moment with quiet hours set around it (:func:`seed_reminders`).
 
-Usage: ``python -m tests.chaos [--scenario NAME ...] [--seconds N] [--keep]``; exit status 1 on
-any loss, duplicate or failed check. ``tests/test_chaos.py`` runs short versions in
-``make test``; ``make chaos`` runs the full suite.
+On PostgreSQL (``--backend postgres``: a database of a throwaway cluster, see
+``tests/postgres.py``) the same load and checks run with one or several service processes
+(``--processes N``) on the one database, each listening on its own port. Telegram is polled
+by the leader only; the Zalo webhook goes to a round-robin reverse proxy
+(``tests/chaos_proxy.py``) that hands each event to the processes in turn and passes a refused
+connection on to the next. The scenario ``kill_one`` SIGKILLs one process every few seconds
+(every other time the poller's leader) and starts it again a moment later, while the others
+go on; the seconds from the leader's kill to the first getUpdates of another process (the fake
+records which process polled) are the takeover, which must be within 5 s. The SQLite file's
+faults (lock, full disk) do not apply there. The database is read with the same SQL on both
+backends (``tests/chaos_db.py``).
+
+Usage: ``python -m tests.chaos [--scenario NAME ...] [--seconds N] [--keep]
+[--backend sqlite|postgres] [--processes N]``; exit status 1 on any loss, duplicate or failed
+check. ``tests/test_chaos.py`` runs short versions in ``make test``; ``make chaos`` runs the
+full suite.
 """
 
 from __future__ import annotations
@@ -41,7 +54,6 @@ import random
 import shutil
 import signal
 import socket
-import sqlite3
 import sys
 import tempfile
 import time
@@ -62,9 +74,10 @@ from bot.reminders import Due, out_of_quiet
 from bot.reminders import Settings as ReminderSettings
 from bot.reminders import queue as queue_reminders
 from bot.render import as_text, split_text
+from storage.backends import storage_for
 from storage.base import NewMember
 from storage.ledger import NewEntry
-from storage.sqlite import SQLiteStorage
+from tests.chaos_db import ChaosDatabase, describe, drop_postgres, fresh_postgres
 from tests.chaos_faults import (
     DEAD,
     IGNORED,
@@ -75,6 +88,7 @@ from tests.chaos_faults import (
     telegram_malformed,
     zalo_malformed,
 )
+from tests.chaos_proxy import RoundRobinProxy
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo, WebhookDelivery, zalo_id
 
@@ -82,6 +96,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM, ZALO = "telegram", "zalo"
 ZALO_SECRET = "chaos-webhook-secret"
 GREEN_WITHIN = 5.0  # seconds: /readyz must be 200 again this soon after a fault ends
+TAKEOVER_WITHIN = 5.0  # seconds: another process polls Telegram this soon after the leader dies
 MALFORMED_EVERY = 100  # one malformed update per this many updates (1 %)
 SEND_METHODS = {TELEGRAM: ("sendMessage",), ZALO: ("sendMessage",)}
 
@@ -200,6 +215,9 @@ class Row:
     dead: int = 0
     red_seconds: float = 0.0
     green_after: list[float] = field(default_factory=list)
+    takeovers: list[float] = field(default_factory=list)  # seconds to a new poller, per kill
+    kills: list[float] = field(default_factory=list)  # when a process was SIGKILLed (monotonic)
+    strict_twice: bool = False  # only a SIGKILL may explain a second delivery (no timeouts)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -221,14 +239,22 @@ def chat_of(channel: str, n: int) -> str:
     return str(10_000 + n) if channel == TELEGRAM else zalo_id(n)
 
 
-async def build_world(db: Path, workers: int, members_each: int) -> tuple[str, list[Worker]]:
+async def build_world(db: str | Path, workers: int,
+                      members_each: int) -> tuple[str, list[Worker]]:
     """A club with 1 tỷ đồng of capital, a chair, one treasurer per worker and its members.
+
+    Args:
+        db: The database (a SQLite path or a PostgreSQL URL), through the storage interface.
+        workers: Loops of scripts (half on Telegram, half on Zalo).
+        members_each: Members per worker.
 
     Returns:
         The member invite code and the workers (half on Telegram, half on Zalo).
     """
     now = datetime.now(UTC)
-    storage = SQLiteStorage(db)
+    # What it queues (the seeded reminders) is nobody's to send: no claim held by this
+    # process (on PostgreSQL a claim would keep the services off them for its lease).
+    storage = storage_for(str(db), claim_lease=0)
     await storage.open()
     made: list[Worker] = []
     try:
@@ -314,17 +340,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+CLAIM_LEASE = 3  # seconds: a killed process's unsent replies wait this long for another
+
+
 class ServiceProcess:
     """``python -m bot run`` on the world's database; its output goes to ``log`` via a pipe.
 
     A pipe, not the file itself: a full-disk fault limits every file the process writes.
+
+    Args:
+        db: ``ISHC_DB`` (a SQLite path or a PostgreSQL URL).
+        workdir: Where it runs and its log goes.
+        telegram: The fake Telegram; each start calls it under its own client name
+            (``p{index}.{start}``), so the fake records which process polled.
+        zalo: The fake Zalo.
+        index: Which of several processes (0: the only one, or the first).
+        public_url: The reverse proxy's URL when several processes share the webhook
+            (default: the process's own).
     """
 
-    def __init__(self, db: Path, workdir: Path, telegram: FakeTelegram, zalo: FakeZalo) -> None:
+    def __init__(self, db: str | Path, workdir: Path, telegram: FakeTelegram, zalo: FakeZalo,
+                 *, index: int = 0, public_url: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / "service.log"
+        self.index = index
+        self.log = workdir / ("service.log" if index == 0 else f"service-{index}.log")
         self.workdir = workdir
+        self.telegram = telegram
+        public = public_url or self.url
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TELEGRAM_", "ZALO_", "ISHC_"))}
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
@@ -334,14 +377,15 @@ class ServiceProcess:
             "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
             "ISHC_DB": str(db),
             "ISHC_LISTEN": f"127.0.0.1:{self.port}",
-            "ISHC_PUBLIC_URL": self.url,
+            "ISHC_PUBLIC_URL": public,
+            "ISHC_CLAIM_LEASE_SECONDS": str(CLAIM_LEASE),  # PostgreSQL: several processes
             "ISHC_REMINDERS": "0",  # real time: what is due would depend on the date
             "ISHC_FLOOD_MESSAGES": "1000000",  # treasurers type faster than people do
             "ISHC_TELEGRAM_RATE": "500", "ISHC_TELEGRAM_CHAT_RATE": "100",
             "ISHC_ZALO_RATE": "500", "ISHC_ZALO_CHAT_RATE": "100",
             "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.base_url,
             "ZALO_BOT_TOKEN": zalo.token, "ZALO_API_URL": zalo.base_url,
-            "ZALO_WEBHOOK_URL": f"{self.url}/zalo", "ZALO_WEBHOOK_SECRET": ZALO_SECRET,
+            "ZALO_WEBHOOK_URL": f"{public}/zalo", "ZALO_WEBHOOK_SECRET": ZALO_SECRET,
         })
         self.env = env
         self.process: asyncio.subprocess.Process | None = None
@@ -355,9 +399,15 @@ class ServiceProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process and self.process.returncode is None else None
 
+    @property
+    def client(self) -> str:
+        """The name this start calls the fake Telegram under (see ``FakeTelegram.polls``)."""
+        return f"p{self.index}.{self.generation}"
+
     async def start(self) -> None:
         self.generation += 1
         self.answered = False
+        self.env["TELEGRAM_API_URL"] = self.telegram.base_url_for(self.client)
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", env=self.env, cwd=self.workdir,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -606,11 +656,15 @@ def people(code: str, worker: Worker, numbers: itertools.count) -> Any:
 
 @dataclass
 class Context:
-    """What a fault needs while the scenario runs."""
+    """What a fault needs while the scenario runs.
 
-    db: Path
-    service: ServiceProcess
-    monitor: Monitor
+    ``service`` and ``monitor`` are the first process's (the only one on SQLite);
+    ``services`` and ``monitors`` are all of them.
+    """
+
+    db: str
+    services: list[ServiceProcess]
+    monitors: list[Monitor]
     telegram: FakeTelegram
     zalo: FakeZalo
     session: aiohttp.ClientSession
@@ -619,6 +673,22 @@ class Context:
     full: bool  # the full suite (longer faults, slow ones included)
     started: float = field(default_factory=time.monotonic)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def service(self) -> ServiceProcess:
+        return self.services[0]
+
+    @property
+    def monitor(self) -> Monitor:
+        return self.monitors[0]
+
+    def poll_leader(self) -> ServiceProcess | None:
+        """The live process that polled Telegram last (only the leader polls), if any."""
+        if not self.telegram.polls:
+            return None
+        client = self.telegram.polls[-1][1]
+        return next((s for s in self.services if s.client == client and s.pid is not None),
+                    None)
 
     async def sleep(self, seconds: float) -> bool:
         """Wait; ``False`` if the scenario ended meanwhile."""
@@ -645,7 +715,7 @@ async def lock_fault(ctx: Context) -> None:
     hold = 10.0 if ctx.full else 3.0
     if not await ctx.sleep(min(2.0, ctx.seconds / 4)):
         return
-    lock = DatabaseLock(ctx.db)
+    lock = DatabaseLock(Path(ctx.db))
     await lock.take()
     began = time.monotonic()
     red = False
@@ -671,7 +741,7 @@ async def disk_fault(ctx: Context) -> None:
     if pid is None:
         ctx.row.notes.append("full disk skipped: no process")
         return
-    disk = FullDisk(ctx.db)
+    disk = FullDisk(Path(ctx.db))
     limit = disk.fill(pid)
     began = time.monotonic()
     red = False
@@ -694,11 +764,79 @@ async def kill_fault(ctx: Context) -> None:
     rng = random.Random(7)
     kills = 0
     while await ctx.sleep(every * rng.uniform(0.6, 1.4)):
+        ctx.row.kills.append(time.monotonic())
         await ctx.service.kill()
         kills += 1
         await ctx.service.start()
         await ctx.service.wait_listening(ctx.session)
     ctx.row.notes.append(f"{kills} SIGKILLs")
+
+
+async def kill_one(ctx: Context) -> None:
+    """Several processes: every few seconds SIGKILL one, start it again a moment later.
+
+    Which one is random, except that every other kill is the Telegram poller's leader (the
+    process that polled last), so each run measures the takeover: the seconds from the kill to
+    the first getUpdates of another process (:func:`takeover`).
+    """
+    every = 5.0 if ctx.full else 3.0
+    rng = random.Random(11)
+    kills = leader_kills = 0
+    watches: list[asyncio.Task[None]] = []
+    while await ctx.sleep(every * rng.uniform(0.6, 1.4)):
+        live = [s for s in ctx.services if s.pid is not None and s.answered]
+        if len(live) < 2:
+            continue  # the others must go on: never the last one
+        leader = ctx.poll_leader()
+        victim = leader if kills % 2 == 0 and leader in live else rng.choice(live)
+        client, mark = victim.client, len(ctx.telegram.polls)
+        killed = time.monotonic()
+        ctx.row.kills.append(killed)
+        await victim.kill()
+        kills += 1
+        if victim is leader:
+            leader_kills += 1
+            watches.append(asyncio.create_task(takeover(ctx, client, killed, mark)))
+        await asyncio.sleep(rng.uniform(0.5, 1.5))
+        await victim.start()
+        await victim.wait_listening(ctx.session)
+    await asyncio.gather(*watches)
+    # Only the leader polls: the poller changes hands when its leader dies, never otherwise.
+    clients = [by for _, by in ctx.telegram.polls]
+    changes = sum(1 for before, after in itertools.pairwise(clients) if before != after)
+    if changes > leader_kills:
+        ctx.row.problems.append(f"the Telegram poller changed hands {changes} times for "
+                                f"{leader_kills} kills of its leader (two pollers at once?)")
+    ctx.row.notes.append(f"{kills} SIGKILLs of one of {len(ctx.services)} processes "
+                         f"({leader_kills} of the Telegram poller's leader; it changed hands "
+                         f"{changes} times)")
+
+
+async def takeover(ctx: Context, client: str, killed: float, mark: int,
+                   limit: float = 30.0) -> None:
+    """Seconds from the leader's kill to the first getUpdates by another process.
+
+    Args:
+        ctx: The scenario.
+        client: The killed leader's name at the fake Telegram.
+        killed: When it was killed (``time.monotonic``).
+        mark: How many polls the fake had recorded then (later ones come after).
+        limit: Seconds to wait for one.
+    """
+    deadline = killed + limit
+    while time.monotonic() < deadline:
+        after = next((when for when, by in ctx.telegram.polls[mark:]
+                      if when >= killed and by != client), None)
+        if after is not None:
+            ctx.row.takeovers.append(after - killed)
+            if after - killed > TAKEOVER_WITHIN:
+                ctx.row.problems.append(
+                    f"Telegram polled by another process only {after - killed:.1f}s after "
+                    f"the leader was killed (must be within {TAKEOVER_WITHIN:.0f}s)")
+            return
+        await asyncio.sleep(0.05)
+    ctx.row.problems.append(f"no other process polled Telegram within {limit:.0f}s after the "
+                            "leader was killed")
 
 
 async def platform_errors(ctx: Context) -> None:
@@ -743,52 +881,112 @@ SCENARIOS: dict[str, tuple[Fault, ...]] = {
     "lock": (lock_fault,),
     "disk": (disk_fault,),
     "kill": (kill_fault,),
+    "kill_one": (kill_one,),
     "platform": (platform_errors,),
     "timeouts": (timeouts,),
     "combined": (lock_fault, disk_fault, kill_fault, platform_errors, timeouts),
 }
+SQLITE_ONLY = (lock_fault, disk_fault)  # the file's write lock, the disk under the file
+BACKENDS = ("sqlite", "postgres")
 
 
-async def run_faults(ctx: Context, names: tuple[Fault, ...]) -> None:
-    if names == SCENARIOS["combined"]:
+def scenario_faults(name: str, backend: str, processes: int) -> tuple[Fault, ...]:
+    """The faults of scenario ``name`` on this backend with this many processes.
+
+    On PostgreSQL the SQLite file's faults (lock, full disk) do not apply; with several
+    processes, SIGKILLs hit one process at a time (:func:`kill_one`), the others go on.
+
+    Raises:
+        ValueError: The scenario needs another backend or number of processes.
+    """
+    faults = SCENARIOS[name]
+    if processes > 1 and backend != "postgres":
+        raise ValueError("several processes need PostgreSQL (--backend postgres)")
+    if name == "kill_one" and processes < 2:
+        raise ValueError("kill_one needs several processes (--processes 2 or more)")
+    if backend == "postgres":
+        if name in ("lock", "disk"):
+            raise ValueError(f"the {name} fault is SQLite's (its file); not on PostgreSQL")
+        faults = tuple(f for f in faults if f not in SQLITE_ONLY)
+    if processes > 1:
+        faults = tuple(kill_one if f is kill_fault else f for f in faults)
+    return faults
+
+
+def scenario_label(name: str, backend: str, processes: int) -> str:
+    """The scenario's name in the table: ``kill``, ``kill_one pg x2``."""
+    if backend == "sqlite":
+        return name
+    return f"{name} pg" + (f" x{processes}" if processes > 1 else "")
+
+
+async def run_faults(ctx: Context, name: str, backend: str) -> None:
+    faults = scenario_faults(name, backend, len(ctx.services))
+    if name == "combined" and lock_fault in faults:
         # The lock and the full disk one after the other (each must be seen on its own),
         # kills, platform errors and timeouts all along.
         async def sequence() -> None:
             await lock_fault(ctx)
             await disk_fault(ctx)
 
-        await asyncio.gather(sequence(), kill_fault(ctx), platform_errors(ctx), timeouts(ctx))
+        others = [fault for fault in faults if fault not in SQLITE_ONLY]
+        await asyncio.gather(sequence(), *(fault(ctx) for fault in others))
         return
-    await asyncio.gather(*(fault(ctx) for fault in names))
+    await asyncio.gather(*(fault(ctx) for fault in faults))
 
 
 # --- one scenario ----------------------------------------------------------------------------
 
 
 async def run_scenario(name: str, seconds: float, *, full: bool, workers: int = 6,
-                       keep: bool = False, step_timeout: float = 90.0) -> Row:
-    """Run one scenario on a fresh database and check what it left."""
+                       keep: bool = False, step_timeout: float = 90.0,
+                       backend: str = "sqlite", processes: int = 1) -> Row:
+    """Run one scenario on a fresh database and check what it left.
+
+    Args:
+        name: The scenario (:data:`SCENARIOS`).
+        seconds: Seconds of load.
+        full: The full suite's faults (longer, slow ones included).
+        workers: Loops of scripts typing at once.
+        keep: Keep the folder (and the PostgreSQL database) even when all is well.
+        step_timeout: Seconds a person waits for each answer before the script stalls.
+        backend: ``sqlite`` (a file) or ``postgres`` (a database of the test run's cluster).
+        processes: Service processes on the database (more than one: PostgreSQL); the
+            Zalo webhook goes to them through a round-robin reverse proxy.
+    """
+    scenario_faults(name, backend, processes)  # refuse what cannot run before building
     workdir = Path(tempfile.mkdtemp(prefix=f"ishc-chaos-{name}-"))
-    db = workdir / "ishc.sqlite3"
-    row = Row(name)
+    db = fresh_postgres(name) if backend == "postgres" else str(workdir / "ishc.sqlite3")
+    database = ChaosDatabase(db)
+    row = Row(scenario_label(name, backend, processes))
+    # Only answers later than the client waits make the bot send again while it lives.
+    row.strict_twice = timeouts not in scenario_faults(name, backend, processes)
     members_each = max(8, int(seconds * 2))
     code, crew = await build_world(db, workers, members_each)
     telegram = FakeTelegram()
     zalo = FakeZalo(deliver_webhooks=True)
+    proxy = RoundRobinProxy([]) if processes > 1 else None
     scripts: list[Script] = []
-    async with telegram, zalo, aiohttp.ClientSession() as session:
-        service = ServiceProcess(db, workdir, telegram, zalo)
-        monitor = Monitor(service, session)
+    async with telegram, zalo, aiohttp.ClientSession() as session, \
+            proxy or contextlib.nullcontext():
+        services = [ServiceProcess(db, workdir, telegram, zalo, index=index,
+                                   public_url=proxy.url if proxy else None)
+                    for index in range(processes)]
+        if proxy is not None:
+            proxy.upstreams = [service.url for service in services]
+        monitors = [Monitor(service, session) for service in services]
         chats = Chats(telegram, zalo, seed=len(name))
-        await service.start()
-        await service.wait_listening(session)
+        for service in services:
+            await service.start()
+        for service in services:
+            await service.wait_listening(session)
         while not zalo.webhook_url:
             await asyncio.sleep(0.05)
-        watchers = [asyncio.create_task(monitor.health()),
-                    asyncio.create_task(monitor.readiness())]
-        ctx = Context(db, service, monitor, telegram, zalo, session, row, seconds, full)
+        watchers = [asyncio.create_task(job()) for monitor in monitors
+                    for job in (monitor.health, monitor.readiness)]
+        ctx = Context(db, services, monitors, telegram, zalo, session, row, seconds, full)
         keeper = asyncio.create_task(keep_alive(ctx))
-        faults = asyncio.create_task(run_faults(ctx, SCENARIOS[name]))
+        faults = asyncio.create_task(run_faults(ctx, name, backend))
         numbers = itertools.count(1)
         deadline = time.monotonic() + seconds
 
@@ -811,36 +1009,54 @@ async def run_scenario(name: str, seconds: float, *, full: bool, workers: int = 
         keeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
-        if service.pid is None:
-            await service.start()
-            await service.wait_listening(session)
-        settled = await settle(db, telegram, zalo)
+        for service in services:
+            if service.pid is None:
+                await service.start()
+                await service.wait_listening(session)
+        settled = await settle(database, telegram, zalo)
         if not settled:
-            row.problems.append("not settled within 120s after the faults ended: " + settled_why(
-                db, telegram, zalo))
+            row.problems.append("not settled within 120s after the faults ended: "
+                                + await settled_why(database, telegram, zalo))
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
-        code_at_exit = await service.stop()
-        if code_at_exit not in (0, None):
-            row.problems.append(f"the service exited with {code_at_exit} on SIGTERM")
-        row.red_seconds = monitor.red_seconds()
-        for reason, count in monitor.reasons.most_common(4):
+        for service in services:
+            code_at_exit = await service.stop()
+            if code_at_exit not in (0, None):
+                row.problems.append(f"the service {service.log.stem} exited with "
+                                    f"{code_at_exit} on SIGTERM")
+        row.red_seconds = max(monitor.red_seconds() for monitor in monitors)
+        reasons = sum((monitor.reasons for monitor in monitors), Counter())
+        for reason, count in reasons.most_common(4):
             row.notes.append(f"/readyz 503 x{count}: {reason}")
-        row.problems.extend(monitor.health_failures[:5])
-        for generation, exit_code in service.exits:
-            row.problems.append(f"the service (start {generation}) exited by itself "
-                                f"with {exit_code}")
-        check(db, row, chats, scripts, telegram, zalo)
-        log = service.log.read_text(encoding="utf-8", errors="replace").splitlines()
-        errors = [line for line in log if " 500 " in line or "Traceback" in line]
-        if errors:
-            row.notes.append(f"{len(errors)} traceback line(s) in {service.log}")
+        for monitor in monitors:
+            row.problems.extend(monitor.health_failures[:5])
+        for service in services:
+            for generation, exit_code in service.exits:
+                row.problems.append(f"the service {service.log.stem} (start {generation}) "
+                                    f"exited by itself with {exit_code}")
+        await check(database, row, chats, scripts, telegram, zalo)
+        await database.close()
+        for service in services:
+            log = service.log.read_text(encoding="utf-8", errors="replace").splitlines()
+            errors = [line for line in log if " 500 " in line or "Traceback" in line]
+            if errors:
+                row.notes.append(f"{len(errors)} traceback line(s) in {service.log}")
+        if proxy is not None:
+            row.notes.append(
+                f"proxy: {sum(proxy.forwarded.values())} webhooks answered "
+                f"({', '.join(str(n) for n in proxy.forwarded.values())} by process), "
+                f"{sum(proxy.refused.values())} refused and passed on, {proxy.dropped} "
+                f"dropped by a dying process, {proxy.exhausted} with no process")
     row.notes.append(f"{len(scripts)} scripts, {sum(1 for s in scripts if s.stalled)} stalled")
     if keep or row.problems:
-        row.notes.append(f"kept {workdir}")
+        row.notes.append(f"kept {workdir}" + (
+            f" and {describe(db)} (until the throwaway cluster stops)" if database.postgres
+            else ""))
     else:
         shutil.rmtree(workdir, ignore_errors=True)
+        if database.postgres:
+            drop_postgres(db)
     return row
 
 
@@ -848,36 +1064,37 @@ async def keep_alive(ctx: Context) -> None:
     """A process manager: a service that exits by itself is started again (and reported)."""
     while True:
         await asyncio.sleep(0.5)
-        process = ctx.service.process
-        if process is not None and process.returncode is not None and not ctx.service.alive \
-                and ctx.service.exits and ctx.service.exits[-1][0] == ctx.service.generation:
-            await ctx.service.start()
-            with contextlib.suppress(RuntimeError):
-                await ctx.service.wait_listening(ctx.session)
+        for service in ctx.services:
+            process = service.process
+            if process is not None and process.returncode is not None and not service.alive \
+                    and service.exits and service.exits[-1][0] == service.generation:
+                await service.start()
+                with contextlib.suppress(RuntimeError):
+                    await service.wait_listening(ctx.session)
 
 
-def pending_outbox(db: Path) -> int:
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        return conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending' "
-                            "AND quiet = 0").fetchone()[0]  # reminders wait for their time
+async def pending_outbox(database: ChaosDatabase) -> int:
+    return await database.value("SELECT count(*) FROM outbox WHERE status = 'pending' "
+                                "AND quiet = 0")  # reminders wait for their time
 
 
-async def settle(db: Path, telegram: FakeTelegram, zalo: FakeZalo, limit: float = 120) -> bool:
+async def settle(database: ChaosDatabase, telegram: FakeTelegram, zalo: FakeZalo,
+                 limit: float = 120) -> bool:
     """Wait until every update is acknowledged and every reply sent."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if not telegram.pending_updates and not zalo.webhooks_pending \
-                and pending_outbox(db) == 0:
+                and await pending_outbox(database) == 0:
             await asyncio.sleep(0.5)  # the last deliveries are recorded in batches
             return True
         await asyncio.sleep(0.2)
     return False
 
 
-def settled_why(db: Path, telegram: FakeTelegram, zalo: FakeZalo) -> str:
+async def settled_why(database: ChaosDatabase, telegram: FakeTelegram, zalo: FakeZalo) -> str:
     return (f"{len(telegram.pending_updates)} Telegram updates unacknowledged, "
             f"{len(zalo.webhooks_pending)} Zalo events unanswered, "
-            f"{pending_outbox(db)} replies pending")
+            f"{await pending_outbox(database)} replies pending")
 
 
 # --- the checks ------------------------------------------------------------------------------
@@ -899,64 +1116,62 @@ def acknowledged(sent: Sent, telegram: FakeTelegram) -> bool:
     return sent.delivery.final is not None and sent.delivery.final < 500
 
 
-def check(db: Path, row: Row, chats: Chats, scripts: list[Script], telegram: FakeTelegram,
-          zalo: FakeZalo) -> None:
-    """Compare the database with what the fakes saw; fill ``row``."""
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        inbox = set(conn.execute("SELECT channel, external_id FROM inbox").fetchall())
-        dead_ids = {r[0] for r in conn.execute(
-            "SELECT external_id FROM dead_letters WHERE external_id IS NOT NULL")}
-        unread_letters = conn.execute(
-            "SELECT count(*) FROM dead_letters WHERE external_id IS NULL").fetchone()[0]
-        row.dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
-        # Updates.
-        row.sent = len(chats.sent)
-        outcomes: Counter[str] = Counter()
-        for sent in chats.sent:
-            acked = acknowledged(sent, telegram)
-            row.acked += acked
-            if sent.expect == "applied":
-                if (sent.channel, sent.external_id) in inbox and sent.external_id not in dead_ids:
-                    row.applied += 1
-                elif acked:
-                    row.lost += 1
-                    why = "a dead letter" if sent.external_id in dead_ids else "not in the inbox"
-                    row.problems.append(f"acknowledged {sent.channel} update {sent.external_id} "
-                                        f"({sent.label!r}) is {why}")
-                else:
-                    row.problems.append(f"{sent.channel} update {sent.external_id} "
-                                        f"({sent.label!r}) was never acknowledged")
-            else:
-                outcomes[sent.expect] += 1
-                if not acked:
-                    row.problems.append(f"malformed {sent.channel} update ({sent.label}) "
-                                        "was never acknowledged")
-                if sent.expect == REFUSED and sent.delivery and sent.delivery.final != 400:
-                    row.problems.append(f"malformed {sent.label} answered "
-                                        f"{sent.delivery.final}, not 400")
-        if unread_letters != outcomes[DEAD]:
-            row.problems.append(f"{outcomes[DEAD]} unreadable updates sent, {unread_letters} "
-                                "dead letters for them")
-        row.notes.append(f"malformed: {outcomes[DEAD]} dead, {outcomes[IGNORED]} ignored, "
-                         f"{outcomes[REFUSED]} refused (400)")
-        # The rows the scripts made: exactly once if the saving update was acknowledged.
-        for script in scripts:
-            sql, args = script.check
-            count = conn.execute(sql, args).fetchone()[0]
-            saved = script.confirm is not None and acknowledged(script.confirm, telegram)
-            if count > 1:
-                row.duplicated += count - 1
-                row.problems.append(f"{script.kind} {args} is in the database {count} times")
-            elif saved and count == 0:
+async def check(db: ChaosDatabase, row: Row, chats: Chats, scripts: list[Script],
+                telegram: FakeTelegram, zalo: FakeZalo) -> None:
+    """Compare the database (either backend, the same SQL) with what the fakes saw."""
+    inbox = set(await db.rows("SELECT channel, external_id FROM inbox"))
+    dead_ids = {r[0] for r in await db.rows(
+        "SELECT external_id FROM dead_letters WHERE external_id IS NOT NULL")}
+    unread_letters = await db.value(
+        "SELECT count(*) FROM dead_letters WHERE external_id IS NULL")
+    row.dead = await db.value("SELECT count(*) FROM dead_letters")
+    # Updates.
+    row.sent = len(chats.sent)
+    outcomes: Counter[str] = Counter()
+    for sent in chats.sent:
+        acked = acknowledged(sent, telegram)
+        row.acked += acked
+        if sent.expect == "applied":
+            if (sent.channel, sent.external_id) in inbox and sent.external_id not in dead_ids:
+                row.applied += 1
+            elif acked:
                 row.lost += 1
-                row.problems.append(f"{script.kind} {args} was acknowledged but is missing")
-            elif script.confirm is None and count:
-                row.problems.append(f"{script.kind} {args} saved without being confirmed")
-            if script.stalled:
-                row.problems.append(script.stalled)
-        # Replies: every committed one delivered; a second delivery counted.
-        replies = conn.execute(
-            "SELECT channel, chat_id, payload, status, quiet FROM outbox").fetchall()
+                why = "a dead letter" if sent.external_id in dead_ids else "not in the inbox"
+                row.problems.append(f"acknowledged {sent.channel} update {sent.external_id} "
+                                    f"({sent.label!r}) is {why}")
+            else:
+                row.problems.append(f"{sent.channel} update {sent.external_id} "
+                                    f"({sent.label!r}) was never acknowledged")
+        else:
+            outcomes[sent.expect] += 1
+            if not acked:
+                row.problems.append(f"malformed {sent.channel} update ({sent.label}) "
+                                    "was never acknowledged")
+            if sent.expect == REFUSED and sent.delivery and sent.delivery.final != 400:
+                row.problems.append(f"malformed {sent.label} answered "
+                                    f"{sent.delivery.final}, not 400")
+    if unread_letters != outcomes[DEAD]:
+        row.problems.append(f"{outcomes[DEAD]} unreadable updates sent, {unread_letters} "
+                            "dead letters for them")
+    row.notes.append(f"malformed: {outcomes[DEAD]} dead, {outcomes[IGNORED]} ignored, "
+                     f"{outcomes[REFUSED]} refused (400)")
+    # The rows the scripts made: exactly once if the saving update was acknowledged.
+    for script in scripts:
+        sql, args = script.check
+        count = await db.value(sql, *args)
+        saved = script.confirm is not None and acknowledged(script.confirm, telegram)
+        if count > 1:
+            row.duplicated += count - 1
+            row.problems.append(f"{script.kind} {args} is in the database {count} times")
+        elif saved and count == 0:
+            row.lost += 1
+            row.problems.append(f"{script.kind} {args} was acknowledged but is missing")
+        elif script.confirm is None and count:
+            row.problems.append(f"{script.kind} {args} saved without being confirmed")
+        if script.stalled:
+            row.problems.append(script.stalled)
+    # Replies: every committed one delivered; a second delivery counted.
+    replies = await db.rows("SELECT channel, chat_id, payload, status, quiet FROM outbox")
     row.replies = len(replies)
     expected: dict[tuple[str, str], Counter[str]] = {}
     for channel, chat_id, payload, status, quiet in replies:
@@ -969,17 +1184,31 @@ def check(db: Path, row: Row, chats: Chats, scripts: list[Script], telegram: Fak
             continue
         expected.setdefault((channel, chat_id), Counter()).update(wire_texts(channel, payload))
     received: dict[tuple[str, str], Counter[str]] = {}
+    moments: dict[tuple[str, str, str], list[float]] = {}  # when each text reached the chat
     for channel, fake in ((TELEGRAM, telegram), (ZALO, zalo)):
         for message in fake.sent:
             if message.method == "sendMessage":
                 key = (channel, str(message.chat_id))
                 received.setdefault(key, Counter())[message.text] += 1
-    undelivered = 0
+                moments.setdefault((*key, message.text), []).append(message.at)
+    undelivered = unexplained = 0
     for key in expected.keys() | received.keys():
         want, got = expected.get(key, Counter()), received.get(key, Counter())
         row.delivered += sum((want & got).values())
         row.twice += sum((got - want).values())
         undelivered += sum((want - got).values())
+        for text, extra in (got - want).items():
+            # A second send comes after the sender died (its claim lapsed): a SIGKILL must
+            # fall between the first delivery and the last.
+            times = sorted(moments[(*key, text)])
+            if not any(times[0] < killed < times[-1] for killed in row.kills):
+                unexplained += extra
+    if unexplained and row.strict_twice:
+        row.problems.append(f"{unexplained} replies delivered twice with no SIGKILL between "
+                            "the two deliveries")
+    elif unexplained:
+        row.notes.append(f"{unexplained} delivered twice with no SIGKILL between (a send "
+                         "answered later than the client waits is sent again)")
     # A reply is one outbox row, possibly several messages: count rows, not pieces.
     pieces = sum(sum(c.values()) for c in expected.values())
     if pieces != row.replies and pieces:
@@ -987,28 +1216,27 @@ def check(db: Path, row: Row, chats: Chats, scripts: list[Script], telegram: Fak
     if undelivered:
         row.lost += undelivered
         row.problems.append(f"{undelivered} committed replies never reached the platform")
-    reminders = reminder_check(db)
+    reminders = await reminder_check(db)
     if reminders and reminders.startswith("PROBLEM"):
         row.problems.append(reminders)
     elif reminders:
         row.notes.append(reminders)
 
 
-def reminder_check(db: Path, tz: str = REMINDER_TZ) -> str | None:
+async def reminder_check(db: ChaosDatabase, tz: str = REMINDER_TZ) -> str | None:
     """No reminder went out before its time, after it expired, or in the quiet hours.
 
     Every scenario seeds reminders in quiet hours set around the present moment
     (:func:`seed_reminders`): none of them may be sent, the expired one must be ``expired``.
     """
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        sent = conn.execute(
-            "SELECT o.sent_at, o.not_before, o.expires_at, o.quiet FROM reminders r "
-            "JOIN outbox o ON o.id = r.outbox_id WHERE o.status = 'sent'").fetchall()
-        stored = conn.execute("SELECT value FROM meta WHERE key = 'reminders'").fetchone()
-        seeded = dict(conn.execute(
-            "SELECT r.key, o.status FROM reminders r JOIN outbox o ON o.id = r.outbox_id "
-            "WHERE r.key LIKE 'chaos:%' OR r.key LIKE 'digest:%:chaos:%'").fetchall())
-    settings = ReminderSettings.from_json(stored[0] if stored else None)
+    sent = await db.rows(
+        "SELECT o.sent_at, o.not_before, o.expires_at, o.quiet FROM reminders r "
+        "JOIN outbox o ON o.id = r.outbox_id WHERE o.status = 'sent'")
+    stored = await db.value("SELECT value FROM meta WHERE key = 'reminders'")
+    seeded = dict(await db.rows(
+        "SELECT r.key, o.status FROM reminders r JOIN outbox o ON o.id = r.outbox_id "
+        "WHERE r.key LIKE 'chaos:%' OR r.key LIKE 'digest:%:chaos:%'"))
+    settings = ReminderSettings.from_json(stored)
     zone = ZoneInfo(tz)
     bad = 0
     for sent_at, not_before, expires_at, quiet in sent:
@@ -1031,7 +1259,7 @@ def reminder_check(db: Path, tz: str = REMINDER_TZ) -> str | None:
 # --- the table -------------------------------------------------------------------------------
 
 HEADER = ("fault", "sent", "acked", "applied", "lost", "dup", "replies", "delivered",
-          "twice", "dead", "red s", "green s")
+          "twice", "dead", "red s", "green s", "takeover s")
 
 
 def table(rows: list[Row]) -> str:
@@ -1039,10 +1267,12 @@ def table(rows: list[Row]) -> str:
     cells = [HEADER]
     for r in rows:
         green = max(r.green_after) if r.green_after else None
+        taken = max(r.takeovers) if r.takeovers else None  # the slowest leader takeover
         cells.append((r.scenario, str(r.sent), str(r.acked), str(r.applied), str(r.lost),
                       str(r.duplicated), str(r.replies), str(r.delivered), str(r.twice),
                       str(r.dead), f"{r.red_seconds:.1f}",
-                      "-" if green is None else f"{green:.1f}"))
+                      "-" if green is None else f"{green:.1f}",
+                      "-" if taken is None else f"{taken:.1f}"))
     widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
     for c in cells:
         lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w)
@@ -1066,11 +1296,14 @@ def failed(rows: list[Row]) -> bool:
     return any(r.lost or r.duplicated or r.problems for r in rows)
 
 
-async def main_async(names: list[str], seconds: float, full: bool, keep: bool) -> int:
+async def main_async(names: list[str], seconds: float, full: bool, keep: bool,
+                     backend: str = "sqlite", processes: int = 1) -> int:
     rows = []
     for name in names:
-        print(f"chaos: {name} ({seconds:.0f}s of load)...", flush=True)
-        rows.append(await run_scenario(name, seconds, full=full, keep=keep))
+        label = scenario_label(name, backend, processes)
+        print(f"chaos: {label} ({seconds:.0f}s of load)...", flush=True)
+        rows.append(await run_scenario(name, seconds, full=full, keep=keep, backend=backend,
+                                       processes=processes))
     print()
     print(report(rows))
     return 1 if failed(rows) else 0
@@ -1086,9 +1319,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="short faults, as in make test (no 40 s timeouts, 3 s lock)")
     parser.add_argument("--keep", action="store_true", help="keep every scenario's folder")
+    parser.add_argument("--backend", choices=BACKENDS, default="sqlite",
+                        help="the database: a SQLite file, or a database of a throwaway "
+                             "PostgreSQL cluster (default sqlite)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="service processes on the database (more than 1: postgres; the "
+                             "Zalo webhook goes through a round-robin proxy)")
     args = parser.parse_args(argv)
-    names = args.scenario or [n for n in SCENARIOS if n != "none"]
-    return asyncio.run(main_async(names, args.seconds, not args.quick, args.keep))
+    names = args.scenario or [n for n in SCENARIOS if n != "none" and runnable(
+        n, args.backend, args.processes)]
+    for name in names:
+        try:
+            scenario_faults(name, args.backend, args.processes)
+        except ValueError as error:
+            parser.error(f"{name}: {error}")
+    return asyncio.run(main_async(names, args.seconds, not args.quick, args.keep,
+                                  args.backend, args.processes))
+
+
+def runnable(name: str, backend: str, processes: int) -> bool:
+    """Whether scenario ``name`` runs on this backend with this many processes."""
+    try:
+        scenario_faults(name, backend, processes)
+    except ValueError:
+        return False
+    # One process's SIGKILL is kill_one's with several (the same faults twice otherwise).
+    return not (processes > 1 and name == "kill")
 
 
 if __name__ == "__main__":

@@ -214,6 +214,9 @@ class FakeTelegram(LoopbackFake):
         self._push_targets: list[str] = []
         self._push_event = asyncio.Event()
         self._pusher: asyncio.Task | None = None
+        # Every getUpdates: when it arrived (time.monotonic) and the client it came through
+        # (``base_url_for``; None through ``base_url``): which process polled, and since when.
+        self.polls: list[tuple[float, str | None]] = []
         self._users: dict[int, dict] = {}
         self._handlers = {
             "getme": self._get_me,
@@ -505,6 +508,8 @@ class FakeTelegram(LoopbackFake):
             form = await request.post()
             params.update({k: _decode(v, k) for k, v in form.items()})
         self.calls.append((method, params))
+        if method == "getupdates":
+            self.polls.append((time.monotonic(), request.match_info.get("client")))
         handler = self._handlers.get(method)
         if handler is None:
             return _error(404, "Not Found")

@@ -140,6 +140,8 @@ class LoopbackFake:
         self._closing, self._updates_event = asyncio.Event(), asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/{bot_token}/{method}", self._handle)
+        # The same API under a client's name (``base_url_for``): who called is recorded.
+        app.router.add_route("*", "/client/{client}/{bot_token}/{method}", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -183,6 +185,14 @@ class LoopbackFake:
             raise RuntimeError(f"{type(self).__name__} is not started")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/bot"
+
+    def base_url_for(self, client: str) -> str:
+        """``base_url`` under a client's name, for several processes sharing one fake.
+
+        Requests through it are served as through ``base_url``; ``request.match_info``
+        carries ``client`` (the fake Telegram records which client polled, and when).
+        """
+        return f"{self.base_url.removesuffix('/bot')}/client/{client}/bot"
 
     def _wake_updates(self) -> None:
         """Wake every long poll waiting for updates."""
