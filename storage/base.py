@@ -250,8 +250,22 @@ class Transaction(
         province: str,
         meeting_day: int,
         now: datetime,
+        province_code: int | None = None,
+        commune_code: int | None = None,
     ) -> Club:
-        """Create a club."""
+        """Create a club (its area's codes, when it is an official unit: bot/areas.py)."""
+
+    async def set_club_area(
+        self,
+        club_id: int,
+        province: tuple[int, str],
+        commune: tuple[int, str],
+    ) -> bool:
+        """Put a club in an official unit: ``(code, official name)`` of its province and commune.
+
+        The district column is left as it was (the old district, a historical label).
+        ``False`` if there is no such club.
+        """
 
     async def create_invite(
         self,

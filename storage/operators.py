@@ -17,7 +17,12 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Operator:
-    """A grant: who, which role over which area, given by whom and when, and if revoked."""
+    """A grant: who, which role over which area, given by whom and when, and if revoked.
+
+    The area is an official unit by code (``province_code``, and ``commune_code`` or
+    ``None`` for the whole province: bot/areas.py) with its official names in the text
+    fields; a grant given before the areas of 2025 has text only (``province_code`` None).
+    """
 
     id: int
     role: str
@@ -28,6 +33,8 @@ class Operator:
     granted_by: str
     granted_at: datetime
     revoked_at: datetime | None = None
+    province_code: int | None = None
+    commune_code: int | None = None
 
     @property
     def active(self) -> bool:
@@ -58,8 +65,13 @@ class OperatorStore(OperatorReads, Protocol):
         area: tuple[str, str, str],
         granted_by: str,
         now: datetime,
+        codes: tuple[int | None, int | None] = (None, None),
     ) -> Operator:
-        """Record a grant; ``area`` is ``(province, district, commune)``, ``''`` = all."""
+        """Record a grant; ``area`` is ``(province, district, commune)``, ``''`` = all.
+
+        ``codes`` are the official province's and commune's (``None`` commune = the whole
+        province).
+        """
 
     async def revoke_operator(self, operator_id: int, now: datetime) -> bool:
         """Revoke a grant; ``False`` if there is none or it already was."""

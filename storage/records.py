@@ -16,7 +16,13 @@ ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
 
 @dataclass(frozen=True)
 class Club:
-    """A club (CLB LTHTGN)."""
+    """A club (CLB LTHTGN).
+
+    Its area is an official unit since 1 July 2025 (a province and a commune, by code:
+    bot/areas.py); ``None`` codes mean the club still has only its typed, old-style address
+    (``ishc-bot club move-area`` converts it). Once converted, ``commune`` and ``province``
+    hold the official names and ``district`` only the old district, as a historical label.
+    """
 
     id: int
     name: str
@@ -25,6 +31,8 @@ class Club:
     province: str
     meeting_day: int
     created_at: datetime
+    province_code: int | None = None
+    commune_code: int | None = None
 
 
 @dataclass(frozen=True)

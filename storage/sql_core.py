@@ -275,6 +275,8 @@ class CoreQueries(SQLiteQueries):
             province=row[f"{prefix}province"],
             meeting_day=row[f"{prefix}meeting_day"],
             created_at=_dt(row[f"{prefix}created_at"]),
+            province_code=row[f"{prefix}province_code"],
+            commune_code=row[f"{prefix}commune_code"],
         )
 
     async def create_club(
@@ -285,16 +287,37 @@ class CoreQueries(SQLiteQueries):
         province: str,
         meeting_day: int,
         now: datetime,
+        province_code: int | None = None,
+        commune_code: int | None = None,
     ) -> Club:
-        """Create a club."""
+        """Create a club (its area's codes, when it is an official unit: bot/areas.py)."""
         row = await self._one(
-            "INSERT INTO clubs (name, commune, district, province, meeting_day, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (name, commune, district, province, meeting_day, _ts(now)),
+            "INSERT INTO clubs (name, commune, district, province, meeting_day, created_at, "
+            "province_code, commune_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (name, commune, district, province, meeting_day, _ts(now), province_code,
+             commune_code),
         )
         club = await self.get_club(row["id"])
         assert club is not None
         return club
+
+    async def set_club_area(
+        self,
+        club_id: int,
+        province: tuple[int, str],
+        commune: tuple[int, str],
+    ) -> bool:
+        """Put a club in an official unit: ``(code, official name)`` of its province and commune.
+
+        The district column is left as it was (the old district, a historical label).
+        ``False`` if there is no such club.
+        """
+        cursor = await self._run(
+            "UPDATE clubs SET province_code = ?, province = ?, commune_code = ?, commune = ? "
+            "WHERE id = ?",
+            (province[0], province[1], commune[0], commune[1], club_id),
+        )
+        return cursor.rowcount == 1
 
     async def get_club(self, club_id: int) -> Club | None:
         """Return a club."""
@@ -464,6 +487,7 @@ class CoreQueries(SQLiteQueries):
             "SELECT members.*, clubs.id AS c_id, clubs.name AS c_name, clubs.commune AS "
             "c_commune, clubs.district AS c_district, clubs.province AS c_province, "
             "clubs.meeting_day AS c_meeting_day, clubs.created_at AS c_created_at, "
+            "clubs.province_code AS c_province_code, clubs.commune_code AS c_commune_code, "
             "(SELECT group_concat(role) FROM member_roles r WHERE r.member_id = members.id) "
             "AS roles FROM members JOIN clubs ON clubs.id = members.club_id WHERE members.id = ?",
             (member_id,),

@@ -18,7 +18,8 @@ class SQLiteOperators(SQLiteQueries):
         granted = _dt(row["granted_at"])
         assert granted is not None
         return Operator(row["id"], row["role"], row["name"], row["province"], row["district"],
-                        row["commune"], row["granted_by"], granted, _dt(row["revoked_at"]))
+                        row["commune"], row["granted_by"], granted, _dt(row["revoked_at"]),
+                        row["province_code"], row["commune_code"])
 
     async def add_operator(
         self,
@@ -27,12 +28,18 @@ class SQLiteOperators(SQLiteQueries):
         area: tuple[str, str, str],
         granted_by: str,
         now: datetime,
+        codes: tuple[int | None, int | None] = (None, None),
     ) -> Operator:
-        """Record a grant; ``area`` is ``(province, district, commune)``, ``''`` = all."""
+        """Record a grant; ``area`` is ``(province, district, commune)``, ``''`` = all.
+
+        ``codes`` are the official province's and commune's (``None`` commune = the whole
+        province).
+        """
         row = await self._one(
             "INSERT INTO operators (role, name, province, district, commune, granted_by, "
-            "granted_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
-            (role, name, *area, granted_by, _ts(now)),
+            "granted_at, province_code, commune_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING *",
+            (role, name, *area, granted_by, _ts(now), *codes),
         )
         assert row is not None
         return self._operator(row)

@@ -416,6 +416,27 @@ async def test_clubs_and_active_member_counts(tx: Transaction) -> None:
     assert sorted(await tx.list_clubs(), key=lambda pair: pair[0].id) == [(club, 2), (empty, 0)]
 
 
+async def test_a_club_in_an_official_unit_and_one_moved_into_it(tx: Transaction) -> None:
+    placed = await tx.create_club(
+        "CLB Thông Thụ", "Xã Thông Thụ", "", "Nghệ An", 10, NOW,
+        province_code=40, commune_code=16744,
+    )
+    assert (placed.province_code, placed.commune_code) == (40, 16744)
+    old = await make_club(tx)  # typed text only: not converted yet
+    assert (old.province_code, old.commune_code) == (None, None)
+    assert await tx.set_club_area(old.id, (19, "Thái Nguyên"), (5800, "Xã Phú Bình"))
+    assert not await tx.set_club_area(old.id + 1000, (19, "Thái Nguyên"), (5800, "Xã Phú Bình"))
+    moved = await tx.get_club(old.id)
+    assert moved == replace(
+        old, commune="Xã Phú Bình", province="Thái Nguyên", province_code=19, commune_code=5800
+    )
+    assert moved.district == "Phú Bình"  # the old district stays, as a label
+    member = await add(tx, moved.id, status="active")
+    membership = await tx.membership(member)
+    assert membership is not None and membership[1] == moved
+    assert [c for c, _ in await tx.list_clubs()] == [placed, moved]
+
+
 async def test_invites(tx: Transaction) -> None:
     club = await make_club(tx)
     expires = NOW + timedelta(days=7)
@@ -955,3 +976,19 @@ async def test_an_operator_grant_its_code_and_its_chat_account(tx: Transaction) 
     assert await tx.revoke_operator(grant.id, NOW + HOUR)
     assert not await tx.revoke_operator(grant.id, NOW + HOUR)
     assert await tx.operator_for("zalo", "z9") is None
+
+
+async def test_an_operator_grant_keyed_on_official_codes(tx: Transaction) -> None:
+    old = await tx.add_operator("association", "Bà Hà", ("Nghệ An", "", ""), "admin", NOW)
+    assert (old.province_code, old.commune_code) == (None, None)  # text only, as before 2025
+    province = await tx.add_operator(
+        "association", "Ông Vinh", ("Nghệ An", "", ""), "admin", NOW, codes=(40, None)
+    )
+    commune = await tx.add_operator(
+        "association", "Bà Lan", ("Nghệ An", "", "Xã Thông Thụ"), "admin", NOW,
+        codes=(40, 16744),
+    )
+    assert (province.province_code, province.commune_code) == (40, None)
+    assert (commune.province_code, commune.commune_code) == (40, 16744)
+    assert await tx.get_operator(commune.id) == commune
+    assert [g for g, _ in await tx.list_operators()] == [old, province, commune]
