@@ -56,11 +56,10 @@ def deep_link(bot_username: str | None, code: str) -> str | None:
 async def club_bot(tx: Reads, club: Club, platform: str) -> RegisteredBot | None:
     """The registered bot serving ``club`` on ``platform``; ``None``: the environment bot.
 
-    The bot assigned to the club's commune wins over the one of its province.
+    The bot assigned to the club's commune wins over the one of its province. A club not
+    yet converted to the official units (no codes) has the environment bot.
     """
-    province = getattr(club, "province_code", None)
-    commune = getattr(club, "commune_code", None)
-    return await tx.bot_for_area(platform, province, commune)
+    return await tx.bot_for_area(platform, club.province_code, club.commune_code)
 
 
 async def club_link(tx: Reads, club: Club, code: str, env_username: str | None) -> str | None:

@@ -102,38 +102,63 @@ def _area_json(area: BotArea) -> dict[str, Any]:
             "name": area_name(area.province_code, area.commune_code)}
 
 
-def area_name(province: int, commune: int | None) -> str:
-    """An area's name from its codes (the codes themselves if the names are not known)."""
+def _areas() -> Any:
+    """:mod:`bot.areas` (the official units), or ``None`` where it is not installed."""
     try:
-        from bot import areas  # written on the areas branch
-    except ImportError:
-        areas = None  # type: ignore[assignment]
-    named = getattr(areas, "area_label", None)
-    if named is not None:
-        return str(named(province, commune))
-    return f"{province}" if commune is None else f"{province}/{commune}"
+        from bot import areas
+    except ImportError:  # pragma: no cover - the areas module comes with the area codes
+        return None
+    return areas
+
+
+def area_name(province: int, commune: int | None) -> str:
+    """An area's official name from its codes (the codes if the names are not known)."""
+    areas = _areas()
+    unit = areas.province_by_code(province) if areas else None
+    place = areas.commune_by_code(commune) if areas and commune is not None else None
+    if unit is None:
+        return f"{province}" if commune is None else f"{province}/{commune}"
+    if commune is None:
+        return str(unit.name)
+    return f"{place.name}, {unit.name}" if place is not None else f"{commune}, {unit.name}"
 
 
 def _codes(args: argparse.Namespace) -> tuple[int, int | None]:
-    """The area asked for, as official codes."""
-    province, commune = args.province_code, args.commune_code
-    if province is None and args.province:
-        province, found = lookup_area(args.province, args.commune or None)
-        commune = found if args.commune else commune
-    if province is None:
+    """The area asked for, as official codes (names are matched without accents)."""
+    if args.province_code is None and not args.province:
         raise Refused(_say(N_('name the province: --province "Nghệ An" (or --province-code '
                               '40)')))
-    return province, commune
+    areas = _areas()
+    if areas is None:
+        if args.province_code is None or (args.commune and args.commune_code is None):
+            raise Refused(_say(N_("area names are not known yet: give --province-code (and "
+                                  "--commune-code)")))
+        return args.province_code, args.commune_code
+    wanted = str(args.province_code) if args.province_code is not None else args.province
+    found = areas.find_province(wanted)
+    if found.unit is None:
+        raise Refused(_unknown(N_("no province is named {name}"), wanted, found, areas))
+    if args.commune_code is None and not args.commune:
+        return found.unit.code, None
+    wanted = str(args.commune_code) if args.commune_code is not None else args.commune
+    place = areas.find_commune(found.unit, wanted)
+    if place.unit is None:
+        if place.ambiguous:
+            raise Refused(_say(N_("several communes are named {name}: {names}. Give "
+                                  "--commune-code, for example --commune-code {code}"),
+                               name=wanted, names=areas.names(place.candidates),
+                               code=place.candidates[0].code))
+        raise Refused(_unknown(N_("{province} has no commune named {name}"), wanted, place,
+                               areas, province=found.unit.name))
+    return found.unit.code, place.unit.code
 
 
-def lookup_area(province: str, commune: str | None) -> tuple[int, int | None]:
-    """Official codes from names (without accents, as people type them)."""
-    try:
-        from bot import areas
-    except ImportError:
-        raise Refused(_say(N_("area names are not known yet: give --province-code (and "
-                              "--commune-code)"))) from None
-    return areas.codes(province, commune)  # type: ignore[attr-defined, no-any-return]
+def _unknown(message: str, name: str, found: Any, areas: Any, **params: object) -> str:
+    """An unknown area's message, with the close names if there are some."""
+    text = _say(message, name=name, **params)
+    if found.suggestions:
+        text += " " + _say(N_("(Did you mean: {names}?)"), names=areas.names(found.suggestions))
+    return text
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> Any:

@@ -201,14 +201,35 @@ async def test_invite_links_name_the_bot_of_the_clubs_area(tmp_path: Path) -> No
             await tx.assign_bot(commune.id, NGHE_AN, THONG_THU, NOW)
 
             async def link(province_code: int | None, commune_code: int | None) -> str | None:
-                club = SimpleNamespace(province_code=province_code, commune_code=commune_code)
-                return await club_link(tx, club, "K7M2QX9P", "env_bot")  # type: ignore
+                club = await tx.create_club("CLB", "", "", "", 15, NOW, province_code,
+                                            commune_code)
+                return await club_link(tx, club, "K7M2QX9P", "env_bot")
 
             assert await link(NGHE_AN, THONG_THU) == "https://t.me/thongthu_bot?start=K7M2QX9P"
             assert await link(NGHE_AN, OTHER_COMMUNE) == "https://t.me/nghean_bot?start=K7M2QX9P"
-            assert await link(1, None) == "https://t.me/env_bot?start=K7M2QX9P"
+            assert await link(NGHE_AN, None) == "https://t.me/nghean_bot?start=K7M2QX9P"
+            assert await link(1, 7) == "https://t.me/env_bot?start=K7M2QX9P"
+            assert await link(None, None) == "https://t.me/env_bot?start=K7M2QX9P"  # old text
+            await add(tx, "nousername", username="")
+            await tx.assign_bot((await tx.get_bot("nousername")).id, 2, None, NOW)
+            assert await link(2, None) is None  # never a link to the wrong bot
     finally:
         await bot.close()
+
+
+async def test_a_new_invite_code_in_the_chat_comes_with_the_area_bots_link(text_chat) -> None:
+    club = await text_chat.bot.new_club()
+    chair = await join_as_chair(text_chat, club)
+    reply = await chair.say("/mamoi")
+    assert "Đường dẫn" not in reply.text and "t.me" not in reply.text  # the environment bot
+    async with text_chat.bot.storage.transaction() as tx:
+        await tx.set_club_area(club["club_id"], (NGHE_AN, "Nghệ An"), (THONG_THU, "Thông Thụ"))
+        nghean = await add(tx, "nghean")
+        await tx.assign_bot(nghean.id, NGHE_AN, None, NOW)
+    reply = await chair.say("/mamoi")
+    code = reply.text.split("Mã mời thành viên mới: ")[1].split()[0]
+    assert f"Hoặc họ mở đường dẫn này trên Telegram: https://t.me/nghean_bot?start={code}" \
+        in reply.text
 
 
 # The command line
