@@ -402,6 +402,19 @@ async def test_the_same_telegram_user_on_two_bots_is_two_chat_accounts(two_bots:
                                    "ORDER BY channel", str(chair.user_id))
     assert [row["channel"] for row in rows] == ["telegram", "telegram:b"]
     assert rows[0]["member_id"] is not None and rows[1]["member_id"] is None
+    # Only /lienket makes the two chats one member (as for Telegram and Zalo).
+    code = (await chair.say("/lienket")).text.split("Mã liên kết của bác: ")[1][:6]
+    two_bots.bot.clock.advance(minutes=1)
+    reply = await same.say(f"/lienket {code}")
+    assert reply.text.startswith("Đã liên kết. Chào bác Vi Thi Lan")
+    rows = await two_bots.bot.rows("SELECT channel, member_id FROM identities WHERE user_id = ? "
+                                   "ORDER BY channel", str(chair.user_id))
+    assert rows[0]["member_id"] == rows[1]["member_id"] is not None
+    two_bots.bot.clock.advance(minutes=1)
+    reply = await same.say("/thanhvien")  # the chair's roles, on bot B
+    assert "Chủ nhiệm" in reply.text
+    reply = await same.say("/dulieu")
+    assert "Tài khoản nhắn tin: Telegram\n" in reply.text  # one name for both bots
     await two_bots.channel.offset_stored()
     await two_bots.channel_b.offset_stored()
     offsets = await two_bots.bot.rows("SELECT key FROM meta WHERE key LIKE 'telegram%offset' "
