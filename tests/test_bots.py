@@ -25,7 +25,14 @@ from storage.base import Transaction
 from storage.errors import IntegrityError
 from tests import test_storage_contract as storage_contract
 from tests.fake_telegram import FakeTelegram
-from tests.harness import Bot, TelegramHarness, TelegramPerson, web_server
+from tests.harness import (
+    Bot,
+    TelegramHarness,
+    TelegramPerson,
+    ZaloHarness,
+    platform_harness,
+    web_server,
+)
 from tests.test_cli import run
 from tests.test_registration import join_as_chair
 from tests.test_storage_contract import NOW
@@ -448,3 +455,68 @@ async def test_a_registered_bots_webhook_has_its_own_path(tmp_path: Path) -> Non
         finally:
             await channel.stop()
             await bot.close()
+
+
+class ZaloBotB(ZaloHarness):
+    """The bot on Zalo as a registered bot ``b`` (channel ``zalo:b``)."""
+
+    def make_channel(self) -> Any:
+        from bot.handlers.zalo import ZaloChannel
+
+        channel = super().make_channel()
+        own = settings_for(channel.settings, registered("b", "zalo", rate=1000.0),
+                           self.fake.token)
+        return ZaloChannel(own, self.bot.service, poll_timeout=1, channel="zalo:b")
+
+
+async def test_a_registered_zalo_bot_serves_its_chats_as_zalo_b(tmp_path: Path) -> None:
+    from tests.fake_zalo import FakeZalo
+
+    async with platform_harness(tmp_path, FakeZalo, ZaloBotB) as chat:
+        club = await chat.bot.new_club()
+        person = chat.person("Lò Thị Mai")
+        reply = await person.say(f"/start {club['member_code']}")
+        assert "họ và tên" in reply.text
+        assert chat.channel.webhook_path() == "/zalo/b" and chat.channel.rate == 1000.0
+        assert await chat.bot.rows("SELECT channel FROM identities") == [{"channel": "zalo:b"}]
+        assert {row["channel"] for row in await chat.bot.rows("SELECT channel FROM outbox")} \
+            == {"zalo:b"}
+
+
+async def test_the_service_runs_when_only_registered_bots_have_tokens(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from bot.app import _any_bot
+    from storage.sqlite import SQLiteStorage
+
+    db = tmp_path / "ishc.sqlite3"
+    settings = Settings(db=str(db))
+    assert await _any_bot(settings) is False
+    store = SQLiteStorage(db)
+    await store.open()
+    async with store.transaction() as tx:
+        await add(tx, "nghean")
+    await store.close()
+    monkeypatch.delenv("ISHC_BOT_NGHEAN_TOKEN", raising=False)
+    assert await _any_bot(settings) is False  # its variable is not set: local chat
+    monkeypatch.setenv("ISHC_BOT_NGHEAN_TOKEN", "2:own")
+    assert await _any_bot(settings) is True
+
+
+def test_bot_assign_by_area_names(tmp_path: Path) -> None:
+    pytest.importorskip("bot.areas")
+    db = tmp_path / "ishc.sqlite3"
+    assert run(["bot", "add", "nghean", "--platform", "telegram", "--token-env", "T"],
+               db).returncode == 0
+    province = run(["bot", "assign", "nghean", "--province", "nghe an", "--json"], db)
+    assert province.returncode == 0, province.stderr
+    assert json.loads(province.stdout)["province_code"] == NGHE_AN
+    commune = run(["bot", "assign", "nghean", "--province", "Nghệ An", "--commune",
+                   "thong thu"], db)
+    assert commune.returncode == 0, commune.stderr
+    assert "Thông Thụ" in commune.stdout and "Nghệ An" in commune.stdout
+    listed = json.loads(run(["bot", "list", "--json"], db).stdout)[0]["areas"]
+    assert [(a["province_code"], a["commune_code"]) for a in listed] == [(NGHE_AN, None),
+                                                                          (NGHE_AN, THONG_THU)]
+    unknown = run(["bot", "assign", "nghean", "--province", "Nghe Ann"], db)
+    assert unknown.returncode == 2 and "không có tỉnh nào tên Nghe Ann" in unknown.stderr
