@@ -20,10 +20,11 @@ CREATE TABLE bots (
 -- commune. A club's bot for a platform: the one of its commune, else of its province, else
 -- the environment bot.
 CREATE TABLE bot_areas (
+    id INTEGER PRIMARY KEY,
     bot_id INTEGER NOT NULL REFERENCES bots(id),
     province_code INTEGER NOT NULL,
     commune_code INTEGER,
     assigned_at TEXT NOT NULL
 ) STRICT;
-CREATE UNIQUE INDEX bot_areas_area ON bot_areas(bot_id, province_code, coalesce(commune_code, 0));
+CREATE INDEX bot_areas_bot ON bot_areas(bot_id);  -- one row per area and bot: bot assign checks
 CREATE INDEX bot_areas_province ON bot_areas(province_code, commune_code);
