@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
 
-from bot import alerts, metrics, reminders
+from bot import alerts, bots, metrics, reminders
 from bot.backup import ServiceLock
 from bot.config import Settings
 from bot.conversations.registry import FLOWS
@@ -33,6 +34,7 @@ from bot.supervisor import Beat, Fatal, Supervisor
 from bot.web import Readiness, Webhook, web_app
 from storage.backends import is_postgres, sqlite_path, storage_for
 from storage.base import Storage
+from storage.bots import RegisteredBot
 
 log = logging.getLogger(__name__)
 
@@ -137,17 +139,41 @@ class Channel(ChannelSender, Webhook, Protocol):
         """Disconnect."""
 
 
-def make_channels(settings: Settings, app: App) -> list[Channel]:
-    """The chat platforms that have a token set."""
+async def registered_bots(storage: Storage) -> list[RegisteredBot]:
+    """Every registered bot (``ishc-bot bot add``), disabled ones too."""
+    async with storage.transaction() as tx:
+        return [bot for bot, _ in await tx.list_bots()]
+
+
+def make_channels(
+    settings: Settings,
+    app: App,
+    registered: Sequence[RegisteredBot] = (),
+    env: Mapping[str, str] | None = None,
+) -> list[Channel]:
+    """The bots that have a token: the environment bots, then each registered bot.
+
+    Args:
+        settings: The service's settings (the environment bots' tokens).
+        app: The running pieces.
+        registered: The registered bots (see :mod:`bot.bots`); a disabled one, or one whose
+            token variable is not set in ``env`` (a warning), is left out.
+        env: Where the registered bots' tokens are read (default: the process environment).
+    """
+    from bot.handlers.telegram import TelegramChannel
+    from bot.handlers.zalo import ZaloChannel
+
     channels: list[Channel] = []
     if settings.telegram_token:
-        from bot.handlers.telegram import TelegramChannel
-
         channels.append(TelegramChannel(settings, app.service, app.storage))
     if settings.zalo_token:
-        from bot.handlers.zalo import ZaloChannel
-
         channels.append(ZaloChannel(settings, app.service))
+    for bot, token in bots.serving(list(registered), os.environ if env is None else env):
+        own = bots.settings_for(settings, bot, token)
+        if bot.platform == "telegram":
+            channels.append(TelegramChannel(own, app.service, app.storage, channel=bot.channel))
+        else:
+            channels.append(ZaloChannel(own, app.service, channel=bot.channel))
     return channels
 
 
@@ -203,7 +229,7 @@ async def run_channels(settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopping.set)
     async with open_app(settings, [], stopping) as app:
-        channels = make_channels(settings, app)
+        channels = make_channels(settings, app, await registered_bots(app.storage))
         started: list[Channel] = []
         runner: web.AppRunner | None = None
         try:
@@ -244,11 +270,21 @@ async def run_channels(settings: Settings) -> int:
 
 
 async def run(settings: Settings) -> int:
-    """Start the service: every platform with a token, or else the local terminal chat.
+    """Start the service: every bot with a token, or else the local terminal chat.
 
     Returns:
         The process exit code.
     """
-    if settings.telegram_token or settings.zalo_token:
+    if settings.telegram_token or settings.zalo_token or await _any_bot(settings):
         return await run_channels(settings)
     return await run_local(settings)
+
+
+async def _any_bot(settings: Settings) -> bool:
+    """Whether a registered bot would run (enabled, its token variable set)."""
+    storage = storage_for(settings.db, claim_lease=settings.claim_lease)
+    await storage.open()
+    try:
+        return bool(bots.serving(await registered_bots(storage), os.environ))
+    finally:
+        await storage.close()

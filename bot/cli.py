@@ -39,17 +39,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import association, cli_areas, dbcheck, deadletters, logs, reminders
+from bot import association, cli_areas, cli_bots, dbcheck, deadletters, logs, reminders
 from bot import backup as backups
 from bot.app import run
 from bot.association import Area
+from bot.bots import club_link
 from bot.clubs import create_club, list_clubs
 from bot.config import Settings
 from bot.conversations.meeting_schedule import parse_time
 from bot.conversations.monthly_report import read_month
 from bot.conversations.registry import FLOWS
 from bot.engine import Engine
-from bot.handlers.telegram import deep_link
 from bot.health import TRIAGE_KEY, Triage, triage
 from bot.i18n import DEFAULT_LOCALE, N_, format_day, gettext
 from bot.parsers import ParseError, parse_date
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the service (local terminal chat without a token)")
+    cli_bots.add_parser(commands)
     club = commands.add_parser("club", help="manage clubs").add_subparsers(
         dest="action", required=True
     )
@@ -602,8 +603,12 @@ async def _club(args: argparse.Namespace, settings: Settings) -> object:
                 meeting_day=args.meeting_day,
                 now=utcnow(),
             )
-        club["board_link"] = deep_link(settings.telegram_bot_username, club["board_code"])
-        club["member_link"] = deep_link(settings.telegram_bot_username, club["member_code"])
+            # The links name the bot of the club's area (see bot/bots.py).
+            record = await tx.get_club(club["club_id"])
+            assert record is not None
+            username = settings.telegram_bot_username
+            club["board_link"] = await club_link(tx, record, club["board_code"], username)
+            club["member_link"] = await club_link(tx, record, club["member_code"], username)
         return club
     finally:
         await storage.close()
@@ -659,6 +664,8 @@ def main(argv: list[str] | None = None) -> int:
         except backups.ServiceRunning as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+    if args.command == "bot":
+        return cli_bots.main(args, settings)
     if args.command == "db":
         return _db(args, settings)
     if args.command == "check":

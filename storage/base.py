@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from storage.alerts import AlertReads, AlertStore
 from storage.archive import ArchiveReads, ArchiveStore
+from storage.bots import BotReads, BotStore
 from storage.deadletters import DeadLetterReads, DeadLetterStore
 from storage.exports import ExportReads, ExportStore
 from storage.health import HealthReads, HealthStore
@@ -67,6 +68,7 @@ class Reads(
     ArchiveReads,
     DeadLetterReads,
     AlertReads,
+    BotReads,
     Protocol,
 ):
     """What may be read inside a transaction: all that flows and the engine are given.
@@ -157,6 +159,7 @@ class Transaction(
     ArchiveStore,
     DeadLetterStore,
     AlertStore,
+    BotStore,
     Protocol,
 ):
     """Reads and writes inside one transaction."""

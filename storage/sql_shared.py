@@ -13,6 +13,7 @@ from typing import Any
 from storage.sql_core import CoreQueries
 from storage.sqlite_alerts import SQLiteAlerts
 from storage.sqlite_archive import SQLiteArchive
+from storage.sqlite_bots import SQLiteBots
 from storage.sqlite_deadletters import SQLiteDeadLetters
 from storage.sqlite_exports import SQLiteExports
 from storage.sqlite_health import SQLiteHealth
@@ -35,6 +36,7 @@ class SharedTransaction(
     SQLiteArchive,
     SQLiteDeadLetters,
     SQLiteAlerts,
+    SQLiteBots,
 ):
     """Every query of a transaction, and what it publishes once it has committed."""
 

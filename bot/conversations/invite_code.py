@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.bots import club_bot, deep_link
 from bot.conversations.common import BOARD
 from bot.engine import Ctx, Done, Flow, refused
 from bot.i18n import N_, format_day
@@ -35,7 +36,13 @@ class NewInvite:
             "New member invite code: {code}\nValid until {until}. Share it with people who "
             "want to join: they send /start {code} to this bot (or just type the code)."
         )
-        return [Reply((T(text, code=code, until=format_day(expires.date())),))]
+        parts = [T(text, code=code, until=format_day(expires.date()))]
+        club = await tx.get_club(actor.club_id)
+        bot = await club_bot(tx, club, "telegram") if club is not None else None
+        link = deep_link(bot.username, code) if bot is not None else None
+        if link:  # the club's area has a bot of its own: the link opens that one
+            parts.append(T(N_("Or they open this link on Telegram: {link}"), link=link))
+        return [Reply(tuple(parts))]
 
 
 INVITE_CODE = Flow(

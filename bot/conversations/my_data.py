@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.bots import platform_of
 from bot.conversations.common import details, member_values
 from bot.engine import Ctx, Done, Flow
 from bot.i18n import N_, format_moment
@@ -40,7 +41,8 @@ async def show(ctx: Ctx, args: str) -> Done:
     if readings or loans:
         parts.append(T(N_("Health: {readings} readings (see /suckhoe). Loans: {loans} (see "
                           "/vay)."), readings=readings, loans=loans))
-    channels = sorted({i.channel for i in await ctx.tx.identities_of(member.id)})
+    # One name per platform: chats with two bots of a region are both "Telegram".
+    channels = sorted({platform_of(i.channel) for i in await ctx.tx.identities_of(member.id)})
     if channels:
         names = [T(CHANNEL_NAMES.get(channel, OTHER_CHANNEL)) for channel in channels]
         parts.append(T(N_("Chat accounts: {channels}"), channels=joined(names, ", ")))

@@ -25,6 +25,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Tele
 from telegram.warnings import PTBUserWarning
 
 from bot import charts, outbox
+from bot.bots import deep_link
 from bot.config import Settings
 from bot.handlers import commands, webhook
 from bot.handlers.http import AiohttpRequest, get_updates_request
@@ -36,6 +37,8 @@ from storage.base import Storage
 from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
+
+__all__ = ["CHANNEL", "TelegramChannel", "deep_link", "to_inbound"]
 
 # We call known Bot API methods through do_api_request on purpose: raw JSON in and out, no
 # Telegram object built per update or per sent message. PTB suggests the typed methods.
@@ -51,16 +54,11 @@ STALE = Button("?", "?", "?")
 MENU_TRIES = 6  # tries to set a command menu before waiting for the person's next message
 
 
-def deep_link(bot_username: str | None, code: str) -> str | None:
-    """The link that opens the bot with ``/start CODE``, if the bot's username is known."""
-    return f"https://t.me/{bot_username}?start={code}" if bot_username else None
-
-
 def _name(user: dict[str, Any]) -> str:
     return " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)
 
 
-def to_inbound(update: dict[str, Any]) -> Inbound | None:
+def to_inbound(update: dict[str, Any], channel: str = CHANNEL) -> Inbound | None:
     """Turn a Telegram update (raw JSON) into a neutral inbound message.
 
     Returns ``None`` for updates there is nothing to do with. Only private chats are served:
@@ -74,7 +72,7 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
         if chat.get("type") != "private" or "id" not in user:
             return None
         return Inbound(
-            channel=CHANNEL,
+            channel=channel,
             user_id=str(user["id"]),
             chat_id=str(chat["id"]),
             external_id=f"cb:{query['id']}",
@@ -98,7 +96,7 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
         else:
             text = contact["phone_number"]
     return Inbound(
-        channel=CHANNEL,
+        channel=channel,
         user_id=str(user["id"]),
         chat_id=str(chat["id"]),
         external_id=f"m:{chat['id']}:{message['message_id']}",
@@ -137,14 +135,23 @@ class TelegramChannel:
         service: The bot service.
         storage: Where the files to upload are read.
         poll_timeout: Long-poll seconds for ``getUpdates``.
+        channel: Its channel key: ``"telegram"`` for the bot set by ``TELEGRAM_BOT_TOKEN``,
+            ``"telegram:<name>"`` for a registered bot (see :mod:`bot.bots`); its chats'
+            identities, polling offset, command menus and outbox rows carry it.
     """
 
     channel = CHANNEL
 
     def __init__(
-        self, settings: Settings, service: Service, storage: Storage, poll_timeout: int = 25
+        self,
+        settings: Settings,
+        service: Service,
+        storage: Storage,
+        poll_timeout: int = 25,
+        channel: str = CHANNEL,
     ) -> None:
         assert settings.telegram_token, "TELEGRAM_BOT_TOKEN is not set"
+        self.channel = channel
         self.settings = settings
         self.service = service
         self.storage = storage
@@ -164,7 +171,7 @@ class TelegramChannel:
         # Progress messages sent, by (chat, progress name): their message ids, for editing.
         self._progress: OrderedDict[tuple[str, str], int] = OrderedDict()
         # Each person's "/" menu follows their roles (see bot/handlers/commands.py).
-        self.menus = commands.install(service, CHANNEL)
+        self.menus = commands.install(service, self.channel)
         self.menu_backoff = 1.0  # seconds before a failed menu is tried again (doubling)
         self._menu_tasks: set[asyncio.Task[None]] = set()
         storage.on_commit(commands.TOPIC, self._menus_committed)
@@ -220,7 +227,7 @@ class TelegramChannel:
     def _menus_committed(self, menus: list[commands.Menu]) -> None:
         """After a commit: set the menus that changed (in the background, retried)."""
         for menu in menus:
-            if menu.channel != CHANNEL or self.menus.setting.get(menu.chat_id) == menu.digest:
+            if menu.channel != self.channel or self.menus.setting.get(menu.chat_id) == menu.digest:
                 continue
             self.menus.setting[menu.chat_id] = menu.digest
             task = asyncio.create_task(self._set_menu(menu))
@@ -261,7 +268,7 @@ class TelegramChannel:
                     pause = min(60.0, pause * 2)
             try:
                 async with self.storage.transaction() as tx:
-                    await tx.set_meta(commands.meta_key(CHANNEL, menu.chat_id), menu.digest)
+                    await tx.set_meta(commands.meta_key(self.channel, menu.chat_id), menu.digest)
                 if menu.chat_id == commands.DEFAULT:
                     self.menus.default = menu.digest
             except StorageUnavailable as error:  # set again at the next message: harmless
@@ -358,10 +365,10 @@ class TelegramChannel:
         readable: list[tuple[int, Inbound]] = []
         for index, update in enumerate(updates):
             try:
-                inbound = to_inbound(update)
+                inbound = to_inbound(update, self.channel)
             except Exception as error:
                 try:
-                    await self.service.reject(CHANNEL, update, error)
+                    await self.service.reject(self.channel, update, error)
                 except StorageUnavailable as failure:
                     results[index] = failure
                 continue
@@ -394,7 +401,7 @@ class TelegramChannel:
             Fatal: The token was refused.
         """
         await self.bot.delete_webhook(drop_pending_updates=False)
-        offset = await self.service.offset(CHANNEL)
+        offset = await self.service.offset(self.channel)
         self._offset = self._stored_offset = offset
         backoff = 1.0
         while True:
@@ -445,7 +452,7 @@ class TelegramChannel:
         while self._offset > self._stored_offset:
             offset = self._offset
             try:
-                await self.service.acknowledge(CHANNEL, offset)
+                await self.service.acknowledge(self.channel, offset)
             except StorageUnavailable as error:
                 log.warning("polling offset %d not stored yet: %s", offset, error)
                 return
@@ -486,9 +493,9 @@ class TelegramChannel:
             return webhook.bad_request("not an update")
         try:
             try:
-                to_inbound(update)
+                to_inbound(update, self.channel)
             except Exception as error:
-                await self.service.reject(CHANNEL, update, error)
+                await self.service.reject(self.channel, update, error)
                 return webhook.bad_request("malformed update")
             await self.process(update)
         except StorageUnavailable:
@@ -509,8 +516,12 @@ class TelegramChannel:
         )
 
     def webhook_path(self) -> str:
-        """The path of the webhook URL (where this service listens for Telegram)."""
-        return urlsplit(self.settings.telegram_webhook_url or "").path or "/telegram"
+        """The path of the webhook URL (where this service listens for Telegram).
+
+        Without a path in the URL: ``/telegram``, or ``/telegram/<name>`` for a registered bot.
+        """
+        return (urlsplit(self.settings.telegram_webhook_url or "").path
+                or "/" + self.channel.replace(":", "/"))
 
     async def start(self) -> None:
         """Open the HTTP client (calls getMe).

@@ -110,7 +110,7 @@ class ZaloClient:
             await self._pool.release(session)
 
 
-def to_inbound(event: dict[str, Any]) -> Inbound | None:
+def to_inbound(event: dict[str, Any], channel: str = CHANNEL) -> Inbound | None:
     """Turn a Zalo event (wrapped in ``{ok, result}`` or bare) into a neutral message.
 
     Returns ``None`` for events there is nothing to do with (group chats, no sender).
@@ -127,7 +127,7 @@ def to_inbound(event: dict[str, Any]) -> Inbound | None:
     name = event.get("event_name", "")
     text = (message.get("text") or "") if name == "message.text.received" else ""
     return Inbound(
-        channel=CHANNEL,
+        channel=channel,
         user_id=str(sender["id"]),
         chat_id=str(chat.get("id") or sender["id"]),
         external_id=f"{name}:{message['message_id']}",
@@ -154,12 +154,17 @@ class ZaloChannel:
         settings: Token, API URL, webhook and rate settings.
         service: The bot service.
         poll_timeout: Long-poll seconds for ``getUpdates``.
+        channel: Its channel key: ``"zalo"`` for the bot set by ``ZALO_BOT_TOKEN``,
+            ``"zalo:<name>"`` for a registered bot (see :mod:`bot.bots`).
     """
 
     channel = CHANNEL
 
-    def __init__(self, settings: Settings, service: Service, poll_timeout: int = 25) -> None:
+    def __init__(
+        self, settings: Settings, service: Service, poll_timeout: int = 25, channel: str = CHANNEL
+    ) -> None:
         assert settings.zalo_token, "ZALO_BOT_TOKEN is not set"
+        self.channel = channel
         self.settings = settings
         self.service = service
         self.poll_timeout = poll_timeout
@@ -253,9 +258,9 @@ class ZaloChannel:
             StorageUnavailable: Nothing was kept; handle the event again later.
         """
         try:
-            inbound = to_inbound(event)
+            inbound = to_inbound(event, self.channel)
         except Exception as error:
-            await self.service.reject(CHANNEL, event, error)
+            await self.service.reject(self.channel, event, error)
         else:
             if inbound is not None:
                 await self.service.handle(inbound)
@@ -333,9 +338,9 @@ class ZaloChannel:
             return webhook.bad_request("not an event")
         try:
             try:
-                to_inbound(event)
+                to_inbound(event, self.channel)
             except Exception as error:
-                await self.service.reject(CHANNEL, event, error)
+                await self.service.reject(self.channel, event, error)
                 return webhook.bad_request("malformed event")
             await self.process(event)
         except StorageUnavailable:
@@ -348,8 +353,12 @@ class ZaloChannel:
         return self.settings.zalo_webhook_url
 
     def webhook_path(self) -> str:
-        """The path of the webhook URL, served by this service."""
-        return urlsplit(self.settings.zalo_webhook_url or "").path or "/zalo"
+        """The path of the webhook URL, served by this service.
+
+        Without a path in the URL: ``/zalo``, or ``/zalo/<name>`` for a registered bot.
+        """
+        return (urlsplit(self.settings.zalo_webhook_url or "").path
+                or "/" + self.channel.replace(":", "/"))
 
     async def set_webhook(self) -> None:
         """Register the webhook with Zalo."""
