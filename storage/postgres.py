@@ -216,9 +216,9 @@ class PostgresStorage:
         self._listeners: dict[str, list[Callable[[list[Any]], None]]] = {}
         self._observers: list[Callable[[float], None]] = []
         self.failure: str | None = None
-        self._leading: dict[str, asyncpg.Connection] = {}  # a connection per task to lead
         self._held: set[str] = set()  # the tasks this process leads
-        self._presence: asyncpg.Connection | None = None  # holds this process's slot
+        self._presence: asyncpg.Connection | None = None  # holds this process's session locks
+        self._locks_lock = asyncio.Lock()  # one question at a time on that connection
         # This process, as the claimer of what it queues (see PostgresTransaction).
         self.claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.claim_lease = CLAIM_LEASE
@@ -226,6 +226,7 @@ class PostgresStorage:
     async def open(self) -> None:
         """Connect and apply pending migrations."""
         self._lock = asyncio.Lock()
+        self._locks_lock = asyncio.Lock()
         settings = {"lock_timeout": f"{int(self.busy_timeout * 1000)}ms"}
         try:
             self._pool = await asyncpg.create_pool(
@@ -259,61 +260,73 @@ class PostgresStorage:
     async def lead(self, name: str) -> bool:
         """Whether this process leads ``name``: it holds a session advisory lock on it.
 
-        The lock lives on a connection of its own per task, so it ends with the process
-        (PostgreSQL releases it when the connection drops) and another process, trying on its
-        own connection, takes it at its next try.
+        Every lock of this process (one per task it leads, and its presence for
+        :meth:`peers`) lives on one connection of its own, so a process holds one extra
+        connection however many bots it polls for. PostgreSQL releases the locks when that
+        connection drops (the process died), and another process, trying on its own
+        connection, takes them at its next try.
 
         Raises:
             StorageUnavailable: The database cannot be reached (so nobody here leads).
         """
-        conn = self._leading.get(name)
-        try:
-            if conn is None:
-                conn = self._leading[name] = await asyncpg.connect(self.dsn, timeout=5)
-            if name in self._held:
-                await conn.fetchval("SELECT 1", timeout=5)  # still connected: still held
-                return True
-            if await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-                                   f"leader:{name}", timeout=5):
-                self._held.add(name)
-                return True
-            return False
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            self._held.discard(name)
-            dropped = self._leading.pop(name, None)
-            if dropped is not None:
-                dropped.terminate()
-            raise self._unavailable(error) from error
+        async with self._locks_lock:
+            try:
+                conn = await self._locks()
+                if name in self._held:
+                    await conn.fetchval("SELECT 1", timeout=5)  # still connected: still held
+                    return True
+                if await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                                       f"leader:{name}", timeout=5):
+                    self._held.add(name)
+                    return True
+                return False
+            except (OSError, TimeoutError, asyncpg.PostgresError,
+                    asyncpg.InterfaceError) as error:
+                self._drop_locks()
+                raise self._unavailable(error) from error
+
+    async def _locks(self) -> asyncpg.Connection:
+        """The connection holding this process's session locks, connected (and present)."""
+        if self._presence is None or self._presence.is_closed():
+            self._held.clear()  # a new connection holds nothing yet
+            conn = await asyncpg.connect(self.dsn, timeout=5)
+            for slot in range(SLOTS):
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", PRESENCE, slot,
+                                       timeout=5):
+                    break
+            self._presence = conn
+        return self._presence
+
+    def _drop_locks(self) -> None:
+        """Forget a broken lock connection: its locks are gone (or will be when it closes)."""
+        self._held.clear()
+        if self._presence is not None:
+            self._presence.terminate()
+            self._presence = None
 
     async def peers(self) -> int:
         """How many processes hold a presence slot on this database, this one included.
 
-        Each process holds one session advisory lock of class :data:`PRESENCE` on a
-        connection of its own; PostgreSQL drops it when the process dies, so the count is
-        exact without heartbeats.
+        Each process holds one session advisory lock of class :data:`PRESENCE` on its lock
+        connection (see :meth:`lead`); PostgreSQL drops it when the process dies, so the count
+        is exact without heartbeats.
 
         Raises:
             StorageUnavailable: The database cannot be reached.
         """
-        try:
-            if self._presence is None or self._presence.is_closed():
-                conn = await asyncpg.connect(self.dsn, timeout=5)
-                for slot in range(SLOTS):
-                    if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", PRESENCE,
-                                           slot, timeout=5):
-                        break
-                self._presence = conn
-            count = await self._presence.fetchval(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND classid = $1 AND objsubid = 2 AND database ="
-                " (SELECT oid FROM pg_database WHERE datname = current_database())",
-                PRESENCE, timeout=5)
-            return max(1, int(count))
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            if self._presence is not None:
-                self._presence.terminate()
-                self._presence = None
-            raise self._unavailable(error) from error
+        async with self._locks_lock:
+            try:
+                conn = await self._locks()
+                count = await conn.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid = $1 AND objsubid = 2 AND database ="
+                    " (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    PRESENCE, timeout=5)
+                return max(1, int(count))
+            except (OSError, TimeoutError, asyncpg.PostgresError,
+                    asyncpg.InterfaceError) as error:
+                self._drop_locks()
+                raise self._unavailable(error) from error
 
     async def close(self) -> None:
         """Close every connection (and give up every task led here)."""
@@ -321,10 +334,6 @@ class PostgresStorage:
             with contextlib.suppress(Exception):
                 await self._presence.close()
             self._presence = None
-        for conn in self._leading.values():
-            with contextlib.suppress(Exception):
-                await conn.close()
-        self._leading.clear()
         self._held.clear()
         if self._pool is not None:
             await self._pool.close()

@@ -137,3 +137,26 @@ async def test_sqlite_is_one_process(tmp_path: Path) -> None:
         assert await storage.peers() == 1
     finally:
         await storage.close()
+
+
+async def test_postgres_leading_many_bots_pollers_costs_one_connection(tmp_path: Path) -> None:
+    storage, watcher = FreshPostgres(tmp_path), FreshPostgres(tmp_path)
+    await storage.open()
+    await watcher.open()
+
+    async def connections() -> int:
+        async with watcher.transaction() as tx:
+            row = await tx._one("SELECT count(*) AS n FROM pg_stat_activity"
+                                " WHERE datname = current_database()")
+        return row["n"]
+
+    try:
+        await storage.peers()
+        before = await connections()
+        for n in range(34):  # one poller per province's bot
+            assert await storage.lead(f"telegram:p{n:02}_poller")
+        assert await connections() == before
+        assert not await watcher.lead("telegram:p07_poller")
+    finally:
+        await storage.close()
+        await watcher.close()
