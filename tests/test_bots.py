@@ -237,6 +237,9 @@ async def test_a_new_invite_code_in_the_chat_comes_with_the_area_bots_link(text_
     code = reply.text.split("Mã mời thành viên mới: ")[1].split()[0]
     assert f"Hoặc họ mở đường dẫn này trên Telegram: https://t.me/nghean_bot?start={code}" \
         in reply.text
+    # The chair writes from another chat: newcomers are sent to the club's bot, by name.
+    assert f"họ nhắn /start {code} cho bot của câu lạc bộ @nghean_bot trên Telegram" in reply.text
+    assert "cho bot này" not in reply.text
 
 
 # The command line

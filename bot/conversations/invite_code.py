@@ -32,15 +32,23 @@ class NewInvite:
         code = new_code()
         expires = ctx.now + timedelta(days=MEMBER_CODE_DAYS)
         await tx.create_invite(actor.club_id, hash_code(code), "member", expires, None, ctx.now)
-        text = N_(
-            "New member invite code: {code}\nValid until {until}. Share it with people who "
-            "want to join: they send /start {code} to this bot (or just type the code)."
-        )
-        parts = [T(text, code=code, until=format_day(expires.date()))]
         club = await tx.get_club(actor.club_id)
         bot = await club_bot(tx, club, "telegram") if club is not None else None
+        until = format_day(expires.date())
+        if bot is None or bot.channel == ctx.inbound.channel or not bot.username:
+            # The club is served by the bot this chat is with.
+            parts = [T(N_(
+                "New member invite code: {code}\nValid until {until}. Share it with people who "
+                "want to join: they send /start {code} to this bot (or just type the code)."
+            ), code=code, until=until)]
+        else:  # the club's area has a bot of its own: newcomers write to that one
+            parts = [T(N_(
+                "New member invite code: {code}\nValid until {until}. Share it with people who "
+                "want to join: they send /start {code} to the club's bot @{bot} on Telegram "
+                "(or just type the code there)."
+            ), code=code, until=until, bot=bot.username)]
         link = deep_link(bot.username, code) if bot is not None else None
-        if link:  # the club's area has a bot of its own: the link opens that one
+        if link:  # the link opens the club's own bot
             parts.append(T(N_("Or they open this link on Telegram: {link}"), link=link))
         return [Reply(tuple(parts))]
 
