@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -29,11 +30,13 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from storage.base import OutboxItem
+from storage.base import Arrival, OutboxItem
 from storage.errors import IntegrityError, StorageUnavailable, describe, is_transient
 from storage.exports import ExportJob
 from storage.postgres_dialect import translate
+from storage.sql_core import MEMBERSHIP, OUTBOX_COLUMNS, SESSION, TOUCH_IDENTITY
 from storage.sql_shared import SharedTransaction
+from storage.sqlite_operators import OPERATOR_FOR
 from storage.sqlite_queries import _ts
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,29 @@ PROBE_KEY = "ready_probe"
 PRESENCE = 7362002  # advisory-lock class of the processes' presence slots (see ``peers``)
 SLOTS = 1024
 R = TypeVar("R")
+
+# One round trip for what the service does at the start of every update (the shared SQL,
+# rewritten; see PostgresTransaction.begin_update, arrival and enqueue_below).
+BEGIN_UPDATE = (
+    "WITH held AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) "
+    "INSERT INTO inbox (channel, external_id, received_at) SELECT $2, $3, $4 FROM held "
+    "ON CONFLICT DO NOTHING"
+)
+ARRIVAL = translate(
+    f"WITH i AS ({TOUCH_IDENTITY}) SELECT i.*, "
+    f"(SELECT row_to_json(s)::text FROM ({SESSION}) s) AS session_row, "
+    f"(SELECT row_to_json(o)::text FROM ({OPERATOR_FOR}) o) AS operator_row, "
+    f"(SELECT row_to_json(m)::text FROM ({MEMBERSHIP} WHERE members.id = i.member_id) m) "
+    "AS membership_row FROM i"
+)
+ENQUEUE_BELOW = (
+    "WITH waiting AS (SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' "
+    "AND channel = $1 AND chat_id = $2), "
+    f"queued AS (INSERT INTO outbox ({OUTBOX_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, "
+    "$9::bigint, $10, $11, $12 FROM waiting WHERE waiting.n < $13 "
+    "ON CONFLICT DO NOTHING RETURNING id) "
+    "SELECT waiting.n, (SELECT id FROM queued) AS id FROM waiting"
+)
 
 def migrations() -> list[tuple[int, Path]]:
     """The PostgreSQL migration files as ``(version, path)``, in order."""
@@ -138,6 +164,7 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
         self._claimer = claimer
         self._lease = lease
         self.published: dict[str, list[Any]] = {}
+        self._savepoints = 0
 
     def _claim(self, now: datetime) -> tuple[str | None, str | None]:
         return self._claimer, _ts(now + self._lease)
@@ -188,12 +215,92 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
         await self._pg.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
                                f"chat:{channel}:{chat_id}")
 
+    async def begin_update(
+        self, channel: str, chat_id: str, external_id: str, now: datetime
+    ) -> bool:
+        """``lock_chat`` and ``record_inbound`` in one statement.
+
+        The inbox row is inserted from the lock's result, so only once the lock is held; the
+        reads of the update come in later statements, whose snapshots see what the chat's
+        previous update committed.
+        """
+        status = await self._pg.execute(BEGIN_UPDATE, f"chat:{channel}:{chat_id}", channel,
+                                        external_id, _ts(now))
+        return _Done(status).rowcount == 1
+
+    async def arrival(
+        self,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        display_name: str,
+        locale: str | None,
+        now: datetime,
+    ) -> Arrival:
+        """The chat account refreshed, its membership, grant and session: one statement.
+
+        The same queries as ``touch_identity``, ``membership``, ``operator_for`` and
+        ``get_session``, the last three as JSON rows beside the account's.
+        """
+        try:
+            row = await self._pg.fetchrow(
+                ARRIVAL, channel, user_id, chat_id, display_name, locale or "vi", _ts(now),
+                channel, chat_id, channel, user_id)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+        assert row is not None
+        member = row["membership_row"]
+        operator = row["operator_row"]
+        session = row["session_row"]
+        return Arrival(
+            identity=self._identity(row),
+            membership=self._membership(json.loads(member)) if member else None,
+            operator=self._operator(json.loads(operator)) if operator else None,
+            session=self._session(json.loads(session)) if session else None,
+        )
+
+    async def enqueue_below(
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        backlog: int,
+        dedupe_key: str | None = None,
+        *,
+        not_before: datetime | None = None,
+        expires_at: datetime | None = None,
+        quiet: bool = False,
+        guard: dict[str, Any] | None = None,
+    ) -> tuple[int, int | None]:
+        """``waiting_for_chat`` and ``enqueue`` below ``backlog`` in one statement."""
+        values = self._outbox_values(channel, chat_id, payload, now, dedupe_key, not_before,
+                                     expires_at, quiet, guard)
+        try:
+            row = await self._pg.fetchrow(ENQUEUE_BELOW, *values, backlog)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+        assert row is not None
+        return int(row["n"]), row["id"]
+
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """Run a block inside a SAVEPOINT: an error undoes the block's writes only."""
+        """Run a block inside a SAVEPOINT: an error undoes the block's writes only.
+
+        The savepoint is not released afterwards (one round trip fewer per update): the
+        COMMIT keeps it with the rest of the transaction, and the next block's SAVEPOINT,
+        nested in it, is undone alone if that block fails.
+        """
+        self._savepoints += 1
+        name = f"update_{self._savepoints}"
+        await self._pg.execute(f"SAVEPOINT {name}")
         with self._withdrawn_on_error():
-            async with self._pg.transaction():  # nested: a SAVEPOINT
+            try:
                 yield
+            except BaseException:
+                if not self._pg.is_closed():
+                    await self._pg.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                raise
 
 
 class PostgresStorage:

@@ -115,6 +115,41 @@ async def test_a_failing_piece_rolls_back_alone_and_the_others_commit(
         ]
 
 
+async def test_a_failing_first_piece_rolls_back_alone_and_the_rest_commit_after_it(
+    storage: Storage,  # noqa: F811
+) -> None:
+    """The first piece runs without a SAVEPOINT: its failure ends its transaction alone."""
+    batches: list[int] = []
+    transactions: list[float] = []
+    published: list[object] = []
+    storage.on_commit("replies", published.extend)
+    storage.on_transaction(transactions.append)
+    commits = GroupCommit(storage, on_batch=batches.append)
+
+    async def work(tx: Transaction, n: int) -> int:
+        await tx.set_meta(f"chat-{n}", "written")
+        tx.after_commit("replies", n)
+        if n in (0, 2):
+            raise Boom("poison")
+        return n
+
+    results = await asyncio.gather(
+        *(commits.run(lambda tx, n=n: work(tx, n)) for n in range(4)), return_exceptions=True
+    )
+    assert isinstance(results[0], Boom) and isinstance(results[2], Boom)
+    assert (results[1], results[3]) == (1, 3)
+    assert batches == [2] and len(transactions) == 1  # the first one's was rolled back
+    assert published == [1, 3]
+    async with storage.transaction() as tx:
+        assert [await tx.get_meta(f"chat-{n}") for n in range(4)] == [
+            None, "written", None, "written"
+        ]
+    with pytest.raises(Boom):
+        await commits.run(lambda tx: work(tx, 0))  # a lone piece: nothing kept, no COMMIT
+    assert batches == [2] and len(transactions) == 2  # the read above; none here
+    assert await commits.run(lambda tx: _count(tx, "after")) == 1  # and it goes on
+
+
 async def test_a_database_error_fails_the_whole_batch_and_keeps_nothing(
     storage: Storage,  # noqa: F811
 ) -> None:
