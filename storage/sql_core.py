@@ -294,11 +294,14 @@ class CoreQueries(SQLiteQueries):
         return row["n"] if row else 0
 
     async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:
-        """Record that replies were delivered (one round trip for many)."""
-        await self._many(
+        """Record that replies were delivered (one statement for many)."""
+        ids = list(item_ids)
+        if not ids:
+            return
+        await self._run(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
-            "WHERE id = ? AND status = 'pending'",
-            [(_ts(now), item_id) for item_id in item_ids],
+            "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'",
+            (_ts(now), json.dumps(ids)),
         )
 
     async def retry_later(self, item_id: int, when: datetime, error: str) -> None:
