@@ -23,7 +23,13 @@ proxy would). These get one more table: updates/s, p50/p99, the bot's CPU ms per
 summed over its processes, and the PostgreSQL server's CPU ms per update.
 
 Usage: ``python -m bench.registration [--runs N] [--backend all|sqlite|postgres]
-[--processes N] [--webhook] [--no-ptb] [--profile DIR] [--logs DIR] [--strict]``.
+[--processes N] [--webhook] [--no-ptb] [--profile DIR] [--logs DIR] [--strict]
+[--statements]``.
+
+``--statements`` loads ``pg_stat_statements`` into the PostgreSQL cluster and adds the SQL
+statements the server ran per answered update (every statement of the bot's processes:
+updates, deliveries recorded, offsets, BEGIN/SAVEPOINT/COMMIT too), each a round trip; the
+most frequent ones of the last measurement at 200 people are printed.
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ PTB_CODE = "K7M2QX9P"
 # with this path, as a reverse proxy would.
 WEBHOOK_URL = "https://bench.invalid/telegram"
 PG_SETTINGS = DURABLE_SETTINGS  # PostgreSQL's defaults: as durable as SQLite's synchronous=FULL
+STATEMENTS = False  # --statements: count the server's statements (pg_stat_statements)
+TOP_STATEMENTS = 25  # how many of the most frequent statements --statements prints
 
 FAMILIES = (
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương",
@@ -122,6 +130,7 @@ class Phase:
     cpu_seconds: float = math.nan  # the bot processes' CPU time (all threads) in the phase
     db_cpu_seconds: float = math.nan  # the PostgreSQL server's CPU time in the phase
     commits: float = math.nan  # database COMMITs in the phase (ishc-bot only)
+    statements: float = math.nan  # SQL statements the PostgreSQL server ran (--statements)
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -136,6 +145,10 @@ class Phase:
     @property
     def db_cpu_ms_per_update(self) -> float:
         return self.db_cpu_seconds / self.updates * 1000 if self.updates else math.nan
+
+    @property
+    def statements_per_update(self) -> float:
+        return self.statements / self.updates if self.updates else math.nan
 
     @property
     def commits_per_s(self) -> float:
@@ -476,15 +489,18 @@ class Load:
         server_cpu: The database server's CPU seconds so far, if it is a server of its own.
     """
 
-    def __init__(self, server_cpu: Callable[[], float] | None = None) -> None:
+    def __init__(self, server_cpu: Callable[[], float] | None = None,
+                 statements: Callable[[], float] | None = None) -> None:
         self.next_index = 1
         self.server_cpu = server_cpu or (lambda: math.nan)
+        self.statements = statements or (lambda: math.nan)
 
     async def phase(self, bot: BotProcess, code: str, people: int) -> Phase:
         phase = Phase(people)
         first, self.next_index = self.next_index, self.next_index + people
         cpu, db_cpu = bot.cpu_seconds(), self.server_cpu()
         commits = await bot.commits()
+        statements = await asyncio.to_thread(self.statements)
         started = time.perf_counter()
         crowd = asyncio.gather(
             *(
@@ -507,6 +523,7 @@ class Load:
         phase.cpu_seconds = bot.cpu_seconds() - cpu
         phase.db_cpu_seconds = self.server_cpu() - db_cpu
         phase.commits = await bot.commits() - commits
+        phase.statements = await asyncio.to_thread(self.statements) - statements
         return phase
 
 
@@ -517,6 +534,8 @@ class Database:
     def __init__(self) -> None:
         self.cluster: PostgresCluster | None = None
         self.count = 0
+        self.current = ""  # the database being measured
+        self.top = ""  # --statements: the most frequent statements of the last measurement
 
     def available(self) -> str | None:
         """Why PostgreSQL cannot be measured here, or None."""
@@ -525,11 +544,43 @@ class Database:
     def create(self) -> tuple[str, str]:
         """A new empty database: its name and DSN."""
         if self.cluster is None:
-            self.cluster = PostgresCluster(settings=PG_SETTINGS)
+            settings = dict(PG_SETTINGS)
+            if STATEMENTS:
+                settings["shared_preload_libraries"] = "'pg_stat_statements'"
+                # asyncpg names each SAVEPOINT anew: room for them all, none evicted
+                settings["pg_stat_statements.max"] = "100000"
+            self.cluster = PostgresCluster(settings=settings)
             self.cluster.start()
+            if STATEMENTS:
+                self.cluster.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         self.count += 1
-        name = f"bench{self.count}"
+        name = self.current = f"bench{self.count}"
         return name, self.cluster.create_database(name)
+
+    def statements(self) -> float:
+        """Statements the server ran in the current database so far (``--statements``)."""
+        if self.cluster is None or not STATEMENTS:
+            return math.nan
+        return float(self.cluster.psql(
+            "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d "
+            f"ON d.oid = s.dbid WHERE d.datname = '{self.current}'").strip())
+
+    def remember_top(self, updates: int) -> None:
+        """Keep the current database's most frequent statements, per update, for the report."""
+        if self.cluster is None or not STATEMENTS or not updates:
+            return
+        text = ("regexp_replace(regexp_replace(query, 'savepoint_[0-9a-f]+', 'savepoint_N'), "
+                "'\\s+', ' ', 'g')")
+        self.top = self.cluster.psql(
+            f"SELECT round(sum(calls)::numeric / {updates}, 2) || '  ' || left({text}, 150) "
+            "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+            f"WHERE d.datname = '{self.current}' GROUP BY {text} "
+            f"ORDER BY sum(calls) DESC LIMIT {TOP_STATEMENTS}")
+
+    def reset_statements(self) -> None:
+        """Forget the counts so far (a measurement's top list is its own)."""
+        if self.cluster is not None and STATEMENTS:
+            self.cluster.psql("SELECT pg_stat_statements_reset()")
 
     def drop(self, name: str) -> None:
         if self.cluster is not None:
@@ -576,11 +627,13 @@ async def measure(
     result = BotResult(label)
     workdir = Path(tempfile.mkdtemp(prefix=f"ishc-bench-{label}-"))
     db_name = dsn = None
-    server_cpu = None
+    server_cpu = statements = None
     if setup.backend == "postgres" and kind is IshcBot:
         assert database is not None
         db_name, dsn = await asyncio.to_thread(database.create)
+        await asyncio.to_thread(database.reset_statements)
         server_cpu = database.server_cpu
+        statements = database.statements
     try:
         async with FakeTelegram() as fake:
             if kind is IshcBot:
@@ -590,7 +643,7 @@ async def measure(
             try:
                 code = await bot.prepare()
                 await bot.start()
-                load = Load(server_cpu)
+                load = Load(server_cpu, statements)
                 warmup = await load.phase(bot, code, WARMUP_PEOPLE)
                 result.errors += warmup.errors
                 for people in PHASES:
@@ -598,6 +651,9 @@ async def measure(
                     phase = await load.phase(bot, code, people)
                     result.phases[people] = phase
                 result.peak_rss_mib = bot.peak_rss_mib()
+                if database is not None and statements is not None:
+                    await asyncio.to_thread(database.remember_top,
+                                            sum(p.updates for p in result.phases.values()))
             except BotCrashed as error:
                 result.errors.append(str(error))
             finally:
@@ -641,6 +697,7 @@ class Run:
                 figures[f"cpu_ms_per_update@{people}"] = phase.cpu_ms_per_update
                 figures[f"db_cpu_ms_per_update@{people}"] = phase.db_cpu_ms_per_update
                 figures[f"commits_per_s@{people}"] = phase.commits_per_s
+                figures[f"statements_per_update@{people}"] = phase.statements_per_update
                 figures[f"updates_per_commit@{people}"] = phase.updates_per_commit
             out[result.name] = figures
         if "ishc" in out and "ptb" in out:
@@ -800,6 +857,10 @@ def setups_table(summary: dict[str, dict[str, float]], setups: Sequence[Setup], 
         row(f"PG CPU ms/update @{people}",
             lambda f, n=people: fmt(f.get(f"db_cpu_ms_per_update@{n}", math.nan), 2))
     row(f"updates/commit @{big}", lambda f: fmt(f[f"updates_per_commit@{big}"], 2))
+    if STATEMENTS:
+        for people in (big, small):
+            row(f"PG statements/update @{people}",
+                lambda f, n=people: fmt(f.get(f"statements_per_update@{n}", math.nan), 2))
     row("peak RSS MiB (largest)", lambda f: fmt(f["peak_rss_mib"], 1))
     print(
         "notes: bot CPU is summed over the bot's processes; PG CPU is the PostgreSQL server's "
@@ -911,6 +972,9 @@ async def main_async(args: argparse.Namespace) -> int:
                 return 1
         if database.cluster is not None:
             pg_version = await asyncio.to_thread(database.version)
+        if database.top:
+            print(f"\nmost frequent statements of the last PostgreSQL measurement "
+                  f"(calls per update, warm-up and both phases):\n{database.top}")
     finally:
         await asyncio.to_thread(database.stop)
     data = report(runs, time.perf_counter() - started, setups, pg_version)
@@ -963,9 +1027,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--strict", action="store_true", help="exit with status 2 when a target is missed"
     )
+    parser.add_argument(
+        "--statements", action="store_true",
+        help="PostgreSQL: count the server's SQL statements per update (pg_stat_statements) "
+        "and print the most frequent",
+    )
     args = parser.parse_args(argv)
-    global EVENT_LOOP, COMMIT_BATCH
-    EVENT_LOOP, COMMIT_BATCH = args.loop, args.commit_batch
+    global EVENT_LOOP, COMMIT_BATCH, STATEMENTS
+    EVENT_LOOP, COMMIT_BATCH, STATEMENTS = args.loop, args.commit_batch, args.statements
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.processes < 1 or (args.processes > 1 and args.backend != "postgres"):

@@ -36,10 +36,20 @@ from bot.engine import MENU_FLOW, Ctx, Engine
 from bot.i18n import N_
 from bot.messages import Inbound, Reply, T
 from bot.outbox import queue
-from storage.base import Identity, OutboxItem, ReadOnly, Session, Storage, Transaction
+from storage.base import (
+    Club,
+    Identity,
+    Member,
+    OutboxItem,
+    ReadOnly,
+    Session,
+    Storage,
+    Transaction,
+)
 from storage.deadletters import NewDeadLetter
 from storage.errors import StorageUnavailable
 from storage.group_commit import MAX_UPDATES, GroupCommit
+from storage.operators import Operator
 
 log = logging.getLogger(__name__)
 
@@ -231,14 +241,18 @@ class Service:
         self, tx: Transaction, inbound: Inbound, now: datetime, replay: int | None
     ) -> Handled:
         """Record the update, run the engine, apply its effects and queue the replies."""
-        await tx.lock_chat(inbound.channel, inbound.chat_id)  # in order across processes
-        fresh = await tx.record_inbound(inbound.channel, inbound.external_id, now)
+        # The chat's lock (in order across processes), then the inbox (a redelivery stops).
+        fresh = await tx.begin_update(inbound.channel, inbound.chat_id, inbound.external_id,
+                                      now)
         if replay is not None:
             await tx.dead_letter_retried(replay, now, None)
         elif not fresh:
             return Handled(duplicate=True, queued=[])
-        ctx = await self.context(tx, inbound, now)
-        session = await tx.get_session(inbound.channel, inbound.chat_id)
+        arrival = await tx.arrival(inbound.channel, inbound.user_id, inbound.chat_id,
+                                   inbound.display_name, inbound.locale, now)
+        ctx = self._context(tx, inbound, arrival.identity, arrival.membership,
+                            arrival.operator, now)
+        session = arrival.session
         if session is not None:
             logs.tag(flow=session.flow_id, step=session.step_id)
         outcome = await self.engine.advance(session, ctx)
@@ -413,12 +427,24 @@ class Service:
             What the engine and the effects may know about the update.
         """
         found = await tx.membership(identity.member_id) if identity.member_id else None
+        operator = await tx.operator_for(inbound.channel, inbound.user_id)
+        return self._context(tx, inbound, identity, found, operator, now)
+
+    def _context(
+        self,
+        tx: Transaction,
+        inbound: Inbound,
+        identity: Identity,
+        found: tuple[Member, Club, frozenset[str]] | None,
+        operator: Operator | None,
+        now: datetime,
+    ) -> Ctx:
+        """The context of an update from what was read of its writer (see ``context_of``)."""
         member, club, roles = found or (None, None, frozenset())
         if member is None or member.status in ("rejected", "erased"):
             member, club, roles = None, None, frozenset()
         elif member.status != "active":
             roles = frozenset()
-        operator = await tx.operator_for(inbound.channel, inbound.user_id)
         if operator is not None:
             roles = roles | {operator.role}
         return Ctx(

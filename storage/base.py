@@ -26,6 +26,7 @@ from storage.operators import OperatorReads, OperatorStore
 from storage.records import (
     BOARD_ROLES,
     ROLES,
+    Arrival,
     Club,
     Consent,
     Identity,
@@ -41,6 +42,7 @@ __all__ = [
     "BOARD_ROLES",
     "READS",
     "ROLES",
+    "Arrival",
     "Club",
     "Consent",
     "Identity",
@@ -196,6 +198,30 @@ class Transaction(
     async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
         """Remember an update; ``False`` if it was seen before (a redelivery)."""
 
+    async def begin_update(
+        self, channel: str, chat_id: str, external_id: str, now: datetime
+    ) -> bool:
+        """``lock_chat`` then ``record_inbound``, in one round trip where that matters.
+
+        Returns:
+            ``False`` if the update was seen before (a redelivery).
+        """
+
+    async def arrival(
+        self,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        display_name: str,
+        locale: str | None,
+        now: datetime,
+    ) -> Arrival:
+        """``touch_identity``, then its ``membership``, ``operator_for`` and ``get_session``.
+
+        One round trip where that matters (PostgreSQL); read after ``lock_chat``, so the
+        session is the one the chat's previous update left.
+        """
+
     async def prune_inbox(self, before: datetime) -> int:
         """Forget updates received before ``before``; return how many."""
 
@@ -222,6 +248,29 @@ class Transaction(
 
         The keyword arguments are its promise (see :class:`OutboxItem`); its first attempt
         is at ``not_before`` if that is later than ``now``.
+        """
+
+    async def enqueue_below(
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        backlog: int,
+        dedupe_key: str | None = None,
+        *,
+        not_before: datetime | None = None,
+        expires_at: datetime | None = None,
+        quiet: bool = False,
+        guard: dict[str, Any] | None = None,
+    ) -> tuple[int, int | None]:
+        """``waiting_for_chat``, then ``enqueue`` (with its promise) below ``backlog`` only.
+
+        One round trip where that matters (PostgreSQL).
+
+        Returns:
+            How many replies to the chat were pending before, and the queued reply's id
+            (``None``: not queued, the backlog was full or ``dedupe_key`` was queued).
         """
 
     async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:

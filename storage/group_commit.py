@@ -16,6 +16,11 @@ its replies released to the sender) only once it is durable:
   every caller gets :class:`~storage.errors.StorageUnavailable`, and nothing is acknowledged;
 - the caller gave up before its work began (cancelled): its work is not run.
 
+The first piece of work a transaction runs needs no SAVEPOINT (one round trip fewer to a
+database server, two for a lone update): nothing of the batch came before it, so if it fails
+the whole transaction is rolled back, its caller gets the error, and the rest of the batch
+runs in a new transaction, each of them in a SAVEPOINT as usual.
+
 Order: work runs in the order it was handed in. Callers that need an order between their
 pieces of work (one chat's updates) hand in the next only after the previous one returned,
 as the service's per-chat lock does; so a chat's next update always sees the last one
@@ -100,13 +105,39 @@ class GroupCommit:
             raise
 
     async def _commit(self, batch: list[_Pending[Any]]) -> None:
-        """Apply ``batch`` in one transaction; settle each caller after the COMMIT."""
+        """Apply ``batch``; settle each caller after the COMMIT of its transaction.
+
+        One transaction, unless the first piece of work fails (see the module): then it is
+        rolled back alone and the rest get a transaction of their own.
+        """
+        while batch:
+            batch = await self._transaction(batch)
+
+    async def _transaction(self, batch: list[_Pending[Any]]) -> list[_Pending[Any]]:
+        """Apply ``batch`` in one transaction; settle each caller after the COMMIT.
+
+        Returns:
+            The pieces not run yet because the first one failed (its transaction rolled
+            back, its caller told): they need a transaction of their own.
+        """
         outcomes: list[tuple[bool, Any]] = []
+        first: _FirstFailed | None = None
         try:
             async with self.storage.transaction() as tx:
-                for pending in batch:
+                for index, pending in enumerate(batch):
                     if pending.done.done():  # cancelled meanwhile: not run
                         outcomes.append((False, None))
+                        continue
+                    if not any(ok for ok, _ in outcomes):  # nothing of the batch before it
+                        try:
+                            value = await asyncio.create_task(pending.work(tx),
+                                                              context=pending.context)
+                        except Exception as error:
+                            if is_transient(error):
+                                raise
+                            first = _FirstFailed(index, error)
+                            raise first from error  # rolls the transaction back
+                        outcomes.append((True, value))
                         continue
                     try:
                         async with tx.savepoint():
@@ -117,6 +148,13 @@ class GroupCommit:
                         if is_transient(error):
                             raise  # the database's trouble: nothing of the batch is kept
                         outcomes.append((False, error))
+        except _FirstFailed as failed:
+            if failed is not first:
+                raise
+            pending = batch[failed.index]
+            if not pending.done.done():
+                pending.done.set_exception(failed.error)
+            return batch[failed.index + 1:]
         except Exception as error:
             for pending in batch:
                 if not pending.done.done():
@@ -138,3 +176,13 @@ class GroupCommit:
                 self.on_batch(sum(1 for ok, _ in outcomes if ok))
             except Exception:
                 log.exception("group commit: the batch callback failed")
+        return []
+
+
+class _FirstFailed(Exception):
+    """The first piece of work of a transaction failed: roll the transaction back."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error

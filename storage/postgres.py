@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import re
 import secrets
 import socket
 import time
@@ -29,11 +31,13 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from storage.base import OutboxItem
+from storage.base import Arrival, OutboxItem
 from storage.errors import IntegrityError, StorageUnavailable, describe, is_transient
 from storage.exports import ExportJob
 from storage.postgres_dialect import translate
+from storage.sql_core import MEMBERSHIP, OUTBOX_COLUMNS, SESSION, TOUCH_IDENTITY
 from storage.sql_shared import SharedTransaction
+from storage.sqlite_operators import OPERATOR_FOR
 from storage.sqlite_queries import _ts
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,29 @@ PROBE_KEY = "ready_probe"
 PRESENCE = 7362002  # advisory-lock class of the processes' presence slots (see ``peers``)
 SLOTS = 1024
 R = TypeVar("R")
+
+# One round trip for what the service does at the start of every update (the shared SQL,
+# rewritten; see PostgresTransaction.begin_update, arrival and enqueue_below).
+BEGIN_UPDATE = (
+    "WITH held AS (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) "
+    "INSERT INTO inbox (channel, external_id, received_at) SELECT $2, $3, $4 FROM held "
+    "ON CONFLICT DO NOTHING"
+)
+ARRIVAL = translate(
+    f"WITH i AS ({TOUCH_IDENTITY}) SELECT i.*, "
+    f"(SELECT row_to_json(s)::text FROM ({SESSION}) s) AS session_row, "
+    f"(SELECT row_to_json(o)::text FROM ({OPERATOR_FOR}) o) AS operator_row, "
+    f"(SELECT row_to_json(m)::text FROM ({MEMBERSHIP} WHERE members.id = i.member_id) m) "
+    "AS membership_row FROM i"
+)
+ENQUEUE_BELOW = (
+    "WITH waiting AS (SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' "
+    "AND channel = $1 AND chat_id = $2), "
+    f"queued AS (INSERT INTO outbox ({OUTBOX_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, "
+    "$9::bigint, $10, $11, $12 FROM waiting WHERE waiting.n < $13 "
+    "ON CONFLICT DO NOTHING RETURNING id) "
+    "SELECT waiting.n, (SELECT id FROM queued) AS id FROM waiting"
+)
 
 def migrations() -> list[tuple[int, Path]]:
     """The PostgreSQL migration files as ``(version, path)``, in order."""
@@ -72,6 +99,75 @@ async def _reset(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal.
+
+    The ``E''`` syntax reads the same whatever the server's ``standard_conforming_strings``.
+    """
+    return "E'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class _Connection:
+    """A transaction's connection: the commands it defers go with its next statement.
+
+    ``BEGIN`` and each ``SAVEPOINT`` are not sent on their own: they wait in ``due`` and are
+    sent before the next statement, in the same round trip when that statement can be sent
+    as text (``send``), else just before it. Nothing reaches the server in between, so the
+    transaction and its savepoints begin exactly where they would have.
+    """
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.due: list[str] = []
+
+    async def flush(self) -> None:
+        """Send what is due now (one round trip), if anything."""
+        if self.due:
+            commands, self.due = "; ".join(self.due), []
+            await self.conn.execute(commands)
+
+    async def send(self, sql: str) -> str:
+        """Run ``sql`` after what is due, in one round trip; return the status of ``sql``.
+
+        ``sql`` has no parameters (its values are written as literals).
+        """
+        commands, self.due = "; ".join([*self.due, sql]), []
+        return await self.conn.execute(commands)
+
+    def withdraw(self, command: str) -> bool:
+        """Take back ``command`` and what was deferred after it, if it was not sent yet."""
+        if command not in self.due:
+            return False
+        del self.due[self.due.index(command):]
+        return True
+
+    def is_closed(self) -> bool:
+        return self.conn.is_closed()
+
+    async def execute(self, query: str, *args: Any, **kwargs: Any) -> str:
+        await self.flush()
+        return await self.conn.execute(query, *args, **kwargs)
+
+    async def executemany(self, query: str, args: Any, **kwargs: Any) -> None:
+        await self.flush()
+        await self.conn.executemany(query, args, **kwargs)
+
+    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> list[asyncpg.Record]:
+        await self.flush()
+        return await self.conn.fetch(query, *args, **kwargs)
+
+    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> asyncpg.Record | None:
+        await self.flush()
+        return await self.conn.fetchrow(query, *args, **kwargs)
+
+    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        await self.flush()
+        return await self.conn.fetchval(query, *args, **kwargs)
+
+
 class _Done:
     """What ``_run`` returns: how many rows the statement changed."""
 
@@ -99,7 +195,7 @@ def _integrity(error: asyncpg.IntegrityConstraintViolationError) -> IntegrityErr
 class PostgresQueries:
     """The statement helpers of the shared mixins, on an asyncpg connection."""
 
-    _pg: asyncpg.Connection
+    _pg: _Connection
 
     async def _one(self, sql: str, args: Iterable[Any] = ()) -> asyncpg.Record | None:
         try:
@@ -134,10 +230,11 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
 
     def __init__(self, conn: asyncpg.Connection, claimer: str = "",
                  lease: timedelta = CLAIM_LEASE) -> None:
-        self._pg = conn
+        self._pg = _Connection(conn)
         self._claimer = claimer
         self._lease = lease
         self.published: dict[str, list[Any]] = {}
+        self._savepoints = 0
 
     def _claim(self, now: datetime) -> tuple[str | None, str | None]:
         return self._claimer, _ts(now + self._lease)
@@ -188,12 +285,111 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
         await self._pg.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
                                f"chat:{channel}:{chat_id}")
 
+    async def begin_update(
+        self, channel: str, chat_id: str, external_id: str, now: datetime
+    ) -> bool:
+        """``lock_chat`` and ``record_inbound`` in one statement.
+
+        The inbox row is inserted from the lock's result, so only once the lock is held; the
+        reads of the update come in later statements, whose snapshots see what the chat's
+        previous update committed. It is usually an update's first statement: then the
+        ``BEGIN`` or ``SAVEPOINT`` before it goes in the same round trip (as text, the values
+        written as literals).
+        """
+        key, at = f"chat:{channel}:{chat_id}", _ts(now)
+        assert at is not None
+        values = (key, channel, external_id, at)
+        if self._pg.due and not any("\x00" in value for value in values):
+            status = await self._pg.send(_PARAMETER.sub(
+                lambda found: _literal(values[int(found.group(1)) - 1]), BEGIN_UPDATE))
+        else:
+            status = await self._pg.execute(BEGIN_UPDATE, *values)
+        return _Done(status).rowcount == 1
+
+    async def arrival(
+        self,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        display_name: str,
+        locale: str | None,
+        now: datetime,
+    ) -> Arrival:
+        """The chat account refreshed, its membership, grant and session: one statement.
+
+        The same queries as ``touch_identity``, ``membership``, ``operator_for`` and
+        ``get_session``, the last three as JSON rows beside the account's.
+        """
+        try:
+            row = await self._pg.fetchrow(
+                ARRIVAL, channel, user_id, chat_id, display_name, locale or "vi", _ts(now),
+                channel, chat_id, channel, user_id)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+        assert row is not None
+        member = row["membership_row"]
+        operator = row["operator_row"]
+        session = row["session_row"]
+        return Arrival(
+            identity=self._identity(row),
+            membership=self._membership(json.loads(member)) if member else None,
+            operator=self._operator(json.loads(operator)) if operator else None,
+            session=self._session(json.loads(session)) if session else None,
+        )
+
+    async def enqueue_below(
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        backlog: int,
+        dedupe_key: str | None = None,
+        *,
+        not_before: datetime | None = None,
+        expires_at: datetime | None = None,
+        quiet: bool = False,
+        guard: dict[str, Any] | None = None,
+    ) -> tuple[int, int | None]:
+        """``waiting_for_chat`` and ``enqueue`` below ``backlog`` in one statement."""
+        values = self._outbox_values(channel, chat_id, payload, now, dedupe_key, not_before,
+                                     expires_at, quiet, guard)
+        try:
+            row = await self._pg.fetchrow(ENQUEUE_BELOW, *values, backlog)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise _integrity(error) from error
+        assert row is not None
+        return int(row["n"]), row["id"]
+
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """Run a block inside a SAVEPOINT: an error undoes the block's writes only."""
+        """Run a block inside a SAVEPOINT: an error undoes the block's writes only.
+
+        The SAVEPOINT goes with the block's first statement (see ``_Connection``), and it is
+        not released afterwards (one round trip fewer per update): the COMMIT keeps it with
+        the rest of the transaction, and the next block's SAVEPOINT, nested in it, is undone
+        alone if that block fails.
+        """
+        self._savepoints += 1
+        command = f"SAVEPOINT update_{self._savepoints}"
+        self._pg.due.append(command)
         with self._withdrawn_on_error():
-            async with self._pg.transaction():  # nested: a SAVEPOINT
+            try:
                 yield
+            except BaseException:
+                if not self._pg.withdraw(command) and not self._pg.is_closed():
+                    await self._pg.conn.execute(f"ROLLBACK TO {command}")
+                raise
+
+    async def commit(self) -> None:
+        """Commit (with what is still due: a transaction that sent nothing still runs)."""
+        await self._pg.send("COMMIT")
+
+    async def rollback(self) -> None:
+        """Roll back (nothing to do if not even the ``BEGIN`` was sent)."""
+        if not self._pg.withdraw("BEGIN"):
+            self._pg.due.clear()
+            await self._pg.conn.execute("ROLLBACK")
 
 
 class PostgresStorage:
@@ -365,15 +561,14 @@ class PostgresStorage:
                 raise
             try:
                 tx = PostgresTransaction(conn, self.claimer, self.claim_lease)
-                outer = conn.transaction()
+                tx._pg.due.append("BEGIN")  # sent with the first statement
                 try:
-                    await outer.start()
                     yield tx
-                    await outer.commit()
+                    await tx.commit()
                 except BaseException as error:
                     if not conn.is_closed():
                         with contextlib.suppress(Exception):
-                            await outer.rollback()
+                            await tx.rollback()
                     if isinstance(error, Exception) and is_transient(error):
                         raise self._unavailable(error) from error
                     raise

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from storage.operators import Operator
+
 BOARD_ROLES = frozenset({"chair", "vice_chair"})
 ROLES = ("chair", "vice_chair", "treasurer", "volunteer", "member")
 
@@ -160,3 +162,20 @@ class OutboxItem:
         """Whether it carries a promise (direct replies, alerts and notices do not)."""
         return (self.not_before is not None or self.expires_at is not None or self.quiet
                 or self.guard is not None)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Who an update comes from, as the service looks it up before running the engine.
+
+    Attributes:
+        identity: The chat account, refreshed by the update (``touch_identity``).
+        membership: Its member with their club and roles (``membership``), if linked.
+        operator: The association grant in force it serves (``operator_for``), if any.
+        session: The conversation in progress in the chat (``get_session``), if any.
+    """
+
+    identity: Identity
+    membership: tuple[Member, Club, frozenset[str]] | None
+    operator: Operator | None
+    session: Session | None

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from storage.base import (
+    Arrival,
     Club,
     Consent,
     Identity,
@@ -24,6 +25,30 @@ from storage.base import (
     Session,
 )
 from storage.sqlite_queries import Row, SQLiteQueries, _dt, _ts
+
+MEMBERSHIP = (
+    "SELECT members.*, clubs.id AS c_id, clubs.name AS c_name, clubs.commune AS "
+    "c_commune, clubs.district AS c_district, clubs.province AS c_province, "
+    "clubs.meeting_day AS c_meeting_day, clubs.created_at AS c_created_at, "
+    "clubs.province_code AS c_province_code, clubs.commune_code AS c_commune_code, "
+    "(SELECT group_concat(role) FROM member_roles r WHERE r.member_id = members.id) "
+    "AS roles FROM members JOIN clubs ON clubs.id = members.club_id"
+)
+"""A member with their club (columns ``c_*``) and roles; ``WHERE`` follows (``_membership``)."""
+OUTBOX_COLUMNS = (
+    "channel, chat_id, payload, next_attempt_at, dedupe_key, created_at, not_before, "
+    "expires_at, quiet, guard, claimed_by, claimed_until"
+)
+"""The columns a queued reply is inserted with (``_outbox_values``)."""
+SESSION = "SELECT * FROM sessions WHERE channel = ? AND chat_id = ?"
+"""The conversation in progress in a chat: ``(channel, chat_id)``."""
+TOUCH_IDENTITY = (
+    "INSERT INTO identities (channel, user_id, chat_id, display_name, locale, "
+    "last_seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id) DO UPDATE "
+    "SET chat_id = excluded.chat_id, display_name = excluded.display_name, "
+    "last_seen_at = excluded.last_seen_at, unreachable = 0 RETURNING *"
+)
+"""A chat account created or refreshed: ``(channel, user_id, chat_id, name, locale, at)``."""
 
 
 class CoreQueries(SQLiteQueries):
@@ -42,6 +67,30 @@ class CoreQueries(SQLiteQueries):
             (channel, external_id, _ts(now)),
         )
         return cursor.rowcount == 1
+
+    async def begin_update(
+        self, channel: str, chat_id: str, external_id: str, now: datetime
+    ) -> bool:
+        """Hold the chat (``lock_chat``) and remember the update (``record_inbound``)."""
+        await self.lock_chat(channel, chat_id)
+        return await self.record_inbound(channel, external_id, now)
+
+    async def arrival(
+        self,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        display_name: str,
+        locale: str | None,
+        now: datetime,
+    ) -> Arrival:
+        """The chat account refreshed, its membership and grant, and the chat's session."""
+        identity = await self.touch_identity(channel, user_id, chat_id, display_name, locale,
+                                             now)
+        membership = await self.membership(identity.member_id) if identity.member_id else None
+        operator = await self.operator_for(channel, user_id)
+        session = await self.get_session(channel, chat_id)
+        return Arrival(identity, membership, operator, session)
 
     async def prune_inbox(self, before: datetime) -> int:
         """Forget updates received before ``before``."""
@@ -64,9 +113,7 @@ class CoreQueries(SQLiteQueries):
 
     async def get_session(self, channel: str, chat_id: str) -> Session | None:
         """Return the conversation in progress in a chat."""
-        row = await self._one(
-            "SELECT * FROM sessions WHERE channel = ? AND chat_id = ?", (channel, chat_id)
-        )
+        row = await self._one(SESSION, (channel, chat_id))
         return self._session(row) if row else None
 
     async def save_session(self, session: Session) -> Session:
@@ -119,29 +166,65 @@ class CoreQueries(SQLiteQueries):
         guard: dict[str, Any] | None = None,
     ) -> int | None:
         """Queue a reply (with its promise, if any); ``None`` if ``dedupe_key`` was queued."""
-        first = max(now, not_before) if not_before is not None else now
-        claimer, until = self._claim(now)
         row = await self._one(
-            "INSERT INTO outbox (channel, chat_id, payload, next_attempt_at, dedupe_key, "
-            "created_at, not_before, expires_at, quiet, guard, claimed_by, claimed_until) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-            (
-                channel,
-                chat_id,
-                json.dumps(payload, ensure_ascii=False),
-                _ts(first),
-                dedupe_key,
-                _ts(now),
-                _ts(not_before),
-                _ts(expires_at),
-                int(quiet),
-                json.dumps(guard, sort_keys=True) if guard is not None else None,
-                claimer,
-                until,
-            ),
+            f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            self._outbox_values(channel, chat_id, payload, now, dedupe_key, not_before,
+                                expires_at, quiet, guard),
         )
         return row["id"] if row is not None else None
 
+    def _outbox_values(
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        dedupe_key: str | None,
+        not_before: datetime | None,
+        expires_at: datetime | None,
+        quiet: bool,
+        guard: dict[str, Any] | None,
+    ) -> tuple[Any, ...]:
+        """The values of :data:`OUTBOX_COLUMNS` for a reply queued now."""
+        first = max(now, not_before) if not_before is not None else now
+        claimer, until = self._claim(now)
+        return (
+            channel,
+            chat_id,
+            json.dumps(payload, ensure_ascii=False),
+            _ts(first),
+            dedupe_key,
+            _ts(now),
+            _ts(not_before),
+            _ts(expires_at),
+            int(quiet),
+            json.dumps(guard, sort_keys=True) if guard is not None else None,
+            claimer,
+            until,
+        )
+
+    async def enqueue_below(
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        backlog: int,
+        dedupe_key: str | None = None,
+        *,
+        not_before: datetime | None = None,
+        expires_at: datetime | None = None,
+        quiet: bool = False,
+        guard: dict[str, Any] | None = None,
+    ) -> tuple[int, int | None]:
+        """How many replies wait for the chat; queue this one only if fewer than ``backlog``."""
+        waiting = await self.waiting_for_chat(channel, chat_id)
+        if waiting >= backlog:
+            return waiting, None
+        return waiting, await self.enqueue(channel, chat_id, payload, now, dedupe_key,
+                                           not_before=not_before, expires_at=expires_at,
+                                           quiet=quiet, guard=guard)
 
     async def renew_claims(self, now: datetime) -> None:
         """Keep this process's claims on what it still has to send (one process: nothing)."""
@@ -211,11 +294,14 @@ class CoreQueries(SQLiteQueries):
         return row["n"] if row else 0
 
     async def mark_sent(self, item_ids: Iterable[int], now: datetime) -> None:
-        """Record that replies were delivered (one round trip for many)."""
-        await self._many(
+        """Record that replies were delivered (one statement for many)."""
+        ids = list(item_ids)
+        if not ids:
+            return
+        await self._run(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
-            "WHERE id = ? AND status = 'pending'",
-            [(_ts(now), item_id) for item_id in item_ids],
+            "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'",
+            (_ts(now), json.dumps(ids)),
         )
 
     async def retry_later(self, item_id: int, when: datetime, error: str) -> None:
@@ -483,20 +569,15 @@ class CoreQueries(SQLiteQueries):
 
     async def membership(self, member_id: int) -> tuple[Member, Club, frozenset[str]] | None:
         """A member with their club and roles, in one query."""
-        row = await self._one(
-            "SELECT members.*, clubs.id AS c_id, clubs.name AS c_name, clubs.commune AS "
-            "c_commune, clubs.district AS c_district, clubs.province AS c_province, "
-            "clubs.meeting_day AS c_meeting_day, clubs.created_at AS c_created_at, "
-            "clubs.province_code AS c_province_code, clubs.commune_code AS c_commune_code, "
-            "(SELECT group_concat(role) FROM member_roles r WHERE r.member_id = members.id) "
-            "AS roles FROM members JOIN clubs ON clubs.id = members.club_id WHERE members.id = ?",
-            (member_id,),
-        )
-        if row is None:
-            return None
-        club = self._club(row, prefix="c_")
+        row = await self._one(f"{MEMBERSHIP} WHERE members.id = ?", (member_id,))
+        return self._membership(row) if row is not None else None
+
+    @classmethod
+    def _membership(cls, row: Row) -> tuple[Member, Club, frozenset[str]]:
+        """A row of :data:`MEMBERSHIP` as ``(member, club, roles)``."""
+        club = cls._club(row, prefix="c_")
         roles = frozenset(row["roles"].split(",")) if row["roles"] else frozenset()
-        return self._member(row), club, roles
+        return cls._member(row), club, roles
 
     async def get_roles(self, member_id: int) -> frozenset[str]:
         """The member's roles."""
@@ -557,11 +638,7 @@ class CoreQueries(SQLiteQueries):
     ) -> Identity:
         """Create or refresh a chat account when it writes to the bot."""
         row = await self._one(
-            "INSERT INTO identities (channel, user_id, chat_id, display_name, locale, "
-            "last_seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, user_id) DO UPDATE "
-            "SET chat_id = excluded.chat_id, display_name = excluded.display_name, "
-            "last_seen_at = excluded.last_seen_at, unreachable = 0 RETURNING *",
-            (channel, user_id, chat_id, display_name, locale or "vi", _ts(now)),
+            TOUCH_IDENTITY, (channel, user_id, chat_id, display_name, locale or "vi", _ts(now))
         )
         assert row is not None
         return self._identity(row)

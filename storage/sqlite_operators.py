@@ -8,6 +8,12 @@ from datetime import datetime
 from storage.operators import Operator
 from storage.sqlite_queries import SQLiteQueries, _dt, _ts
 
+OPERATOR_FOR = (
+    "SELECT o.* FROM operator_accounts a JOIN operators o ON o.id = a.operator_id "
+    "WHERE a.channel = ? AND a.user_id = ? AND o.revoked_at IS NULL"
+)
+"""The grant in force a chat account serves: ``(channel, user_id)``."""
+
 
 class SQLiteOperators(SQLiteQueries):
     """Association operators; mixed into ``SQLiteTransaction``."""
@@ -98,9 +104,5 @@ class SQLiteOperators(SQLiteQueries):
 
     async def operator_for(self, channel: str, user_id: str) -> Operator | None:
         """The grant in force that this chat account serves, if any."""
-        row = await self._one(
-            "SELECT o.* FROM operator_accounts a JOIN operators o ON o.id = a.operator_id "
-            "WHERE a.channel = ? AND a.user_id = ? AND o.revoked_at IS NULL",
-            (channel, user_id),
-        )
+        row = await self._one(OPERATOR_FOR, (channel, user_id))
         return self._operator(row) if row else None

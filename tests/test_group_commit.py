@@ -48,6 +48,29 @@ async def test_a_failed_savepoint_undoes_only_its_own_writes_and_publications(
     assert published == ["before", "after"]
 
 
+async def test_a_savepoint_that_fails_before_any_statement_undoes_nothing_else(
+    storage: Storage,  # noqa: F811
+) -> None:
+    async with storage.transaction() as tx:
+        with pytest.raises(Boom):
+            async with tx.savepoint():
+                raise Boom
+        await tx.set_meta("kept", "1")
+        with pytest.raises(Boom):
+            async with tx.savepoint():
+                async with tx.savepoint():
+                    await tx.set_meta("inner", "1")
+                raise Boom
+        async with tx.savepoint():
+            pass
+    with pytest.raises(Boom):
+        async with storage.transaction() as tx:
+            raise Boom
+    async with storage.transaction() as tx:
+        assert await tx.get_meta("kept") == "1"
+        assert await tx.get_meta("inner") is None
+
+
 # Group commit
 
 
@@ -113,6 +136,41 @@ async def test_a_failing_piece_rolls_back_alone_and_the_others_commit(
         assert [await tx.get_meta(f"chat-{n}") for n in range(4)] == [
             "written", "written", None, "written"
         ]
+
+
+async def test_a_failing_first_piece_rolls_back_alone_and_the_rest_commit_after_it(
+    storage: Storage,  # noqa: F811
+) -> None:
+    """The first piece runs without a SAVEPOINT: its failure ends its transaction alone."""
+    batches: list[int] = []
+    transactions: list[float] = []
+    published: list[object] = []
+    storage.on_commit("replies", published.extend)
+    storage.on_transaction(transactions.append)
+    commits = GroupCommit(storage, on_batch=batches.append)
+
+    async def work(tx: Transaction, n: int) -> int:
+        await tx.set_meta(f"chat-{n}", "written")
+        tx.after_commit("replies", n)
+        if n in (0, 2):
+            raise Boom("poison")
+        return n
+
+    results = await asyncio.gather(
+        *(commits.run(lambda tx, n=n: work(tx, n)) for n in range(4)), return_exceptions=True
+    )
+    assert isinstance(results[0], Boom) and isinstance(results[2], Boom)
+    assert (results[1], results[3]) == (1, 3)
+    assert batches == [2] and len(transactions) == 1  # the first one's was rolled back
+    assert published == [1, 3]
+    async with storage.transaction() as tx:
+        assert [await tx.get_meta(f"chat-{n}") for n in range(4)] == [
+            None, "written", None, "written"
+        ]
+    with pytest.raises(Boom):
+        await commits.run(lambda tx: work(tx, 0))  # a lone piece: nothing kept, no COMMIT
+    assert batches == [2] and len(transactions) == 2  # the read above; none here
+    assert await commits.run(lambda tx: _count(tx, "after")) == 1  # and it goes on
 
 
 async def test_a_database_error_fails_the_whole_batch_and_keeps_nothing(

@@ -537,6 +537,108 @@ async def test_one_chat_is_held_until_the_transaction_holding_it_ends(
     assert events == ["first committing", "second has the chat"]
 
 
+async def test_begin_update_holds_the_chat_and_records_the_update_once(
+    backend: Backend, storage: Storage, tmp_path: Path
+) -> None:
+    """``begin_update`` is ``lock_chat`` + ``record_inbound``: a redelivery is ``False``."""
+    async with storage.transaction() as tx:
+        assert await tx.begin_update("telegram", "42", "u1", NOW) is True
+        assert await tx.begin_update("telegram", "42", "u1", NOW + MINUTE) is False
+        assert await tx.begin_update("zalo", "42", "u1", NOW) is True
+        assert await tx.record_inbound("telegram", "u1", NOW) is False
+    odd = "it's \\' $2 \\x00 ?; DROP TABLE inbox; -- Bác"  # PostgreSQL sends it as text
+    async with storage.transaction() as tx:
+        assert await tx.begin_update("zalo", odd, odd, NOW) is True
+        async with tx.savepoint():
+            assert await tx.begin_update("zalo", odd, f"{odd}2", NOW) is True
+        async with tx.savepoint():
+            assert await tx.begin_update("zalo", odd, odd, NOW) is False
+    async with storage.transaction() as tx:
+        assert await tx.record_inbound("zalo", odd, NOW) is False
+        assert await tx.record_inbound("zalo", f"{odd}2", NOW) is False
+        assert await tx.record_inbound("zalo", f"{odd}3", NOW) is True
+    if not backend.persistent:
+        return
+    other = backend.make(tmp_path)
+    await other.open()
+    events: list[str] = []
+    held = asyncio.Event()
+
+    async def first() -> None:
+        async with storage.transaction() as tx:
+            assert await tx.begin_update("telegram", "7", "u2", NOW)
+            held.set()
+            await asyncio.sleep(0.2)
+            await tx.set_meta("step", "first")
+            events.append("first committing")
+
+    async def second() -> None:
+        await held.wait()
+        async with other.transaction() as tx:
+            assert await tx.begin_update("telegram", "7", "u3", NOW)
+            events.append("second has the chat")
+            assert await tx.get_meta("step") == "first"
+
+    try:
+        await asyncio.gather(first(), second())
+    finally:
+        await other.close()
+    assert events == ["first committing", "second has the chat"]
+
+
+async def test_arrival_is_the_account_its_membership_grant_and_session(tx: Transaction) -> None:
+    first = await tx.arrival("telegram", "u1", "c1", "Hoa", None, NOW)
+    assert first.identity == await tx.identity("telegram", "u1")
+    assert (first.identity.locale, first.identity.member_id) == ("vi", None)
+    assert (first.membership, first.operator, first.session) == (None, None, None)
+    club = await make_club(tx)
+    hoa = new_member(club.id)
+    hoa_id = await add(tx, club.id)
+    await tx.grant_role(hoa_id, "treasurer", None, NOW)
+    await tx.grant_role(hoa_id, "chair", None, NOW)
+    await tx.link_identity("telegram", "u1", hoa_id)
+    await tx.set_unreachable("telegram", "c1", True)
+    grant = await tx.add_operator("association", "Bà Hà", ("Nghệ An", "", ""), "admin", NOW)
+    await tx.link_operator("telegram", "u1", grant.id, NOW)
+    stored = await tx.save_session(session("c2", data=DATA))
+    again = await tx.arrival("telegram", "u1", "c2", "Hoa Mồng", "en", NOW + MINUTE)
+    assert again.identity == await tx.identity("telegram", "u1")
+    assert (again.identity.chat_id, again.identity.display_name) == ("c2", "Hoa Mồng")
+    assert again.identity.unreachable is False and again.identity.member_id == hoa_id
+    assert again.identity.last_seen_at == NOW + MINUTE
+    assert again.membership == await tx.membership(hoa_id)
+    member, got_club, roles = again.membership
+    assert member == as_member(hoa, hoa_id) and got_club == club
+    assert roles == {"treasurer", "chair"}
+    assert again.operator == grant == await tx.operator_for("telegram", "u1")
+    assert again.session == stored == await tx.get_session("telegram", "c2")
+    assert again.session.data == DATA
+    await tx.revoke_operator(grant.id, NOW)
+    assert (await tx.arrival("telegram", "u1", "c2", "Hoa", None, NOW)).operator is None
+
+
+async def test_enqueue_below_counts_the_chat_and_queues_below_the_backlog(
+    tx: Transaction,
+) -> None:
+    waiting, first = await tx.enqueue_below("telegram", "c1", {"text": "a"}, NOW, 2)
+    assert waiting == 0 and (await tx.get_outbox(first)).payload == {"text": "a"}
+    waiting, second = await tx.enqueue_below("telegram", "c1", {"text": "b"}, NOW, 2,
+                                             dedupe_key="k1")
+    assert waiting == 1 and second is not None
+    assert await tx.enqueue_below("telegram", "c1", {"text": "c"}, NOW, 2) == (2, None)
+    assert await tx.waiting_for_chat("telegram", "c1") == 2
+    assert await tx.enqueue_below("telegram", "c2", {"text": "d"}, NOW, 2,
+                                  dedupe_key="k1") == (0, None)  # queued already
+    later = NOW + HOUR
+    waiting, promised = await tx.enqueue_below(
+        "telegram", "c3", {"text": "e"}, NOW, 2, not_before=later, expires_at=later + HOUR,
+        quiet=True, guard={"kind": "x"})
+    assert waiting == 0 and promised is not None
+    item = await tx.get_outbox(promised)
+    assert (item.payload, item.next_attempt_at, item.not_before) == ({"text": "e"}, later, later)
+    assert (item.expires_at, item.quiet, item.guard) == (later + HOUR, True, {"kind": "x"})
+
+
 async def test_get_member_round_trips_every_field(tx: Transaction) -> None:
     club = await make_club(tx)
     hoa = new_member(club.id, phone="0912345678")

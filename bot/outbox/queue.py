@@ -55,17 +55,14 @@ async def queue(
         The queued messages.
     """
     queued: list[OutboxItem] = []
-    backlog: int | None = None
+    backlog: int | None = None  # replies pending for ``here``, once counted
     for reply in replies:
         if reply.to is None:
             assert here is not None, "a reply without recipient needs a chat"
             channel, chat_id, locale = here
-            if backlog is None:
-                backlog = await tx.waiting_for_chat(channel, chat_id)
-            if backlog >= BACKLOG:
+            if backlog is not None and backlog >= BACKLOG:
                 metrics.UPDATES.labels(channel, "backlog").inc()
                 continue  # the chat cannot read faster than it is sent to: answers would pile up
-            backlog += 1
         elif isinstance(reply.to, Chat):
             channel, chat_id, locale = reply.to.channel, reply.to.chat_id, reply.to.locale
         else:
@@ -80,9 +77,20 @@ async def queue(
         locale = reply.locale or locale
         first = not queued and reply.to is None
         payload = render(reply, locale, remove_keyboard=asked_contact and first).to_json()
-        item_id = await tx.enqueue(channel, chat_id, payload, now, dedupe_key,
-                                   not_before=not_before, expires_at=expires_at, quiet=quiet,
-                                   guard=guard)
+        if reply.to is None and backlog is None:  # counted with the first one's insert
+            backlog, item_id = await tx.enqueue_below(
+                channel, chat_id, payload, now, BACKLOG, dedupe_key, not_before=not_before,
+                expires_at=expires_at, quiet=quiet, guard=guard)
+            if backlog >= BACKLOG:
+                metrics.UPDATES.labels(channel, "backlog").inc()
+                continue
+        else:
+            item_id = await tx.enqueue(channel, chat_id, payload, now, dedupe_key,
+                                       not_before=not_before, expires_at=expires_at,
+                                       quiet=quiet, guard=guard)
+        if reply.to is None:
+            assert backlog is not None
+            backlog += 1
         if item_id is not None:
             first = max(now, not_before) if not_before is not None else now
             item = OutboxItem(item_id, channel, chat_id, payload, 0, first,
