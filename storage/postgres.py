@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import secrets
 import socket
 import time
@@ -99,75 +98,6 @@ async def _reset(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-_PARAMETER = re.compile(r"\$(\d+)")
-
-
-def _literal(text: str) -> str:
-    """``text`` as an SQL string literal.
-
-    The ``E''`` syntax reads the same whatever the server's ``standard_conforming_strings``.
-    """
-    return "E'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-class _Connection:
-    """A transaction's connection: the commands it defers go with its next statement.
-
-    ``BEGIN`` and each ``SAVEPOINT`` are not sent on their own: they wait in ``due`` and are
-    sent before the next statement, in the same round trip when that statement can be sent
-    as text (``send``), else just before it. Nothing reaches the server in between, so the
-    transaction and its savepoints begin exactly where they would have.
-    """
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self.due: list[str] = []
-
-    async def flush(self) -> None:
-        """Send what is due now (one round trip), if anything."""
-        if self.due:
-            commands, self.due = "; ".join(self.due), []
-            await self.conn.execute(commands)
-
-    async def send(self, sql: str) -> str:
-        """Run ``sql`` after what is due, in one round trip; return the status of ``sql``.
-
-        ``sql`` has no parameters (its values are written as literals).
-        """
-        commands, self.due = "; ".join([*self.due, sql]), []
-        return await self.conn.execute(commands)
-
-    def withdraw(self, command: str) -> bool:
-        """Take back ``command`` and what was deferred after it, if it was not sent yet."""
-        if command not in self.due:
-            return False
-        del self.due[self.due.index(command):]
-        return True
-
-    def is_closed(self) -> bool:
-        return self.conn.is_closed()
-
-    async def execute(self, query: str, *args: Any, **kwargs: Any) -> str:
-        await self.flush()
-        return await self.conn.execute(query, *args, **kwargs)
-
-    async def executemany(self, query: str, args: Any, **kwargs: Any) -> None:
-        await self.flush()
-        await self.conn.executemany(query, args, **kwargs)
-
-    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> list[asyncpg.Record]:
-        await self.flush()
-        return await self.conn.fetch(query, *args, **kwargs)
-
-    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> asyncpg.Record | None:
-        await self.flush()
-        return await self.conn.fetchrow(query, *args, **kwargs)
-
-    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        await self.flush()
-        return await self.conn.fetchval(query, *args, **kwargs)
-
-
 class _Done:
     """What ``_run`` returns: how many rows the statement changed."""
 
@@ -195,7 +125,7 @@ def _integrity(error: asyncpg.IntegrityConstraintViolationError) -> IntegrityErr
 class PostgresQueries:
     """The statement helpers of the shared mixins, on an asyncpg connection."""
 
-    _pg: _Connection
+    _pg: asyncpg.Connection
 
     async def _one(self, sql: str, args: Iterable[Any] = ()) -> asyncpg.Record | None:
         try:
@@ -230,7 +160,7 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
 
     def __init__(self, conn: asyncpg.Connection, claimer: str = "",
                  lease: timedelta = CLAIM_LEASE) -> None:
-        self._pg = _Connection(conn)
+        self._pg = conn
         self._claimer = claimer
         self._lease = lease
         self.published: dict[str, list[Any]] = {}
@@ -292,18 +222,10 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
 
         The inbox row is inserted from the lock's result, so only once the lock is held; the
         reads of the update come in later statements, whose snapshots see what the chat's
-        previous update committed. It is usually an update's first statement: then the
-        ``BEGIN`` or ``SAVEPOINT`` before it goes in the same round trip (as text, the values
-        written as literals).
+        previous update committed.
         """
-        key, at = f"chat:{channel}:{chat_id}", _ts(now)
-        assert at is not None
-        values = (key, channel, external_id, at)
-        if self._pg.due and not any("\x00" in value for value in values):
-            status = await self._pg.send(_PARAMETER.sub(
-                lambda found: _literal(values[int(found.group(1)) - 1]), BEGIN_UPDATE))
-        else:
-            status = await self._pg.execute(BEGIN_UPDATE, *values)
+        status = await self._pg.execute(BEGIN_UPDATE, f"chat:{channel}:{chat_id}", channel,
+                                        external_id, _ts(now))
         return _Done(status).rowcount == 1
 
     async def arrival(
@@ -365,31 +287,20 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
     async def savepoint(self) -> AsyncIterator[None]:
         """Run a block inside a SAVEPOINT: an error undoes the block's writes only.
 
-        The SAVEPOINT goes with the block's first statement (see ``_Connection``), and it is
-        not released afterwards (one round trip fewer per update): the COMMIT keeps it with
-        the rest of the transaction, and the next block's SAVEPOINT, nested in it, is undone
-        alone if that block fails.
+        The savepoint is not released afterwards (one round trip fewer per update): the
+        COMMIT keeps it with the rest of the transaction, and the next block's SAVEPOINT,
+        nested in it, is undone alone if that block fails.
         """
         self._savepoints += 1
-        command = f"SAVEPOINT update_{self._savepoints}"
-        self._pg.due.append(command)
+        name = f"update_{self._savepoints}"
+        await self._pg.execute(f"SAVEPOINT {name}")
         with self._withdrawn_on_error():
             try:
                 yield
             except BaseException:
-                if not self._pg.withdraw(command) and not self._pg.is_closed():
-                    await self._pg.conn.execute(f"ROLLBACK TO {command}")
+                if not self._pg.is_closed():
+                    await self._pg.execute(f"ROLLBACK TO SAVEPOINT {name}")
                 raise
-
-    async def commit(self) -> None:
-        """Commit (with what is still due: a transaction that sent nothing still runs)."""
-        await self._pg.send("COMMIT")
-
-    async def rollback(self) -> None:
-        """Roll back (nothing to do if not even the ``BEGIN`` was sent)."""
-        if not self._pg.withdraw("BEGIN"):
-            self._pg.due.clear()
-            await self._pg.conn.execute("ROLLBACK")
 
 
 class PostgresStorage:
@@ -561,14 +472,15 @@ class PostgresStorage:
                 raise
             try:
                 tx = PostgresTransaction(conn, self.claimer, self.claim_lease)
-                tx._pg.due.append("BEGIN")  # sent with the first statement
+                outer = conn.transaction()
                 try:
+                    await outer.start()
                     yield tx
-                    await tx.commit()
+                    await outer.commit()
                 except BaseException as error:
                     if not conn.is_closed():
                         with contextlib.suppress(Exception):
-                            await tx.rollback()
+                            await outer.rollback()
                     if isinstance(error, Exception) and is_transient(error):
                         raise self._unavailable(error) from error
                     raise

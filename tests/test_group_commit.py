@@ -48,29 +48,6 @@ async def test_a_failed_savepoint_undoes_only_its_own_writes_and_publications(
     assert published == ["before", "after"]
 
 
-async def test_a_savepoint_that_fails_before_any_statement_undoes_nothing_else(
-    storage: Storage,  # noqa: F811
-) -> None:
-    async with storage.transaction() as tx:
-        with pytest.raises(Boom):
-            async with tx.savepoint():
-                raise Boom
-        await tx.set_meta("kept", "1")
-        with pytest.raises(Boom):
-            async with tx.savepoint():
-                async with tx.savepoint():
-                    await tx.set_meta("inner", "1")
-                raise Boom
-        async with tx.savepoint():
-            pass
-    with pytest.raises(Boom):
-        async with storage.transaction() as tx:
-            raise Boom
-    async with storage.transaction() as tx:
-        assert await tx.get_meta("kept") == "1"
-        assert await tx.get_meta("inner") is None
-
-
 # Group commit
 
 
