@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ from bot.outbox.promises import QuietHours
 from bot.vocabulary import day_text
 from storage.base import Club, OutboxItem, Storage, Transaction
 from storage.meetings import DueInstalment
+
+log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "reminders"
 SCAN_CLUBS = 300  # clubs read per transaction by the scan
@@ -484,9 +487,54 @@ def _open(moment: datetime, zone: ZoneInfo, settings: Settings) -> datetime:
 
 
 def plan(
-    items: Iterable[Due], now: datetime, tz: str, settings: Settings, rate: float = PACE_RATE
+    items: Iterable[Due], now: datetime, tz: str, settings: Settings,
+    rate: float | Mapping[str, float] = PACE_RATE, channels: Mapping[int, str] | None = None,
 ) -> list[tuple[Due, datetime]]:
     """The order of a scan's reminders and when each may first go out (its ``not_before``).
+
+    Each channel (each bot: ``telegram``, ``zalo``, ``telegram:<name>``...) has its own
+    rate budget, so the reminders are spread per channel, each at its own pace (see
+    :func:`_plan_channel`): those of a bot serving 2,000 members do not wait behind those
+    of one serving 50,000. A channel that cannot deliver its share inside the send window
+    says so in the log (a warning with the counts); what does not fit still never gets a
+    moment in the quiet hours.
+
+    Args:
+        items: The new reminders of a scan.
+        now: The moment of the scan.
+        tz: The clubs' time zone.
+        settings: The reminder settings.
+        rate: Messages per second at most: per channel (a mapping, e.g. the running
+            senders' rates), or one for all. A channel missing from the mapping is planned
+            at :data:`PACE_RATE`.
+        channels: The channel each member's reminders go through (member id -> channel);
+            without it (or for a member not in it) all are planned as one channel.
+
+    Returns:
+        Each reminder that can still go out, with its ``not_before`` (club time), in order
+        (by ``not_before`` when there are several channels).
+    """
+    zone = ZoneInfo(tz)
+    rates = rate if isinstance(rate, Mapping) else {}
+    default = PACE_RATE if isinstance(rate, Mapping) else rate
+    groups: dict[str, list[Due]] = defaultdict(list)
+    where = channels or {}
+    for item in items:
+        groups[where.get(item.member_id, "")].append(item)
+    if len(groups) <= 1:
+        (channel, group), = groups.items() if groups else (("", []),)
+        return _plan_channel(group, now, zone, settings, rates.get(channel, default), channel)
+    planned = [pair for channel, group in sorted(groups.items()) for pair in
+               _plan_channel(group, now, zone, settings, rates.get(channel, default), channel)]
+    planned.sort(key=lambda pair: pair[1])  # stable: each channel's order is kept
+    return planned
+
+
+def _plan_channel(
+    items: Iterable[Due], now: datetime, zone: ZoneInfo, settings: Settings, rate: float,
+    channel: str,
+) -> list[tuple[Due, datetime]]:
+    """The plan of one channel's reminders: their order and each one's ``not_before``.
 
     Every reminder of a scan may go from the same moment (the scan's, out of the quiet
     hours): a national meeting morning is one batch of hundreds of thousands. The batch is
@@ -515,16 +563,16 @@ def plan(
       moment, as before.
 
     Args:
-        items: The new reminders of a scan.
+        items: The new reminders of a scan for this channel.
         now: The moment of the scan.
-        tz: The clubs' time zone.
+        zone: The clubs' time zone.
         settings: The reminder settings.
-        rate: Reminders per second at most.
+        rate: Reminders per second at most (the channel's).
+        channel: The channel's name, for the log.
 
     Returns:
         Each reminder that can still go out, with its ``not_before`` (club time), in order.
     """
-    zone = ZoneInfo(tz)
     gap = timedelta(seconds=1 / rate)
     ready = [(item, moment) for item in fair(items)
              if (moment := send_from(item, now, zone, settings)) is not None]
@@ -544,14 +592,25 @@ def plan(
         pace = max(gap, min(room, MAX_GAP))
     planned = list(kept)
     slot = start
+    late = missed = 0
     for item, at in spread:
         slot = _open(slot, zone, settings)
         when = max(slot, at)
         if when >= item.until:  # out of reach: its last moment, if that is not quiet
+            missed += 1
             last = item.until - gap
             when = last if last >= at and settings.quiet_hours().end_of(last) is None else at
+        elif when >= window_end > start:
+            late += 1
         planned.append((item, when))
         slot += pace
+    if late or missed:
+        room = max(0, int((window_end - start).total_seconds() * rate))
+        log.warning(
+            "reminders: %s cannot deliver its share inside the send window %s: %d reminders "
+            "at %g/s from %s, room for %d; %d planned after the window (never in the quiet "
+            "hours), %d out of reach before they stop making sense", channel or "-",
+            settings.send_window, len(spread), rate, f"{start:%H:%M:%S}", room, late, missed)
     return planned
 
 
@@ -599,7 +658,8 @@ async def queue(
 
 
 async def scan(
-    storage: Storage, tz: str, now: datetime, *, send: bool = True, rate: float = PACE_RATE
+    storage: Storage, tz: str, now: datetime, *, send: bool = True,
+    rate: float | Mapping[str, float] = PACE_RATE,
 ) -> list[Due]:
     """Queue the reminders due at ``now``, each exactly once (the periodic scan).
 
@@ -613,7 +673,8 @@ async def scan(
         tz: The clubs' time zone.
         now: The moment to look at (the operator's ``reminders send --at``).
         send: Queue them; with ``False`` only list what is due and new.
-        rate: Reminders per second the spread plans for at most.
+        rate: Messages per second the spread plans for at most: per channel (channel ->
+            rate, each bot its own budget: the running senders' rates) or one for all.
 
     Returns:
         The new reminders, in the order queued.
@@ -623,12 +684,16 @@ async def scan(
         settings = Settings.from_json(await tx.get_meta(SETTINGS_KEY))
         tx.after_commit(promises.QUIET_TOPIC, settings.quiet_hours())  # the sender's copy
     found: list[Due] = []
+    channels: dict[int, str] | None = {} if isinstance(rate, Mapping) else None
     for start in range(0, len(clubs), SCAN_CLUBS):
         async with storage.transaction() as tx:
             due_now = await due(tx, now, tz, clubs[start:start + SCAN_CLUBS])
             fresh = await tx.new_reminder_keys([d.key for d in due_now])
-        found += [d for d in due_now if d.key in fresh]
-    planned = plan(found, now, tz, settings, rate)
+            new = [d for d in due_now if d.key in fresh]
+            if new and channels is not None:  # which bot each one goes through
+                channels.update(await tx.member_channels(sorted({d.club_id for d in new})))
+        found += new
+    planned = plan(found, now, tz, settings, rate, channels)
     todo = [item for item, _ in planned]
     when = {item.key: at for item, at in planned}
     if send:

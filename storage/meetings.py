@@ -102,6 +102,14 @@ class MeetingReads(Protocol):
     async def active_member_ids(self, club_ids: Sequence[int]) -> dict[int, list[int]]:
         """Active members of each club."""
 
+    async def member_channels(self, club_ids: Sequence[int]) -> dict[int, str]:
+        """The channel each member of these clubs is written to (member id -> channel).
+
+        That of the account a message to the member goes to (see ``identities_of``: the
+        chosen one first, then the most recently used), among the reachable ones; members
+        without one are left out.
+        """
+
 
 class MeetingStore(MeetingReads, Protocol):
     """Reading and writing these records (part of every transaction)."""

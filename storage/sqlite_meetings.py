@@ -218,3 +218,23 @@ class SQLiteMeetings(SQLiteQueries):
             for club_id, member_id in rows:
                 found[club_id].append(member_id)
         return found
+
+    async def member_channels(self, club_ids: Sequence[int]) -> dict[int, str]:
+        """The channel each member of these clubs is written to (member id -> channel).
+
+        That of the account a message to the member goes to (see ``identities_of``: the
+        chosen one first, then the most recently used), among the reachable ones; members
+        without one are left out.
+        """
+        found: dict[int, str] = {}
+        for start in range(0, len(club_ids), 500):
+            chunk = list(club_ids[start:start + 500])
+            rows = await self._all(
+                "SELECT i.member_id, i.channel FROM identities i JOIN members m ON m.id = "
+                f"i.member_id WHERE m.club_id IN ({_in(chunk)}) AND i.unreachable = 0 "
+                "ORDER BY i.member_id, i.preferred DESC, i.last_seen_at DESC, i.rowid DESC",
+                chunk,
+            )
+            for member_id, channel in rows:
+                found.setdefault(member_id, channel)
+        return found

@@ -147,6 +147,13 @@ class OutboxWorker:
         self._global[sender.channel] = TokenBucket(sender.rate, 1.0)
         self.wake()
 
+    def rates(self) -> dict[str, float]:
+        """Each channel's overall rate (messages per second): each bot has its own budget.
+
+        The reminder scan spreads its batch per channel at these rates.
+        """
+        return {name: sender.rate for name, sender in self.senders.items()}
+
     def wake(self) -> None:
         """Look at the queues now."""
         self._event.set()
