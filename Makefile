@@ -47,6 +47,7 @@ bench: $(STAMP) postgres
 	$(BIN)/python -m bench.health
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.reminders --count 2000
+	$(BIN)/python -m bench.reminders --national --scale 0.1
 	$(BIN)/python -m bench.faults
 
 clean:

@@ -35,8 +35,12 @@ the 15th: the peak), 05/12/2026 10:00 (an ordinary moment: overdue follow-ups on
 Monday 07/12/2026 07:30 (the board's weekly digest). Target: under 5 s. ``--profile`` (or a
 missed target) prints where the time goes at that moment.
 
+(c) The national reminder peak (``--national [--scale 0.1] [--window-minutes M]``): every
+club meets on the same day, 34 province bots each held to 30 messages/s by the fake; see
+:mod:`bench.reminders_national`.
+
 Usage: ``python -m bench.reminders [--runs N] [--count N] [--clubs N] [--part delivery|due]
-[--strict] [--profile] [--explain] [--keep]``.
+[--strict] [--profile] [--explain] [--keep] [--national [--scale S]]``.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bench import common
+from bench import common, reminders_national
 from bench.fund import (
     ETHNICITIES,
     HOUSEHOLD_WEIGHTS,
@@ -538,7 +542,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only the delivery or only the timing of what is due")
     parser.add_argument("--profile", action="store_true",
                         help="print where due() spends its time at the meeting moment")
+    parser.add_argument("--national", action="store_true",
+                        help="the national reminder peak: every club meets the same day, 34 "
+                             "province bots at 30/s each (see bench/reminders_national.py)")
+    parser.add_argument("--scale", type=float, default=0.1,
+                        help="--national: share of the 6,000 clubs (default 0.1; 1 = full)")
+    parser.add_argument("--window-minutes", type=int,
+                        help="--national: the send window in minutes (default 10 x the scale)")
     args = parser.parse_args(argv)
+    if args.national:
+        if not 0 < args.scale <= 1:
+            parser.error("--scale must be in (0, 1]")
+        return asyncio.run(reminders_national.national(args))
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.count < 1 or args.clubs < 1:

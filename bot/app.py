@@ -89,7 +89,8 @@ async def open_app(
         # missed while the service was down still goes out if it is still relevant).
         if settings.reminders:
             supervisor.every("reminders", TICK,
-                             lambda: reminders.scan(storage, settings.tz, utcnow()), lead=lead)
+                             lambda: reminders.scan(storage, settings.tz, utcnow(),
+                                                    rate=outbox.rates()), lead=lead)
         # Health alerts nobody answered go to the whole board (once each), whatever the hour.
         supervisor.every("alerts", TICK,
                          lambda: alerts.escalate(storage, utcnow(), settings.alert_escalate),

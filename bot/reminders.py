@@ -32,9 +32,12 @@ carry a reminder into the night or past the meeting.
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -49,6 +52,9 @@ from bot.outbox import promises
 from bot.outbox.promises import QuietHours
 from bot.vocabulary import day_text
 from storage.base import Club, OutboxItem, Storage, Transaction
+from storage.meetings import DueInstalment
+
+log = logging.getLogger(__name__)
 
 SETTINGS_KEY = "reminders"
 SCAN_CLUBS = 300  # clubs read per transaction by the scan
@@ -166,26 +172,77 @@ async def due(
     if clubs is None:
         clubs = [club for club, _ in await tx.list_clubs()]
     ids = [club.id for club in clubs]
+    rules = await tx.meeting_rules(ids)
+    moves = await tx.meeting_moves_of(ids)
     windows: dict[int, tuple[Meeting, list[int]]] = {}
+    offsets = (*settings.meeting_days, settings.health_days)
     for club in clubs:
-        rule = await tx.meeting_rule(club.id) or default_rule(club.meeting_day)
-        nxt = [m for m in meetings(rule, await tx.meeting_moves(club.id), local.date(), 2)
-               if m.starts(tz) > now]
+        rule = rules.get(club.id) or default_rule(club.meeting_day)
+        nxt = [m for m in meetings(rule, moves[club.id], local.date(), 2) if m.starts(tz) > now]
         if not nxt:
             continue
-        open_days = [d for d in (*settings.meeting_days, settings.health_days)
-                     if _meeting_time(nxt[0], d, zone, settings) <= now]
+        open_days = [d for d in offsets if _meeting_time(nxt[0], d, zone, settings) <= now]
         if open_days:
             windows[club.id] = (nxt[0], open_days)
     members = await tx.active_member_ids(list(windows))
+    health_clubs = [c for c, (_, open_days) in windows.items()
+                    if settings.health_days in open_days]
+    since = local.date().replace(day=1)
+    missing = await tx.unmeasured_members(health_clubs, since) if health_clubs else {}
+    instalments = await tx.due_instalments(ids)
+    texts = _Texts()
     found: list[Due] = []
-    for club_id, (meeting, open_days) in windows.items():
-        found += _meeting_reminders(club_id, meeting, members[club_id], now, zone, settings)
-        if settings.health_days in open_days:
-            found += await _health_reminders(tx, club_id, meeting, now, zone, settings)
-    found += await _repayment_reminders(tx, ids, now, zone, settings)
+    with _bulk():  # hundreds of thousands at a meeting peak
+        for club_id, (meeting, _) in windows.items():
+            found += _meeting_reminders(club_id, meeting, members[club_id], now, zone,
+                                        settings, texts)
+            if club_id in missing:
+                found += _health_reminders(club_id, meeting, missing[club_id], since, now,
+                                           zone, settings, texts)
+        found += _repayment_reminders(instalments, now, zone, settings)
     found += await _digests(tx, ids, now, zone, settings)
     return await _not_paused(tx, found)
+
+
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """No cyclic garbage collection while many reminders are made (no ``await`` inside).
+
+    A meeting peak makes over a million small objects (each reminder and its guard); the
+    collector walked all of them again and again while they were made, about half of
+    :func:`due`'s time. Nothing made here is cyclic: reference counting frees it all. The
+    code inside never awaits, so nothing else runs meanwhile.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class _Texts(dict[tuple[Any, ...], tuple[T, ...]]):
+    """The texts of one :func:`due` call, made once for every club with the same meeting."""
+
+    def meeting(self, meeting: Meeting, days: int) -> tuple[T, ...]:
+        key = ("meeting", meeting.day, meeting.time, meeting.place, days)
+        if key not in self:
+            when = (T(N_("today at {time}"), time=meeting.time) if days == 0 else
+                    T(N_("{day} at {time}"), day=day_text(meeting.day), time=meeting.time))
+            self[key] = (T(N_("Reminder: the club meets {when}{place}. Please come, and bring "
+                              "your health book."), when=when,
+                           place=(T(N_(" at {place}"), place=meeting.place) if meeting.place
+                                  else "")),)
+        return self[key]
+
+    def health(self, meeting: Meeting) -> tuple[T, ...]:
+        key = ("health", meeting.day)
+        if key not in self:
+            self[key] = (T(N_("You have not had your blood pressure measured this month. It is "
+                              "measured at the meeting on {day}; or type /huyetap if you "
+                              "measure it yourself."), day=format_day(meeting.day)),)
+        return self[key]
 
 
 def _meeting_time(meeting: Meeting, days: int, zone: ZoneInfo, settings: Settings) -> datetime:
@@ -197,44 +254,40 @@ def _meeting_time(meeting: Meeting, days: int, zone: ZoneInfo, settings: Setting
 
 def _meeting_reminders(
     club_id: int, meeting: Meeting, members: list[int], now: datetime, zone: ZoneInfo,
-    settings: Settings,
+    settings: Settings, texts: _Texts,
 ) -> list[Due]:
     starts = meeting.starts(zone.key)
-    found = []
+    day, at_time = meeting.day.isoformat(), meeting.time
+    found: list[Due] = []
     for days in settings.meeting_days:
         at = _meeting_time(meeting, days, zone, settings)
         if not at <= now < starts:
             continue
-        when = (T(N_("today at {time}"), time=meeting.time) if days == 0 else
-                T(N_("{day} at {time}"), day=day_text(meeting.day), time=meeting.time))
-        text = T(N_("Reminder: the club meets {when}{place}. Please come, and bring your "
-                    "health book."), when=when,
-                 place=T(N_(" at {place}"), place=meeting.place) if meeting.place else "")
-        found += [Due(f"meeting:{club_id}:{meeting.day}:{days}:{m}", club_id, m, "meeting", at,
-                      starts, (text,), guard={"kind": "meeting", "club": club_id, "member": m,
-                                              "day": meeting.day.isoformat(),
-                                              "time": meeting.time}, urgent=days == 0)
+        parts, urgent = texts.meeting(meeting, days), days == 0
+        prefix = f"meeting:{club_id}:{day}:{days}:"
+        found += [Due(prefix + str(m), club_id, m, "meeting", at, starts, parts, (),
+                      {"kind": "meeting", "club": club_id, "member": m, "day": day,
+                       "time": at_time}, urgent)
                   for m in members]
     return found
 
 
-async def _health_reminders(
-    tx: Transaction, club_id: int, meeting: Meeting, now: datetime, zone: ZoneInfo,
-    settings: Settings,
+HEALTH_CHOICES = (Choice("/huyetap", N_("Blood pressure and weight")),)
+
+
+def _health_reminders(
+    club_id: int, meeting: Meeting, missing: list[int], since: date, now: datetime,
+    zone: ZoneInfo, settings: Settings, texts: _Texts,
 ) -> list[Due]:
     at = _meeting_time(meeting, settings.health_days, zone, settings)
     starts = meeting.starts(zone.key)
     if not at <= now < starts:
         return []
-    since = now.astimezone(zone).date().replace(day=1)
-    missing = (await tx.unmeasured_members([club_id], since))[club_id]
-    text = T(N_("You have not had your blood pressure measured this month. It is measured at "
-                "the meeting on {day}; or type /huyetap if you measure it yourself."),
-             day=format_day(meeting.day))
-    return [Due(f"health:{club_id}:{meeting.day}:{m}", club_id, m, "health", at, starts,
-                (text,), (Choice("/huyetap", N_("Blood pressure and weight")),),
-                {"kind": "health", "club": club_id, "member": m, "since": since.isoformat(),
-                 "day": meeting.day.isoformat(), "time": meeting.time})
+    parts, day, at_time = texts.health(meeting), meeting.day.isoformat(), meeting.time
+    since_text, prefix = since.isoformat(), f"health:{club_id}:{day}:"
+    return [Due(prefix + str(m), club_id, m, "health", at, starts, parts, HEALTH_CHOICES,
+                {"kind": "health", "club": club_id, "member": m, "since": since_text,
+                 "day": day, "time": at_time})
             for m in missing]
 
 
@@ -246,24 +299,45 @@ def _repayment_steps(due_day: date, settings: Settings, today: date) -> list[int
     return steps
 
 
-async def _repayment_reminders(
-    tx: Transaction, club_ids: list[int], now: datetime, zone: ZoneInfo, settings: Settings
+REPAYMENT_CHOICES = (Choice("/trano", N_("Report a payment")), Choice("/vay", N_("My loans")))
+
+
+def _repayment_step(
+    due_day: date, now: datetime, zone: ZoneInfo, settings: Settings
+) -> tuple[int, datetime, datetime] | None:
+    """The latest step due at ``now`` of an instalment due on ``due_day``.
+
+    Returns:
+        Its days from the due day, its moment and its ``until``; ``None`` if none is due.
+    """
+    steps = _repayment_steps(due_day, settings, now.astimezone(zone).date())
+    times = [_on(due_day + timedelta(days=s), settings.quiet_end if s == 0 else
+                 settings.send_at, zone, settings) for s in steps]
+    current = [i for i, at in enumerate(times) if at <= now]
+    if not current:
+        return None
+    index = current[-1]  # only the latest step: a missed earlier one is no longer news
+    until = times[index + 1] if index + 1 < len(times) else times[index] + timedelta(days=7)
+    if now >= until:
+        return None
+    return steps[index], times[index], until
+
+
+def _repayment_reminders(
+    instalments: Iterable[DueInstalment], now: datetime, zone: ZoneInfo, settings: Settings
 ) -> list[Due]:
-    today = now.astimezone(zone).date()
+    by_day: dict[date, tuple[tuple[int, datetime, datetime] | None, str, str]] = {}
     found = []
-    for item in await tx.due_instalments(club_ids):
-        steps = _repayment_steps(item.due, settings, today)
-        times = [_on(item.due + timedelta(days=s), settings.quiet_end if s == 0 else
-                     settings.send_at, zone, settings) for s in steps]
-        current = [i for i, at in enumerate(times) if at <= now]
-        if not current:
+    for item in instalments:
+        known = by_day.get(item.due)
+        if known is None:  # the same for every instalment due that day
+            known = by_day[item.due] = (_repayment_step(item.due, now, zone, settings),
+                                        format_day(item.due), item.due.isoformat())
+        current, day, due_text = known
+        if current is None:
             continue
-        index = current[-1]  # only the latest step: a missed earlier one is no longer news
-        step = steps[index]
-        until = times[index + 1] if index + 1 < len(times) else times[index] + timedelta(days=7)
-        if now >= until:
-            continue
-        amount, day = format_money(item.amount), format_day(item.due)
+        step, at, until = current
+        amount = format_money(item.amount)
         if step < 0:
             text = T(N_("Reminder: {amount} of your loan is due on {day}."), amount=amount,
                      day=day)
@@ -272,12 +346,10 @@ async def _repayment_reminders(
         else:
             text = T(N_("Your loan payment of {amount} was due on {day} and is not paid yet. "
                         "Please pay it soon, or talk to the treasurer."), amount=amount, day=day)
-        found.append(Due(f"repayment:{item.loan_id}:{item.due}:{step}", item.club_id,
-                         item.member_id, "repayment", times[index], until, (text,),
-                         (Choice("/trano", N_("Report a payment")),
-                          Choice("/vay", N_("My loans"))),
+        found.append(Due(f"repayment:{item.loan_id}:{due_text}:{step}", item.club_id,
+                         item.member_id, "repayment", at, until, (text,), REPAYMENT_CHOICES,
                          {"kind": "repayment", "club": item.club_id, "member": item.member_id,
-                          "loan": item.loan_id, "due": item.due.isoformat()}, step == 0))
+                          "loan": item.loan_id, "due": due_text}, step == 0))
     return found
 
 
@@ -339,11 +411,10 @@ async def digest(tx: Transaction, club_id: int, today: date) -> tuple[T, ...]:
 
 
 async def _not_paused(tx: Transaction, found: list[Due]) -> list[Due]:
-    by_kind: dict[str, list[int]] = defaultdict(list)
-    for item in found:
-        by_kind[item.kind].append(item.member_id)
-    paused = {kind: await tx.paused_members(kind, sorted(set(ids)))
-              for kind, ids in by_kind.items()}
+    kinds = {item.kind for item in found}
+    paused = {kind: await tx.paused_members(kind, None) for kind in sorted(kinds)}
+    if not any(paused.values()):
+        return found
     return [item for item in found if item.member_id not in paused[item.kind]]
 
 
@@ -416,9 +487,54 @@ def _open(moment: datetime, zone: ZoneInfo, settings: Settings) -> datetime:
 
 
 def plan(
-    items: Iterable[Due], now: datetime, tz: str, settings: Settings, rate: float = PACE_RATE
+    items: Iterable[Due], now: datetime, tz: str, settings: Settings,
+    rate: float | Mapping[str, float] = PACE_RATE, channels: Mapping[int, str] | None = None,
 ) -> list[tuple[Due, datetime]]:
     """The order of a scan's reminders and when each may first go out (its ``not_before``).
+
+    Each channel (each bot: ``telegram``, ``zalo``, ``telegram:<name>``...) has its own
+    rate budget, so the reminders are spread per channel, each at its own pace (see
+    :func:`_plan_channel`): those of a bot serving 2,000 members do not wait behind those
+    of one serving 50,000. A channel that cannot deliver its share inside the send window
+    says so in the log (a warning with the counts); what does not fit still never gets a
+    moment in the quiet hours.
+
+    Args:
+        items: The new reminders of a scan.
+        now: The moment of the scan.
+        tz: The clubs' time zone.
+        settings: The reminder settings.
+        rate: Messages per second at most: per channel (a mapping, e.g. the running
+            senders' rates), or one for all. A channel missing from the mapping is planned
+            at :data:`PACE_RATE`.
+        channels: The channel each member's reminders go through (member id -> channel);
+            without it (or for a member not in it) all are planned as one channel.
+
+    Returns:
+        Each reminder that can still go out, with its ``not_before`` (club time), in order
+        (by ``not_before`` when there are several channels).
+    """
+    zone = ZoneInfo(tz)
+    rates = rate if isinstance(rate, Mapping) else {}
+    default = PACE_RATE if isinstance(rate, Mapping) else rate
+    groups: dict[str, list[Due]] = defaultdict(list)
+    where = channels or {}
+    for item in items:
+        groups[where.get(item.member_id, "")].append(item)
+    if len(groups) <= 1:
+        (channel, group), = groups.items() if groups else (("", []),)
+        return _plan_channel(group, now, zone, settings, rates.get(channel, default), channel)
+    planned = [pair for channel, group in sorted(groups.items()) for pair in
+               _plan_channel(group, now, zone, settings, rates.get(channel, default), channel)]
+    planned.sort(key=lambda pair: pair[1])  # stable: each channel's order is kept
+    return planned
+
+
+def _plan_channel(
+    items: Iterable[Due], now: datetime, zone: ZoneInfo, settings: Settings, rate: float,
+    channel: str,
+) -> list[tuple[Due, datetime]]:
+    """The plan of one channel's reminders: their order and each one's ``not_before``.
 
     Every reminder of a scan may go from the same moment (the scan's, out of the quiet
     hours): a national meeting morning is one batch of hundreds of thousands. The batch is
@@ -447,16 +563,16 @@ def plan(
       moment, as before.
 
     Args:
-        items: The new reminders of a scan.
+        items: The new reminders of a scan for this channel.
         now: The moment of the scan.
-        tz: The clubs' time zone.
+        zone: The clubs' time zone.
         settings: The reminder settings.
-        rate: Reminders per second at most.
+        rate: Reminders per second at most (the channel's).
+        channel: The channel's name, for the log.
 
     Returns:
         Each reminder that can still go out, with its ``not_before`` (club time), in order.
     """
-    zone = ZoneInfo(tz)
     gap = timedelta(seconds=1 / rate)
     ready = [(item, moment) for item in fair(items)
              if (moment := send_from(item, now, zone, settings)) is not None]
@@ -476,14 +592,25 @@ def plan(
         pace = max(gap, min(room, MAX_GAP))
     planned = list(kept)
     slot = start
+    late = missed = 0
     for item, at in spread:
         slot = _open(slot, zone, settings)
         when = max(slot, at)
         if when >= item.until:  # out of reach: its last moment, if that is not quiet
+            missed += 1
             last = item.until - gap
             when = last if last >= at and settings.quiet_hours().end_of(last) is None else at
+        elif when >= window_end > start:
+            late += 1
         planned.append((item, when))
         slot += pace
+    if late or missed:
+        room = max(0, int((window_end - start).total_seconds() * rate))
+        log.warning(
+            "reminders: %s cannot deliver its share inside the send window %s: %d reminders "
+            "at %g/s from %s, room for %d; %d planned after the window (never in the quiet "
+            "hours), %d out of reach before they stop making sense", channel or "-",
+            settings.send_window, len(spread), rate, f"{start:%H:%M:%S}", room, late, missed)
     return planned
 
 
@@ -531,7 +658,8 @@ async def queue(
 
 
 async def scan(
-    storage: Storage, tz: str, now: datetime, *, send: bool = True, rate: float = PACE_RATE
+    storage: Storage, tz: str, now: datetime, *, send: bool = True,
+    rate: float | Mapping[str, float] = PACE_RATE,
 ) -> list[Due]:
     """Queue the reminders due at ``now``, each exactly once (the periodic scan).
 
@@ -545,7 +673,8 @@ async def scan(
         tz: The clubs' time zone.
         now: The moment to look at (the operator's ``reminders send --at``).
         send: Queue them; with ``False`` only list what is due and new.
-        rate: Reminders per second the spread plans for at most.
+        rate: Messages per second the spread plans for at most: per channel (channel ->
+            rate, each bot its own budget: the running senders' rates) or one for all.
 
     Returns:
         The new reminders, in the order queued.
@@ -555,12 +684,16 @@ async def scan(
         settings = Settings.from_json(await tx.get_meta(SETTINGS_KEY))
         tx.after_commit(promises.QUIET_TOPIC, settings.quiet_hours())  # the sender's copy
     found: list[Due] = []
+    channels: dict[int, str] | None = {} if isinstance(rate, Mapping) else None
     for start in range(0, len(clubs), SCAN_CLUBS):
         async with storage.transaction() as tx:
             due_now = await due(tx, now, tz, clubs[start:start + SCAN_CLUBS])
             fresh = await tx.new_reminder_keys([d.key for d in due_now])
-        found += [d for d in due_now if d.key in fresh]
-    planned = plan(found, now, tz, settings, rate)
+            new = [d for d in due_now if d.key in fresh]
+            if new and channels is not None:  # which bot each one goes through
+                channels.update(await tx.member_channels(sorted({d.club_id for d in new})))
+        found += new
+    planned = plan(found, now, tz, settings, rate, channels)
     todo = [item for item, _ in planned]
     when = {item.key: at for item, at in planned}
     if send:

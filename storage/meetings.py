@@ -66,6 +66,12 @@ class MeetingReads(Protocol):
     async def meeting_moves(self, club_id: int) -> list[MeetingMove]:
         """The club's moved meetings."""
 
+    async def meeting_rules(self, club_ids: Sequence[int]) -> dict[int, MeetingRule]:
+        """The rule in force of each of these clubs that has one (one query per 500 clubs)."""
+
+    async def meeting_moves_of(self, club_ids: Sequence[int]) -> dict[int, list[MeetingMove]]:
+        """The moved meetings of each of these clubs (each club present, maybe empty)."""
+
     async def attendance(self, club_id: int, limit: int = 2) -> list[tuple[date, dict[int, bool]]]:
         """The last ``limit`` meetings with attendance, newest first.
 
@@ -84,8 +90,8 @@ class MeetingReads(Protocol):
     async def paused_kinds(self, member_id: int) -> frozenset[str]:
         """The kinds of reminders a member has paused."""
 
-    async def paused_members(self, kind: str, member_ids: Sequence[int]) -> set[int]:
-        """Which of ``member_ids`` have paused ``kind``."""
+    async def paused_members(self, kind: str, member_ids: Sequence[int] | None) -> set[int]:
+        """Which of ``member_ids`` have paused ``kind`` (``None``: every member who has)."""
 
     async def new_reminder_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` were never queued."""
@@ -95,6 +101,14 @@ class MeetingReads(Protocol):
 
     async def active_member_ids(self, club_ids: Sequence[int]) -> dict[int, list[int]]:
         """Active members of each club."""
+
+    async def member_channels(self, club_ids: Sequence[int]) -> dict[int, str]:
+        """The channel each member of these clubs is written to (member id -> channel).
+
+        That of the account a message to the member goes to (see ``identities_of``: the
+        chosen one first, then the most recently used), among the reachable ones; members
+        without one are left out.
+        """
 
 
 class MeetingStore(MeetingReads, Protocol):

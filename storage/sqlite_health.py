@@ -125,8 +125,8 @@ class SQLiteHealth(SQLiteQueries):
                 f"WHERE r.member_id = m.id AND r.day >= ?) ORDER BY m.club_id, m.id",
                 (*chunk, since.isoformat()),
             )
-            for row in rows:
-                found[row["club_id"]].append(row["id"])
+            for club_id, member_id in rows:
+                found[club_id].append(member_id)
         return found
 
     async def high_last_readings(self, club_id: int) -> int:

@@ -29,6 +29,35 @@ class SQLiteMeetings(SQLiteQueries):
         )
         return self._rule(row) if row else None
 
+    async def meeting_rules(self, club_ids: Sequence[int]) -> dict[int, MeetingRule]:
+        """The rule in force of each of these clubs that has one (one query per 500 clubs)."""
+        found: dict[int, MeetingRule] = {}
+        for start in range(0, len(club_ids), 500):
+            chunk = list(club_ids[start:start + 500])
+            rows = await self._all(
+                f"SELECT * FROM meeting_rules WHERE club_id IN ({_in(chunk)}) "
+                "ORDER BY club_id, id",
+                chunk,
+            )
+            for row in rows:  # the latest of each club is the last
+                found[row["club_id"]] = self._rule(row)
+        return found
+
+    async def meeting_moves_of(self, club_ids: Sequence[int]) -> dict[int, list[MeetingMove]]:
+        """The moved meetings of each of these clubs (each club present, maybe empty)."""
+        found: dict[int, list[MeetingMove]] = {club_id: [] for club_id in club_ids}
+        for start in range(0, len(club_ids), 500):
+            chunk = list(club_ids[start:start + 500])
+            rows = await self._all(
+                f"SELECT * FROM meeting_moves WHERE club_id IN ({_in(chunk)}) "
+                "ORDER BY club_id, month",
+                chunk,
+            )
+            for r in rows:
+                found[r["club_id"]].append(MeetingMove(
+                    r["month"], date.fromisoformat(r["day"]), r["time"], r["place"]))
+        return found
+
     async def set_meeting_rule(
         self, club_id: int, rule: MeetingRule, by: int | None, now: datetime
     ) -> None:
@@ -118,8 +147,13 @@ class SQLiteMeetings(SQLiteQueries):
         )
         return frozenset(r["kind"] for r in rows)
 
-    async def paused_members(self, kind: str, member_ids: Sequence[int]) -> set[int]:
-        """Which of ``member_ids`` have paused ``kind``."""
+    async def paused_members(self, kind: str, member_ids: Sequence[int] | None) -> set[int]:
+        """Which of ``member_ids`` have paused ``kind`` (``None``: every member who has)."""
+        if member_ids is None:
+            rows = await self._all(
+                "SELECT member_id FROM reminder_pauses WHERE kind = ? AND paused = 1", (kind,)
+            )
+            return {r[0] for r in rows}
         found: set[int] = set()
         for start in range(0, len(member_ids), 500):
             chunk = list(member_ids[start:start + 500])
@@ -181,6 +215,26 @@ class SQLiteMeetings(SQLiteQueries):
                 f"AND club_id IN ({_in(chunk)}) ORDER BY club_id, id",
                 chunk,
             )
-            for r in rows:
-                found[r["club_id"]].append(r["id"])
+            for club_id, member_id in rows:
+                found[club_id].append(member_id)
+        return found
+
+    async def member_channels(self, club_ids: Sequence[int]) -> dict[int, str]:
+        """The channel each member of these clubs is written to (member id -> channel).
+
+        That of the account a message to the member goes to (see ``identities_of``: the
+        chosen one first, then the most recently used), among the reachable ones; members
+        without one are left out.
+        """
+        found: dict[int, str] = {}
+        for start in range(0, len(club_ids), 500):
+            chunk = list(club_ids[start:start + 500])
+            rows = await self._all(
+                "SELECT i.member_id, i.channel FROM identities i JOIN members m ON m.id = "
+                f"i.member_id WHERE m.club_id IN ({_in(chunk)}) AND i.unreachable = 0 "
+                "ORDER BY i.member_id, i.preferred DESC, i.last_seen_at DESC, i.rowid DESC",
+                chunk,
+            )
+            for member_id, channel in rows:
+                found.setdefault(member_id, channel)
         return found

@@ -25,6 +25,10 @@ after a quiet one). Each 429 is kept in ``rate_limited`` (arrival time on
 Webhook mode: ``post_webhook`` sends one update by hand; ``push_to_webhooks(urls)`` makes the
 fake push every queued update as Telegram does once ``setWebhook`` is called (several URLs, in
 turn, stand for a reverse proxy in front of several processes).
+
+Several bots (``tokens=[...]``, besides ``token``) can share one fake: each token is served and
+has its own flood window (Telegram's limit is per bot); ``accepted_by_token`` and
+``limited_by_token`` count each token's accepted messages and 429s.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ import math
 import re
 import struct
 import time
-from collections import deque
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -185,11 +189,17 @@ class FakeTelegram(LoopbackFake):
         host: str = "127.0.0.1",
         port: int = 0,
         flood_limit: float | None = None,
+        tokens: Iterable[str] = (),
     ):
         super().__init__(token, host=host, port=port)
         self.flood_limit = flood_limit
         self.rate_limited: list[tuple[float, Any]] = []  # (monotonic time, chat id) of each 429
         self._accepted: deque[float] = deque()  # times of the messages in the last second
+        # Further bots on this fake, each with its own flood window (the first is ``token``'s).
+        self._windows: dict[str, deque[float]] = {f"bot{token}": self._accepted}
+        self._windows.update({f"bot{extra}": deque() for extra in tokens})
+        self.accepted_by_token: Counter[str] = Counter()
+        self.limited_by_token: Counter[str] = Counter()
         prefix = token.split(":", 1)[0]
         self.bot_id = int(prefix) if prefix.isdigit() else 123456
         self.bot_user = {
@@ -493,7 +503,8 @@ class FakeTelegram(LoopbackFake):
 
     # ------------------------------------------------------------------ HTTP
     async def _handle(self, request: web.Request) -> web.Response:
-        if request.match_info["bot_token"] != f"bot{self.token}":
+        window = self._windows.get(request.match_info["bot_token"])
+        if window is None:
             return _error(401, "Unauthorized")
         method = request.match_info["method"].lower()
         params: dict[str, Any] = {k: _decode(v, k) for k, v in request.query.items()}
@@ -525,27 +536,30 @@ class FakeTelegram(LoopbackFake):
             return _error(429, _default_description(429, retry_after), retry_after)
         limited = method in FLOOD_METHODS and self.flood_limit is not None
         if limited:
-            retry_after = self._flood_wait()
+            retry_after = self._flood_wait(window)
             if retry_after is not None:
                 self.rate_limited.append((time.monotonic(), self._chat_of(params)))
+                self.limited_by_token[request.match_info["bot_token"][3:]] += 1
                 return _error(429, _default_description(429, retry_after), retry_after)
         try:
             result = await handler(params)
         except _ApiError as exc:
             return _error(exc.status, exc.description, exc.retry_after)
         if limited:
-            self._accepted.append(time.monotonic())
+            window.append(time.monotonic())
+            self.accepted_by_token[request.match_info["bot_token"][3:]] += 1
         return web.json_response({"ok": True, "result": result})
 
-    def _flood_wait(self) -> int | None:
+    def _flood_wait(self, window: deque[float] | None = None) -> int | None:
         """Whole seconds until the window has room for one more message; ``None``: it has."""
         assert self.flood_limit is not None
+        accepted = self._accepted if window is None else window
         now = time.monotonic()
-        while self._accepted and self._accepted[0] <= now - 1.0:
-            self._accepted.popleft()
-        if len(self._accepted) < self.flood_limit:
+        while accepted and accepted[0] <= now - 1.0:
+            accepted.popleft()
+        if len(accepted) < self.flood_limit:
             return None
-        return max(1, math.ceil(self._accepted[0] + 1.0 - now))
+        return max(1, math.ceil(accepted[0] + 1.0 - now))
 
     async def _true(self, params: dict) -> bool:
         return True

@@ -490,3 +490,21 @@ async def test_send_photo_upload_keeps_the_bytes_and_checks_them(fake, bot):
     with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_photo(USER, PNG_1x1, caption="x" * 1025)
     assert len(fake.sent) == 2
+
+
+async def test_several_bots_each_with_its_own_flood_window():
+    """Telegram's limit is per bot: two tokens on one fake, each held to 3 messages a second."""
+    async with FakeTelegram("111:first", tokens=["222:second"], flood_limit=3) as fake, \
+            aiohttp.ClientSession() as http:
+        async def send(token: str, chat: int) -> int:
+            async with http.post(f"{fake.base_url}{token}/sendMessage",
+                                 json={"chat_id": chat, "text": "x"}) as response:
+                return response.status
+
+        first = [await send("111:first", n) for n in range(1, 5)]
+        second = [await send("222:second", n) for n in range(1, 5)]
+        assert first == second == [200, 200, 200, 429]  # the first bot's 4th does not count...
+        assert await send("333:unknown", 1) == 401  # ...against the second; unknown: refused
+    assert fake.accepted_by_token == {"111:first": 3, "222:second": 3}
+    assert fake.limited_by_token == {"111:first": 1, "222:second": 1}
+    assert len(fake.rate_limited) == 2

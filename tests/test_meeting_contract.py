@@ -97,6 +97,57 @@ async def test_moves_by_month_and_a_second_move_replaces_the_first(tx: Transacti
     assert await tx.meeting_moves(other.id) == []
 
 
+async def test_rules_and_moves_of_many_clubs_at_once(tx: Transaction) -> None:
+    """What the reminder scan reads for hundreds of clubs in one query each."""
+    club = await make_club(tx)
+    other = await make_club(tx, "CLB Tân Đức")
+    bare = await make_club(tx, "CLB Châu Kim")
+    await tx.set_meeting_rule(club.id, MeetingRule(day=15), None, NOW)
+    await tx.set_meeting_rule(club.id, MeetingRule(day=20, time="14:00"), None, NOW + HOUR)
+    await tx.set_meeting_rule(other.id, MeetingRule(day=3), None, NOW)
+    move = MeetingMove("2026-12", date(2026, 12, 20), "14:00", "Sân đình")
+    await tx.move_meeting(other.id, move, None, NOW)
+    ids = [club.id, other.id, bare.id]
+    rules = await tx.meeting_rules(ids)
+    assert rules == {club.id: await tx.meeting_rule(club.id),
+                     other.id: await tx.meeting_rule(other.id)}
+    assert rules[club.id].day == 20
+    assert await tx.meeting_moves_of(ids) == {club.id: [], other.id: [move], bare.id: []}
+
+
+async def test_member_channels_and_every_pause(tx: Transaction) -> None:
+    """The channel a member's reminders go through (the account messages go to), and the
+    members who paused a kind."""
+    club = await make_club(tx)
+    other = await make_club(tx, "CLB Tân Đức")
+    one = await add(tx, club.id, phone="+84901000001")
+    two = await add(tx, club.id, phone="+84901000002")
+    gone = await add(tx, club.id, phone="+84901000003")
+    elsewhere = await add(tx, other.id, phone="+84901000004")
+    await add(tx, club.id, phone="+84901000005")  # no chat account
+    for channel, user, member, seen in (("telegram", "1", one, NOW),
+                                        ("zalo", "z1", one, NOW + HOUR),
+                                        ("telegram:p02", "2", two, NOW),
+                                        ("telegram", "3", gone, NOW),
+                                        ("telegram:p07", "4", elsewhere, NOW)):
+        await tx.touch_identity(channel, user, user, "Bác", "vi", seen)
+        await tx.link_identity(channel, user, member)
+    await tx.set_unreachable("telegram", "3", True)
+    found = await tx.member_channels([club.id])
+    assert found == {one: "zalo", two: "telegram:p02"}  # the most recently used; reachable
+    for member in (one, two):
+        first = next(i for i in await tx.identities_of(member) if not i.unreachable)
+        assert found[member] == first.channel  # where the outbox writes
+    assert await tx.member_channels([club.id, other.id]) == {**found, elsewhere: "telegram:p07"}
+    await tx.set_reminder_pause(one, "meeting", True, NOW)
+    await tx.set_reminder_pause(two, "meeting", True, NOW)
+    await tx.set_reminder_pause(two, "meeting", False, NOW + HOUR)
+    await tx.set_reminder_pause(elsewhere, "health", True, NOW)
+    assert await tx.paused_members("meeting", None) == {one}
+    assert await tx.paused_members("health", None) == {elsewhere}
+    assert await tx.paused_members("meeting", [two, elsewhere]) == set()
+
+
 # --- attendance ------------------------------------------------------------------------------
 
 
