@@ -80,6 +80,16 @@ class Reads(
     :class:`Transaction` the service hands their ``apply``.
     """
 
+    shares_promises: bool
+    """Whether promised messages (reminders, digests) are left for any process to send.
+
+    Where several processes share the database (PostgreSQL), a message with a promise
+    (``not_before``) is queued unclaimed and not handed to this process's sender after the
+    commit: every process's outbox scan claims a share of those due, so a national reminder
+    peak is sent at each bot's whole rate however many processes split it. With one process
+    per database (SQLite) it is handed over at once, as a reply is.
+    """
+
     async def get_session(self, channel: str, chat_id: str) -> Session | None:
         """Return the conversation in progress in a chat."""
 
@@ -89,12 +99,17 @@ class Reads(
     async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
         """Pending replies whose time has come, oldest first."""
 
-    async def pending_outbox(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
+    async def pending_outbox(
+        self, limit: int, now: datetime | None = None, *, skip_mine: bool = False
+    ) -> list[OutboxItem]:
         """Pending replies, due or not, oldest first (keeps each chat's order).
 
         With ``now``, messages with a promise whose time has not come are left out: they
         keep no order with the others, and thousands of them waiting for the morning must
-        not fill ``limit`` and hide a reply queued after them.
+        not fill ``limit`` and hide a reply queued after them. With ``skip_mine``, where
+        several processes share the database, what this process has claimed already (and
+        so holds in memory) is left out too, so that a backlog of its own cannot hide what
+        is new; one process per database (SQLite) ignores it.
         """
 
     async def get_outbox(self, item_id: int) -> OutboxItem | None:

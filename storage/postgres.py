@@ -166,6 +166,8 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
         self.published: dict[str, list[Any]] = {}
         self._savepoints = 0
 
+    shares_promises = True  # several processes: every one sends a share of the reminders
+
     def _claim(self, now: datetime) -> tuple[str | None, str | None]:
         return self._claimer, _ts(now + self._lease)
 
@@ -192,20 +194,24 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
             "RETURNING *", self._claimer, _ts(moment + self._lease), _ts(moment))
         return sorted((self._export(row) for row in rows), key=lambda job: job.id)
 
-    async def pending_outbox(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
+    async def pending_outbox(
+        self, limit: int, now: datetime | None = None, *, skip_mine: bool = False
+    ) -> list[OutboxItem]:
         """Pending messages this process may send, claimed for it, oldest first.
 
-        Its own, those nobody claimed, and those whose claim lapsed (their process died);
-        rows another process is claiming right now are skipped, not waited for. With
-        ``now``, promises not yet due are left out.
+        Its own (unless ``skip_mine``), those nobody claimed (promises, see
+        ``shares_promises``), and those whose claim lapsed (their process died); rows another
+        process is claiming right now are skipped, not waited for. With ``now``, promises
+        not yet due are left out.
         """
         moment = now or datetime.now(UTC)
         due = ("AND (next_attempt_at <= $3 OR (not_before IS NULL AND expires_at IS NULL "
                "AND quiet = 0 AND guard IS NULL)) " if now is not None else "")
+        mine = "" if skip_mine else "claimed_by = $1 OR "
         rows = await self._pg.fetch(
             "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN ("
             "SELECT id FROM outbox WHERE status = 'pending' AND (claimed_by IS NULL OR "
-            f"claimed_by = $1 OR claimed_until < $3) {due}ORDER BY id LIMIT $4 "
+            f"{mine}claimed_until < $3) {due}ORDER BY id LIMIT $4 "
             "FOR UPDATE SKIP LOCKED) RETURNING *",
             self._claimer, _ts(moment + self._lease), _ts(moment), limit)
         return sorted((self._outbox(row) for row in rows), key=lambda item: item.id)

@@ -188,7 +188,8 @@ class CoreQueries(SQLiteQueries):
     ) -> tuple[Any, ...]:
         """The values of :data:`OUTBOX_COLUMNS` for a reply queued now."""
         first = max(now, not_before) if not_before is not None else now
-        claimer, until = self._claim(now)
+        # A promise is for any process to send (see ``Transaction.shares_promises``).
+        claimer, until = self._claim(now) if not_before is None else (None, None)
         return (
             channel,
             chat_id,
@@ -254,8 +255,13 @@ class CoreQueries(SQLiteQueries):
         )
         return [self._outbox(row) for row in rows]
 
-    async def pending_outbox(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
-        """Pending replies, oldest first; with ``now``, promises not yet due are left out."""
+    async def pending_outbox(
+        self, limit: int, now: datetime | None = None, *, skip_mine: bool = False
+    ) -> list[OutboxItem]:
+        """Pending replies, oldest first; with ``now``, promises not yet due are left out.
+
+        ``skip_mine`` is for several processes; one process per database ignores it.
+        """
         if now is None:
             rows = await self._all(
                 "SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)

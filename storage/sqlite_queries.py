@@ -40,6 +40,8 @@ class SQLiteQueries:
 
     _conn: sqlite3.Connection
 
+    shares_promises = False  # one service process per file: it sends everything
+
     def _claim(self, now: datetime) -> tuple[str | None, str | None]:
         """Who sends (or builds) what this transaction queues, and until when.
 

@@ -11,7 +11,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.messages import Reply, T
+from bot.messages import Chat, Reply, T
 from bot.outbox import OutboxWorker, queue
 from storage.sqlite import SQLiteStorage
 from tests.test_storage_contract import FreshPostgres
@@ -161,5 +161,44 @@ async def test_processes_split_each_bots_rate_budget_and_take_back_a_dead_ones_s
         await worker.scan()
         assert worker._global["text"].rate == 30.0
     finally:
+        await one.close()
+        await two.close()
+
+
+async def test_reminders_queued_by_one_process_are_sent_by_every_process_once(
+    tmp_path: Path,
+) -> None:
+    one, two = FreshPostgres(tmp_path), FreshPostgres(tmp_path)
+    await one.open()
+    await two.open()
+    first, second = Recorder(), Recorder()
+    first.rate = second.rate = 20.0  # slow enough that both processes get a share
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    assert await one.peers() == 1 and await two.peers() == 2  # both are here
+    workers = [OutboxWorker(one, [first], clock, scan_every=0.05),
+               OutboxWorker(two, [second], clock, scan_every=0.05)]
+    running = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        now = clock()
+        async with one.transaction() as tx:  # the reminder scan's leader queues them all
+            for n in range(60):
+                await queue(tx, None, [Reply((T("Nhắc họp"),), to=Chat("text", f"m{n}", "vi"))],
+                            now, not_before=now, expires_at=now + timedelta(hours=1))
+            rows = await tx._all("SELECT claimed_by FROM outbox")
+        assert {row["claimed_by"] for row in rows} == {None}  # for whoever scans first
+        for _ in range(200):
+            if len(first.sent) + len(second.sent) >= 60:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        sent = sorted(first.sent + second.sent)
+        assert sent == sorted((f"m{n}", "Nhắc họp") for n in range(60))  # each exactly once
+        assert first.sent and second.sent  # both processes sent a share
+    finally:
+        for worker in workers:
+            await worker.stop()
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
         await one.close()
         await two.close()

@@ -96,6 +96,7 @@ async def queue(
             item = OutboxItem(item_id, channel, chat_id, payload, 0, first,
                               not_before=not_before, expires_at=expires_at, quiet=quiet,
                               guard=guard)
-            tx.after_commit(OUTBOX, item)
+            if not_before is None or not tx.shares_promises:
+                tx.after_commit(OUTBOX, item)  # else every process's scan takes a share
             queued.append(item)
     return queued

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
 MARK_BATCH = 64  # record deliveries once this many are waiting ...
 MARK_EVERY = 0.1  # ... or after this many seconds
+FULL_SCAN = 30.0  # seconds between scans that re-read what this process claimed itself
+SCAN_LIMIT = 1000  # the most messages one scan takes
+SCAN_AHEAD = 2.0  # with other processes: take what this one sends in this many seconds
 
 
 class RetryAfter(Exception):
@@ -122,6 +126,7 @@ class OutboxWorker:
         self.senders: dict[str, ChannelSender] = {}
         self._global: dict[str, TokenBucket] = {}
         self.peers = 1  # processes sharing each bot's rate budget (see :meth:`share`)
+        self._full_scan_at = 0.0  # when the next scan looks at this process's own claims too
         for sender in senders:
             self.add_channel(sender)
         self._concurrency = concurrency
@@ -198,14 +203,34 @@ class OutboxWorker:
         """Pick up pending replies from the database (retries, or left from a restart).
 
         Where several processes share the database, this also renews this process's claims
-        on what it still has to send, and takes only what is its own or whose process died.
+        on what it still has to send, and takes only what is its own, nobody's (promises,
+        about what it can send before the next scans, so the others get their share) or
+        whose process died.
         """
+        self.share(await self.storage.peers())
         async with self.storage.transaction() as tx:
             now = self.clock()
             await tx.renew_claims(now)
-            items = await tx.pending_outbox(1000, now)
+            # What this process claimed is in memory already: most scans look only for what
+            # is new to it (promises due, a dead process's messages), so that a backlog of its
+            # own cannot hide them; every FULL_SCAN seconds one looks at everything.
+            full = time.monotonic() >= self._full_scan_at
+            if full:
+                self._full_scan_at = time.monotonic() + FULL_SCAN
+            items = await tx.pending_outbox(self._scan_limit(), now, skip_mine=not full)
         self.submit(items)
-        self.share(await self.storage.peers())
+
+    def _scan_limit(self) -> int:
+        """How many messages one scan takes.
+
+        Alone, up to :data:`SCAN_LIMIT`. Sharing the database with other processes, what this
+        one sends in :data:`SCAN_AHEAD` seconds at its share of the rates, so the reminders
+        of a peak are spread over every process.
+        """
+        if self.peers == 1:
+            return SCAN_LIMIT
+        share = sum(bucket.rate for bucket in self._global.values()) * SCAN_AHEAD
+        return max(10, min(SCAN_LIMIT, math.ceil(share)))
 
     def share(self, peers: int) -> None:
         """Send at ``1/peers`` of each bot's rate: the processes sending for it split its budget.
