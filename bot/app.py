@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -178,22 +178,37 @@ def make_channels(
     return channels
 
 
-async def _connect(channel: Channel, stopping: asyncio.Event) -> bool:
-    """Start a channel, trying again while the platform cannot be reached."""
+async def _retrying(
+    what: str, attempt: Callable[[], Awaitable[object]], stopping: asyncio.Event
+) -> bool:
+    """Run a start-up step until it works, waiting longer each time (at most a minute).
+
+    Args:
+        what: What failed, for the log (e.g. ``"telegram: cannot connect"``).
+        attempt: The step; :class:`Fatal` from it is not retried.
+        stopping: Set when the service is told to stop.
+
+    Returns:
+        ``True`` once it worked, ``False`` if the service was stopped meanwhile.
+    """
     wait = 1.0
     while not stopping.is_set():
         try:
-            await channel.start()
+            await attempt()
             return True
         except Fatal:
             raise
         except Exception as error:
-            log.warning("%s: cannot connect (%r); retrying in %.0fs", channel.channel, error,
-                        wait)
+            log.warning("%s (%r); retrying in %.0fs", what, error, wait)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), wait)
             wait = min(60.0, wait * 2)
     return False
+
+
+async def _connect(channel: Channel, stopping: asyncio.Event) -> bool:
+    """Start a channel, trying again while the platform cannot be reached."""
+    return await _retrying(f"{channel.channel}: cannot connect", channel.start, stopping)
 
 
 async def _set_webhook(channel: Channel, stopping: asyncio.Event) -> bool:
@@ -202,20 +217,22 @@ async def _set_webhook(channel: Channel, stopping: asyncio.Event) -> bool:
     Meanwhile the web server already answers the webhook the platform may still have from
     the last run.
     """
-    wait = 1.0
-    while not stopping.is_set():
-        try:
-            await channel.set_webhook()
-            return True
-        except Fatal:
-            raise
-        except Exception as error:
-            log.warning("%s: cannot set the webhook (%r); retrying in %.0fs", channel.channel,
-                        error, wait)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), wait)
-            wait = min(60.0, wait * 2)
-    return False
+    return await _retrying(f"{channel.channel}: cannot set the webhook", channel.set_webhook,
+                           stopping)
+
+
+async def load_bots(storage: Storage, stopping: asyncio.Event) -> list[RegisteredBot] | None:
+    """The registered bots, read again while the database is unavailable (locked, full).
+
+    Returns:
+        The bots, or ``None`` if the service was stopped meanwhile.
+    """
+    found: list[RegisteredBot] = []
+
+    async def read() -> None:
+        found[:] = await registered_bots(storage)
+
+    return found if await _retrying("cannot read the registered bots", read, stopping) else None
 
 
 async def run_channels(settings: Settings) -> int:
@@ -230,7 +247,10 @@ async def run_channels(settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopping.set)
     async with open_app(settings, [], stopping) as app:
-        channels = make_channels(settings, app, await registered_bots(app.storage))
+        registered = await load_bots(app.storage, stopping)
+        if registered is None:
+            return 0
+        channels = make_channels(settings, app, registered)
         started: list[Channel] = []
         runner: web.AppRunner | None = None
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,13 +17,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import make_channels
+from bot.app import load_bots, make_channels
 from bot.bots import channel_key, club_link, platform_of, settings_for
 from bot.config import Settings
 from bot.handlers.telegram import TelegramChannel
 from bot.outbox import OutboxWorker
 from storage.base import Transaction
 from storage.errors import IntegrityError
+from storage.sqlite import SQLiteStorage
 from tests import test_storage_contract as storage_contract
 from tests.fake_telegram import FakeTelegram
 from tests.harness import (
@@ -507,7 +509,6 @@ async def test_the_service_runs_when_only_registered_bots_have_tokens(
 
 
 def test_bot_assign_by_area_names(tmp_path: Path) -> None:
-    pytest.importorskip("bot.areas")
     db = tmp_path / "ishc.sqlite3"
     assert run(["bot", "add", "nghean", "--platform", "telegram", "--token-env", "T"],
                db).returncode == 0
@@ -523,3 +524,29 @@ def test_bot_assign_by_area_names(tmp_path: Path) -> None:
                                                                           (NGHE_AN, THONG_THU)]
     unknown = run(["bot", "assign", "nghean", "--province", "Nghe Ann"], db)
     assert unknown.returncode == 2 and "không có tỉnh nào tên Nghe Ann" in unknown.stderr
+
+
+async def test_the_bots_are_read_again_while_the_database_is_locked_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restart during a lock (the chaos suite's lock fault) waits for it, it does not die."""
+    storage = SQLiteStorage(tmp_path / "ishc.sqlite3", busy_timeout=0.1)
+    await storage.open()
+    try:
+        async with storage.transaction() as tx:
+            await add(tx, "nghean")
+        holder = sqlite3.connect(tmp_path / "ishc.sqlite3", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # another process holds the database
+        loading = asyncio.create_task(load_bots(storage, asyncio.Event()))
+        await asyncio.sleep(0.5)
+        assert not loading.done()
+        holder.execute("COMMIT")
+        holder.close()
+        found = await asyncio.wait_for(loading, 10)
+        assert found is not None and [bot.name for bot in found] == ["nghean"]
+        assert "cannot read the registered bots" in caplog.text
+        stopping = asyncio.Event()
+        stopping.set()
+        assert await load_bots(storage, stopping) is None  # told to stop: no bots, no wait
+    finally:
+        await storage.close()
