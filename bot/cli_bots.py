@@ -102,20 +102,12 @@ def _area_json(area: BotArea) -> dict[str, Any]:
             "name": area_name(area.province_code, area.commune_code)}
 
 
-def _areas() -> Any:
-    """:mod:`bot.areas` (the official units), or ``None`` where it is not installed."""
-    try:
-        from bot import areas
-    except ImportError:  # pragma: no cover - the areas module comes with the area codes
-        return None
-    return areas
-
-
 def area_name(province: int, commune: int | None) -> str:
-    """An area's official name from its codes (the codes if the names are not known)."""
-    areas = _areas()
-    unit = areas.province_by_code(province) if areas else None
-    place = areas.commune_by_code(commune) if areas and commune is not None else None
+    """An area's official name from its codes (the codes if they are not official)."""
+    from bot import areas  # the official units, read when first needed
+
+    unit = areas.province_by_code(province)
+    place = areas.commune_by_code(commune) if commune is not None else None
     if unit is None:
         return f"{province}" if commune is None else f"{province}/{commune}"
     if commune is None:
@@ -128,12 +120,8 @@ def _codes(args: argparse.Namespace) -> tuple[int, int | None]:
     if args.province_code is None and not args.province:
         raise Refused(_say(N_('name the province: --province "Nghệ An" (or --province-code '
                               '40)')))
-    areas = _areas()
-    if areas is None:
-        if args.province_code is None or (args.commune and args.commune_code is None):
-            raise Refused(_say(N_("area names are not known yet: give --province-code (and "
-                                  "--commune-code)")))
-        return args.province_code, args.commune_code
+    from bot import areas  # the official units, read when first needed
+
     wanted = str(args.province_code) if args.province_code is not None else args.province
     found = areas.find_province(wanted)
     if found.unit is None:

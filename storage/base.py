@@ -203,20 +203,17 @@ class Transaction(
         one's ``pending_outbox`` or ``unfinished_exports``.
         """
 
-    async def lock_chat(self, channel: str, chat_id: str) -> None:
-        """Hold the chat until this transaction ends: other processes' updates of it wait.
-
-        One chat's updates apply in order across every process on the database (SQLite has
-        one service per file, so there it does nothing).
-        """
-
     async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
         """Remember an update; ``False`` if it was seen before (a redelivery)."""
 
     async def begin_update(
         self, channel: str, chat_id: str, external_id: str, now: datetime
     ) -> bool:
-        """``lock_chat`` then ``record_inbound``, in one round trip where that matters.
+        """Hold the chat until this transaction ends, then ``record_inbound``.
+
+        Other processes' updates of the chat wait for the hold, so one chat's updates apply
+        in order across every process on the database (SQLite has one service per file, so
+        there it only records). One round trip where that matters.
 
         Returns:
             ``False`` if the update was seen before (a redelivery).
@@ -233,7 +230,7 @@ class Transaction(
     ) -> Arrival:
         """``touch_identity``, then its ``membership``, ``operator_for`` and ``get_session``.
 
-        One round trip where that matters (PostgreSQL); read after ``lock_chat``, so the
+        One round trip where that matters (PostgreSQL); read after ``begin_update``, so the
         session is the one the chat's previous update left.
         """
 

@@ -159,7 +159,7 @@ class GroupCommit:
             for pending in batch:
                 if not pending.done.done():
                     pending.done.set_exception(error)
-            return
+            return []
         except BaseException:  # cancelled (shutting down): nothing was committed
             for pending in batch:
                 pending.done.cancel()

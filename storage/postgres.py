@@ -216,15 +216,10 @@ class PostgresTransaction(PostgresQueries, SharedTransaction):
             self._claimer, _ts(moment + self._lease), _ts(moment), limit)
         return sorted((self._outbox(row) for row in rows), key=lambda item: item.id)
 
-    async def lock_chat(self, channel: str, chat_id: str) -> None:
-        """A transaction-scoped advisory lock on the chat: other processes wait for it."""
-        await self._pg.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                               f"chat:{channel}:{chat_id}")
-
     async def begin_update(
         self, channel: str, chat_id: str, external_id: str, now: datetime
     ) -> bool:
-        """``lock_chat`` and ``record_inbound`` in one statement.
+        """A transaction-scoped advisory lock on the chat and ``record_inbound``, at once.
 
         The inbox row is inserted from the lock's result, so only once the lock is held; the
         reads of the update come in later statements, whose snapshots see what the chat's

@@ -24,7 +24,7 @@ from storage.base import (
     OutboxItem,
     Session,
 )
-from storage.sqlite_queries import Row, SQLiteQueries, _dt, _ts
+from storage.sqlite_queries import IDENTITY_ORDER, Row, SQLiteQueries, _dt, _ts
 
 MEMBERSHIP = (
     "SELECT members.*, clubs.id AS c_id, clubs.name AS c_name, clubs.commune AS "
@@ -56,9 +56,6 @@ class CoreQueries(SQLiteQueries):
 
     # Inbox, sessions, outbox, settings
 
-    async def lock_chat(self, channel: str, chat_id: str) -> None:
-        """One service per SQLite file: its per-chat lock is enough (see the protocol)."""
-
     async def record_inbound(self, channel: str, external_id: str, now: datetime) -> bool:
         """Remember an update; ``False`` if it was seen before."""
         cursor = await self._run(
@@ -71,8 +68,7 @@ class CoreQueries(SQLiteQueries):
     async def begin_update(
         self, channel: str, chat_id: str, external_id: str, now: datetime
     ) -> bool:
-        """Hold the chat (``lock_chat``) and remember the update (``record_inbound``)."""
-        await self.lock_chat(channel, chat_id)
+        """``record_inbound``: one service per SQLite file, whose per-chat lock is enough."""
         return await self.record_inbound(channel, external_id, now)
 
     async def arrival(
@@ -659,8 +655,7 @@ class CoreQueries(SQLiteQueries):
     async def identities_of(self, member_id: int) -> list[Identity]:
         """The member's chat accounts: the chosen one first, then the most recently used."""
         rows = await self._all(
-            "SELECT * FROM identities WHERE member_id = ? "
-            "ORDER BY preferred DESC, last_seen_at DESC, rowid DESC",
+            f"SELECT * FROM identities WHERE member_id = ? ORDER BY {IDENTITY_ORDER.format(t='')}",
             (member_id,),
         )
         return [self._identity(row) for row in rows]

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from storage.meetings import DueInstalment, MeetingMove, MeetingRule
 from storage.records import Member
-from storage.sqlite_queries import SQLiteQueries, _dt, _in, _ts
+from storage.sqlite_queries import IDENTITY_ORDER, SQLiteQueries, _dt, _in, _ts
 
 
 class SQLiteMeetings(SQLiteQueries):
@@ -232,7 +232,7 @@ class SQLiteMeetings(SQLiteQueries):
             rows = await self._all(
                 "SELECT i.member_id, i.channel FROM identities i JOIN members m ON m.id = "
                 f"i.member_id WHERE m.club_id IN ({_in(chunk)}) AND i.unreachable = 0 "
-                "ORDER BY i.member_id, i.preferred DESC, i.last_seen_at DESC, i.rowid DESC",
+                f"ORDER BY i.member_id, {IDENTITY_ORDER.format(t='i.')}",
                 chunk,
             )
             for member_id, channel in rows:

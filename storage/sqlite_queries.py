@@ -22,6 +22,11 @@ Row = Any
 sqlite3's ``Row`` and asyncpg's ``Record`` both are one."""
 
 
+IDENTITY_ORDER = "{t}preferred DESC, {t}last_seen_at DESC, {t}rowid DESC"
+"""A member's chat accounts in the order a message picks them (the first reachable one):
+the chosen one first, then the most recently used. ``{t}`` is the table's alias and a dot."""
+
+
 def _ts(moment: datetime | None) -> str | None:
     """Store times as UTC ISO text, so text order is time order."""
     return moment.astimezone(UTC).isoformat() if moment is not None else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -20,36 +19,19 @@ from bot.clubs import create_club
 from bot.service import utcnow
 from storage.postgres import PostgresStorage
 from tests.fake_telegram import FakeTelegram
-from tests.test_restart import free_port
+from tests.test_restart import BotProcess
 from tests.test_storage_contract import pg_cluster
 
-ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = 6
 
 
-class Service:
+class Service(BotProcess):
     """One ``python -m bot run`` process on the shared database."""
 
     def __init__(self, fake: FakeTelegram, dsn: str, log: Path) -> None:
-        self.env = {
-            **os.environ,
-            "ISHC_DB": dsn,
-            "ISHC_REMINDERS": "0",
-            "ISHC_CLAIM_LEASE_SECONDS": "2",
-            "TELEGRAM_BOT_TOKEN": fake.token,
-            "TELEGRAM_API_URL": fake.base_url,
-            "ISHC_TELEGRAM_CHAT_RATE": "50",
-            "ISHC_LISTEN": f"127.0.0.1:{free_port()}",
-            "PYTHONPATH": str(ROOT),
-        }
-        self.log = log
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT,
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
+        super().__init__(fake, dsn, log)
+        self.env["ISHC_CLAIM_LEASE_SECONDS"] = "2"
+        self.env["ISHC_TELEGRAM_CHAT_RATE"] = "50"
 
     def leads_polling(self) -> bool:
         text = self.log.read_text(encoding="utf-8") if self.log.exists() else ""

@@ -29,7 +29,9 @@ def free_port() -> int:
 
 
 class BotProcess:
-    def __init__(self, fake: FakeTelegram, db: Path, log: Path) -> None:
+    """One ``python -m bot run`` process polling the fake Telegram (``db``: a path or a DSN)."""
+
+    def __init__(self, fake: FakeTelegram, db: Path | str, log: Path) -> None:
         self.env = {
             **os.environ,
             "ISHC_DB": str(db),

@@ -504,43 +504,10 @@ async def test_two_processes_adding_the_same_member_at_once_make_one(
             "Mồng Thị Hoa"]
 
 
-async def test_one_chat_is_held_until_the_transaction_holding_it_ends(
-    backend: Backend, storage: Storage, tmp_path: Path
-) -> None:
-    """Another process's update of the same chat waits for the first one's commit."""
-    if not backend.persistent:
-        pytest.skip("an in-memory database has no second process")
-    other = backend.make(tmp_path)
-    await other.open()
-    events: list[str] = []
-    held = asyncio.Event()
-
-    async def first() -> None:
-        async with storage.transaction() as tx:
-            await tx.lock_chat("telegram", "42")
-            held.set()
-            await asyncio.sleep(0.2)
-            await tx.set_meta("step", "first")
-            events.append("first committing")
-
-    async def second() -> None:
-        await held.wait()
-        async with other.transaction() as tx:
-            await tx.lock_chat("telegram", "42")
-            events.append("second has the chat")
-            assert await tx.get_meta("step") == "first"  # it sees the first one's work
-
-    try:
-        await asyncio.gather(first(), second())
-    finally:
-        await other.close()
-    assert events == ["first committing", "second has the chat"]
-
-
 async def test_begin_update_holds_the_chat_and_records_the_update_once(
     backend: Backend, storage: Storage, tmp_path: Path
 ) -> None:
-    """``begin_update`` is ``lock_chat`` + ``record_inbound``: a redelivery is ``False``."""
+    """A redelivery is ``False``; another process's update of the chat waits for the commit."""
     async with storage.transaction() as tx:
         assert await tx.begin_update("telegram", "42", "u1", NOW) is True
         assert await tx.begin_update("telegram", "42", "u1", NOW + MINUTE) is False
